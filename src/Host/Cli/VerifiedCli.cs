@@ -1,0 +1,26 @@
+using System.CommandLine;
+
+namespace Verified.Host.Cli;
+
+/// <summary>The <c>verified</c> command line: one verb per capability, each a thin shell over library calls.</summary>
+internal static class VerifiedCli
+{
+    /// <summary>Exit code for arguments that parse but are out of range (System.CommandLine uses 1 for parse errors).</summary>
+    public const int InvalidArgumentsExitCode = 2;
+
+    /// <summary>Runs the command line with the given writers; returns the process exit code.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("Verified: truncated gradient quantization for distributed SGD, checked against its theory.");
+        root.Subcommands.Add(TheoryCommand.Create(output, error));
+        return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    /// <summary>The message of an argument exception without the BCL's "(Parameter 'x')" and "Actual value" suffixes.</summary>
+    public static string PlainMessage(ArgumentException exception)
+    {
+        string message = exception.Message;
+        int suffix = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        return suffix >= 0 ? message[..suffix] : message;
+    }
+}
