@@ -45,6 +45,26 @@ public abstract record GradientModel
     /// <summary>P(|g| &gt; x) for x ≥ 0.</summary>
     public abstract double TailMass(double x);
 
+    /// <summary>
+    /// The quantile F^{−1}(p) for 0 &lt; p &lt; 1, so that <c>Quantile(u)</c> with u uniform on (0, 1) is a draw from
+    /// the model (the caller owns the randomness).
+    /// </summary>
+    public double Quantile(double probability)
+    {
+        if (!(probability > 0 && probability < 1))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(probability), probability, $"probability = {probability} is out of range: it must be in (0, 1).");
+        }
+        // Symmetry: F^{−1}(p) = −F^{−1}(1 − p), and for p ≥ 1/2 it is the |g| with P(|g| > x) = 2(1 − p).
+        double tail = 2 * Math.Min(probability, 1 - probability);
+        double magnitude = TailQuantile(tail);
+        return probability < 0.5 ? -magnitude : magnitude;
+    }
+
+    /// <summary>The x ≥ 0 with P(|g| &gt; x) = <paramref name="tail"/>, for 0 &lt; tail ≤ 1.</summary>
+    public abstract double TailQuantile(double tail);
+
     /// <summary>E[g²].</summary>
     public abstract double SecondMoment { get; }
 
@@ -84,6 +104,9 @@ public sealed record Laplace : GradientModel
 
     /// <inheritdoc />
     public override double TailMass(double x) => Math.Exp(-Math.Max(x, 0) / Scale);
+
+    /// <inheritdoc />
+    public override double TailQuantile(double tail) => -Scale * Math.Log(tail);
 
     /// <inheritdoc />
     public override double SecondMoment => 2 * Scale * Scale;
@@ -126,6 +149,9 @@ public sealed record Lomax : GradientModel
 
     /// <inheritdoc />
     public override double TailMass(double x) => Math.Pow(1 + Math.Max(x, 0) / Scale, 1 - Shape);
+
+    /// <inheritdoc />
+    public override double TailQuantile(double tail) => Scale * Precise.ExpM1(-Math.Log(tail) / (Shape - 1));
 
     /// <inheritdoc />
     public override double SecondMoment => 2 * Scale * Scale / ((Shape - 2) * (Shape - 3));
@@ -177,6 +203,9 @@ public sealed record ParetoTail : GradientModel
     public override double TailMass(double x) => x <= Scale ? 1 : Math.Pow(x / Scale, 1 - Shape);
 
     /// <inheritdoc />
+    public override double TailQuantile(double tail) => Scale * Math.Pow(tail, -1 / (Shape - 1));
+
+    /// <inheritdoc />
     public override double SecondMoment => Scale * Scale * (Shape - 1) / (Shape - 3);
 
     /// <inheritdoc />
@@ -226,6 +255,9 @@ public sealed record Gaussian : GradientModel
 
     /// <inheritdoc />
     public override double TailMass(double x) => SpecialFunctions.Erfc(Math.Max(x, 0) / (Scale * s_sqrtTwo));
+
+    /// <inheritdoc />
+    public override double TailQuantile(double tail) => Scale * s_sqrtTwo * SpecialFunctions.ErfcInv(tail);
 
     /// <inheritdoc />
     public override double SecondMoment => Scale * Scale;

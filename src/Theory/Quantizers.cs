@@ -235,7 +235,7 @@ public static class Quantizers
 
     // ---- shared ----------------------------------------------------------------------------------------------
 
-    private static double MinimizeThreshold(GradientModel model, Func<double, double> objective, int scanPoints = Minimizer.DefaultScanPoints)
+    internal static double MinimizeThreshold(GradientModel model, Func<double, double> objective, int scanPoints = Minimizer.DefaultScanPoints)
     {
         double lower = Math.Max(model.SupportStart * (1 + 1e-9), model.Scale * Math.Pow(10, -SearchDecadesBelowScale));
         double upper = model.Scale * Math.Pow(10, SearchDecadesAboveScale);
