@@ -7,6 +7,7 @@ using Verified.Theory;
 namespace Verified.Properties;
 
 /// <summary>Spec §6 items 19–20: QSGD and NUQSGD on whole vectors, and their designs' published bounds.</summary>
+[Properties(Replay = PinnedSeed.Replay)]
 public sealed class BaselineProperties
 {
     private static readonly Gen<NormScaledSpec> s_specs = Gen.Choose(2, 8).SelectMany(

@@ -8,6 +8,7 @@ using Verified.Theory.Numerics;
 namespace Verified.Properties;
 
 /// <summary>Every closed-form integral of every model against quadrature of its density; quantiles; fits; Lambert W.</summary>
+[Properties(Replay = PinnedSeed.Replay)]
 public sealed class ModelProperties
 {
     [Property(MaxTest = 60)]

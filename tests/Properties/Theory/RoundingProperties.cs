@@ -10,6 +10,7 @@ namespace Verified.Properties;
 /// Spec §6 items 6–10: Lemma 1 for the levels of every truncated design. Monte-Carlo checks draw from a seeded
 /// <see cref="System.Random"/> and allow 5 standard errors (plus the exact-arithmetic identity where one exists).
 /// </summary>
+[Properties(Replay = PinnedSeed.Replay)]
 public sealed class RoundingProperties
 {
     private const int Draws = 20_000;

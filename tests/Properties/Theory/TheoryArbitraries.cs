@@ -54,3 +54,12 @@ internal static class Close
     public static bool Absolute(double actual, double expected, double tolerance) =>
         Math.Abs(actual - expected) <= tolerance;
 }
+
+/// <summary>
+/// The seed every property class replays from, so that CI runs the same cases every time (the Monte-Carlo checks
+/// draw their own seeds from it). To explore new cases, change it locally; pin any failure it finds with Replay.
+/// </summary>
+internal static class PinnedSeed
+{
+    public const string Replay = "(20261122,11)";
+}
