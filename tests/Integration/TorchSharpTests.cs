@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 namespace Verified.Integration;
 
 /// <summary>TorchSharp loads and trains from a plain <c>dotnet build</c> (build/TorchSharp.Debian12.targets).</summary>
+[Collection(LibtorchTests.Name)]
 public sealed class TorchSharpTests
 {
     [Fact]
