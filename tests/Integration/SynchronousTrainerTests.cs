@@ -37,6 +37,39 @@ public sealed class SynchronousTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Rounds_DoNotDependOnTheNumberOfWorkers()
+    {
+        var config = new SimulationConfig { Clients = 5, BatchSize = 8, Model = ModelKind.Cnn, Seed = 4 };
+        (RoundResult[] Rounds, float[] Weights) Run(int workers)
+        {
+            using var trainer = new SynchronousTrainer(config with { Workers = workers }, IdxDirectory.Load(_directory.Path), new FullPrecisionChannel(), CPU);
+            RoundResult[] rounds = [.. Enumerable.Range(0, 3).Select(_ => trainer.Step())];
+            using var weights = new FlatParameterBuffer(trainer.Model);
+            weights.GatherValues();
+            return (rounds, weights.Span.ToArray());
+        }
+
+        var one = Run(1);
+        var two = Run(2);
+        var three = Run(3);
+
+        Assert.Equal(one.Rounds, two.Rounds);
+        Assert.Equal(one.Weights, two.Weights);
+        Assert.Equal(one.Rounds, three.Rounds);
+        Assert.Equal(one.Weights, three.Weights);
+    }
+
+    [Fact]
+    public void Step_SurfacesAChannelFailure_WithoutHanging()
+    {
+        var config = new SimulationConfig { Clients = 4, BatchSize = 4, Model = ModelKind.Mlp, Workers = 2 };
+        using var trainer = new SynchronousTrainer(config, IdxDirectory.Load(_directory.Path), new FailingChannel(failAt: 1), CPU);
+
+        var error = Assert.Throws<InvalidOperationException>(() => trainer.Step());
+        Assert.Equal("client 1 failed", error.Message);
+    }
+
+    [Fact]
     public void Rounds_SendEveryClientOnce_WithItsKeyAndWeight_AndCountBytes()
     {
         var config = new SimulationConfig { Clients = 4, BatchSize = 5, Model = ModelKind.Mlp, Seed = 3 };
@@ -84,7 +117,9 @@ public sealed class SynchronousTrainerTests : IDisposable
     [Fact]
     public void Rounds_DoNotLeakTensors()
     {
-        var config = new SimulationConfig { Clients = 2, BatchSize = 4, Model = ModelKind.Cnn };
+        // TorchSharp counts live tensors per thread, so the clients run on this thread (one worker); the code of a
+        // client step is the same for every worker, and copying θ to the replicas is checked with two.
+        var config = new SimulationConfig { Clients = 2, BatchSize = 4, Model = ModelKind.Cnn, Workers = 1 };
         using var trainer = new SynchronousTrainer(config, IdxDirectory.Load(_directory.Path), new FullPrecisionChannel(), CPU);
         trainer.Step();
         trainer.Evaluate();
@@ -100,10 +135,27 @@ public sealed class SynchronousTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Rounds_WithReplicas_DoNotLeakTensorsOnTheCallingThread()
+    {
+        var config = new SimulationConfig { Clients = 2, BatchSize = 4, Model = ModelKind.Mlp, Workers = 2 };
+        using var trainer = new SynchronousTrainer(config, IdxDirectory.Load(_directory.Path), new FullPrecisionChannel(), CPU);
+        trainer.Step();
+        long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+
+        for (int i = 0; i < 5; i++)
+        {
+            trainer.Step();
+        }
+
+        Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
     public void Config_ValidatesInInit()
     {
         var config = new SimulationConfig();
-        Assert.Equal((8, 32, ModelKind.Cnn, 2), (config.Clients, config.BatchSize, config.Model, config.Threads));
+        Assert.Equal((8, 32, ModelKind.Cnn, 2, 1), (config.Clients, config.BatchSize, config.Model, config.Workers, config.Threads));
+        Assert.Throws<ArgumentOutOfRangeException>(() => config with { Workers = 0 });
         Assert.Throws<ArgumentOutOfRangeException>(() => config with { Clients = 0 });
         Assert.Throws<ArgumentOutOfRangeException>(() => config with { BatchSize = 0 });
         Assert.Throws<ArgumentOutOfRangeException>(() => config with { Threads = 0 });
@@ -123,6 +175,19 @@ public sealed class SynchronousTrainerTests : IDisposable
             Assert.Equal(4L * length, channel.Transmit(gradient, default, sum, 0.125f));
             Assert.Equal(expected, sum);
         }
+    }
+
+    /// <summary>Throws on one client's upload.</summary>
+    private sealed class FailingChannel(int failAt) : IGradientChannel
+    {
+        private readonly FullPrecisionChannel _inner = new();
+
+        public string Name => "failing";
+
+        public long Transmit(ReadOnlySpan<float> gradient, UploadKey key, Span<float> sum, float weight) =>
+            key.Client == failAt
+                ? throw new InvalidOperationException($"client {key.Client} failed")
+                : _inner.Transmit(gradient, key, sum, weight);
     }
 
     /// <summary>Full precision, remembering what passed through.</summary>

@@ -38,7 +38,7 @@ namespace Verified.Simulation.Models;
 /// <para>The papers do not state their exact variant (spec/papers.md §2.5 marks it not found); this one is documented
 /// in docs/models.md.</para>
 /// </remarks>
-public sealed class AlexNetMnist : nn.Module<Tensor, Tensor>
+public sealed class AlexNetMnist : ClassifierModel
 {
     private readonly Sequential _features;
     private readonly Sequential _classifier;
@@ -65,10 +65,10 @@ public sealed class AlexNetMnist : nn.Module<Tensor, Tensor>
             ("relu5", nn.ReLU()),
             ("pool5", nn.MaxPool2d(2)));
         _classifier = nn.Sequential(
-            ("dropout1", nn.Dropout(0.5)),
+            ("dropout1", new SeededDropout(0.5, DropoutGenerator)),
             ("fc1", nn.Linear(256L * (rows / 8) * (columns / 8), 1024)),
             ("relu6", nn.ReLU()),
-            ("dropout2", nn.Dropout(0.5)),
+            ("dropout2", new SeededDropout(0.5, DropoutGenerator)),
             ("fc2", nn.Linear(1024, 1024)),
             ("relu7", nn.ReLU()),
             ("fc3", nn.Linear(1024, classes)));

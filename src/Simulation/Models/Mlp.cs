@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Verified.Simulation.Models;
 
 /// <summary>A one-hidden-layer perceptron, for fast tests: flatten, fc H·W → 128, ReLU, fc 128 → classes (101,770 parameters on MNIST).</summary>
-public sealed class Mlp : nn.Module<Tensor, Tensor>
+public sealed class Mlp : ClassifierModel
 {
     private readonly Linear _hidden;
     private readonly Linear _output;

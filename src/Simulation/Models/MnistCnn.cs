@@ -20,14 +20,14 @@ namespace Verified.Simulation.Models;
 /// <para>The forward pass returns logits; the loss is cross-entropy on them (the same as the reference's log-softmax
 /// followed by NLL). For other image sizes the first fully connected layer takes 64·⌊(H−4)/2⌋·⌊(W−4)/2⌋ inputs.</para>
 /// </remarks>
-public sealed class MnistCnn : nn.Module<Tensor, Tensor>
+public sealed class MnistCnn : ClassifierModel
 {
     private readonly Conv2d _conv1;
     private readonly Conv2d _conv2;
     private readonly MaxPool2d _pool;
-    private readonly Dropout _dropout1;
+    private readonly SeededDropout _dropout1;
     private readonly Linear _fc1;
-    private readonly Dropout _dropout2;
+    private readonly SeededDropout _dropout2;
     private readonly Linear _fc2;
 
     /// <summary>Creates the network for <paramref name="rows"/>×<paramref name="columns"/> single-channel images.</summary>
@@ -40,9 +40,9 @@ public sealed class MnistCnn : nn.Module<Tensor, Tensor>
         _conv1 = nn.Conv2d(1, 32, 3);
         _conv2 = nn.Conv2d(32, 64, 3);
         _pool = nn.MaxPool2d(2);
-        _dropout1 = nn.Dropout(0.25);
+        _dropout1 = new SeededDropout(0.25, DropoutGenerator);
         _fc1 = nn.Linear(64L * ((rows - 4) / 2) * ((columns - 4) / 2), 128);
-        _dropout2 = nn.Dropout(0.5);
+        _dropout2 = new SeededDropout(0.5, DropoutGenerator);
         _fc2 = nn.Linear(128, classes);
         RegisterComponents();
         this.to(device);

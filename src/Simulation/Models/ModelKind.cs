@@ -21,8 +21,9 @@ public static class ModelFactory
     /// <summary>
     /// Creates the network, initialised from libtorch's global generator (seed it with
     /// <c>torch.random.manual_seed</c> first for a reproducible initialisation), on <paramref name="device"/>.
+    /// Dropout draws from the model's own generator (<see cref="ClassifierModel.ReseedDropout"/>).
     /// </summary>
-    public static nn.Module<Tensor, Tensor> Create(ModelKind kind, int rows, int columns, int classes, Device device) => kind switch
+    public static ClassifierModel Create(ModelKind kind, int rows, int columns, int classes, Device device) => kind switch
     {
         ModelKind.Cnn => new MnistCnn(rows, columns, classes, device),
         ModelKind.AlexNet => new AlexNetMnist(rows, columns, classes, device),

@@ -14,6 +14,9 @@ public static class Seeds
     /// <summary>The stream of client samplers (index = client).</summary>
     public const int SamplerStream = 2;
 
+    /// <summary>The stream of dropout masks (one seed per round and client).</summary>
+    public const int DropoutStream = 3;
+
     /// <summary>A 64-bit seed for <paramref name="stream"/>, <paramref name="index"/> of run <paramref name="seed"/>.</summary>
     public static ulong Derive(long seed, int stream, int index)
     {
@@ -25,7 +28,11 @@ public static class Seeds
         }
     }
 
-    /// <summary>A <see cref="Random"/> seeded from <see cref="Derive"/>.</summary>
+    /// <summary>A 64-bit seed for <paramref name="stream"/>, round <paramref name="round"/>, client <paramref name="client"/>.</summary>
+    public static ulong Derive(long seed, int stream, int round, int client) =>
+        Derive(unchecked((long)Derive(seed, stream, round)), stream, client);
+
+    /// <summary>A <see cref="Random"/> seeded from <see cref="Derive(long, int, int)"/>.</summary>
     public static Random Random(long seed, int stream, int index) => new(unchecked((int)Derive(seed, stream, index)));
 
     private static ulong Mix(ulong z)

@@ -9,11 +9,11 @@ namespace Verified.Simulation.Training;
 /// <c>config with { Clients = 0 }</c> throws.
 /// </summary>
 /// <remarks>
-/// Reproducibility: for a given config (seed included), data and channel, a run on the same machine with the same
-/// thread count gives the same metrics. The seed drives libtorch's generator (initialisation, dropout) through
-/// <c>torch.random.manual_seed</c>, the client partition and each client's sampler (see <see cref="Seeds"/>), and the
-/// codec's rounding keys (<see cref="UploadKey"/>). libtorch's generator is global to the process: runs in one
-/// process must not overlap.
+/// Reproducibility: for a given config, data and channel, a run gives the same metrics on the same machine, whatever
+/// <see cref="Workers"/> is. The seed drives the model's initialisation (<c>torch.random.manual_seed</c>; libtorch's
+/// generator is global to the process, so trainers must not be constructed concurrently), the client partition, each
+/// client's sampler and each client step's dropout mask (see <see cref="Seeds"/>), and the codec's rounding keys
+/// (<see cref="UploadKey"/>).
 /// </remarks>
 public sealed record SimulationConfig
 {
@@ -39,8 +39,20 @@ public sealed record SimulationConfig
     /// <summary>The run seed. Default 1.</summary>
     public long Seed { get; init; } = 1;
 
-    /// <summary>libtorch intra-op threads (<c>torch.set_num_threads</c>). Range: ≥ 1. Default 2.</summary>
-    public int Threads { get; init => field = AtLeast(nameof(Threads), value, 1); } = 2;
+    /// <summary>
+    /// Threads that compute client gradients in parallel, each on its own replica of the model. Range: ≥ 1.
+    /// Default 2 (a 2-core machine). The results do not depend on it: every client's gradient depends only on θ, its
+    /// minibatch and its dropout seed, and the server adds the uploads in client order.
+    /// </summary>
+    public int Workers { get; init => field = AtLeast(nameof(Workers), value, 1); } = 2;
+
+    /// <summary>
+    /// libtorch intra-op threads per operation (<c>torch.set_num_threads</c>, global to the process). Range: ≥ 1.
+    /// Default 1: with batch 32 the operations are too small to split well, and on the 2-core machines here two
+    /// intra-op threads made a client step about 5× slower (libgomp's spin-waiting) than one; parallel workers use the
+    /// cores instead. See docs/simulation.md.
+    /// </summary>
+    public int Threads { get; init => field = AtLeast(nameof(Threads), value, 1); } = 1;
 
     /// <summary>Batch size of test-set evaluation. Range: ≥ 1. Default 1000.</summary>
     public int EvaluationBatchSize { get; init => field = AtLeast(nameof(EvaluationBatchSize), value, 1); } = 1000;
@@ -48,7 +60,7 @@ public sealed record SimulationConfig
     /// <inheritdoc />
     public override string ToString() => string.Create(
         CultureInfo.InvariantCulture,
-        $"{Clients} clients, batch {BatchSize}, model {Model}, split {Split}, {Sgd}, seed {Seed}, {Threads} threads");
+        $"{Clients} clients, batch {BatchSize}, model {Model}, split {Split}, {Sgd}, seed {Seed}, {Workers} workers × {Threads} threads");
 
     private static int AtLeast(string name, int value, int minimum) =>
         value >= minimum ? value : throw new ArgumentOutOfRangeException(name, value, $"Must be at least {minimum}.");
