@@ -88,7 +88,7 @@ public sealed class SynchronousTrainer : IDisposable
         _channel = channel;
         _time = time ?? TimeProvider.System;
 
-        set_num_threads(config.Threads);
+        LibtorchRuntime.Configure(config.Threads);
         random.manual_seed(config.Seed);
 
         IdxImages images = data.Train.Images;
