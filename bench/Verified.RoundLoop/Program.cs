@@ -3,7 +3,6 @@ using System.Globalization;
 using Verified.Simulation.Data;
 using Verified.Simulation.Models;
 using Verified.Simulation.Training;
-using static TorchSharp.torch;
 
 // Times the synchronous N-client round loop on real MNIST (or any IDX directory with --data).
 // Example: dotnet run -c Release --project bench/Verified.RoundLoop -- --rounds 100
@@ -37,7 +36,7 @@ command.SetAction(parse =>
     int measured = parse.GetValue(rounds);
     int warm = parse.GetValue(warmup);
 
-    using var trainer = new SynchronousTrainer(config, images, new FullPrecisionChannel(), CPU);
+    using var trainer = new SynchronousTrainer(config, images, new FullPrecisionChannel());
     Console.WriteLine($"{config}; d = {trainer.Dimension:N0}; data {images.Source}");
     double loss = 0;
     long bytes = 0;

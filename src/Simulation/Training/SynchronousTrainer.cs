@@ -72,14 +72,15 @@ public sealed class SynchronousTrainer : IDisposable
     /// <param name="config">The run.</param>
     /// <param name="data">Training and test images.</param>
     /// <param name="channel">The up-link.</param>
-    /// <param name="device">Where tensors live (the CPU with TorchSharp-cpu).</param>
+    /// <param name="device">Where tensors live; by default CUDA if libtorch has it, else the CPU (always the CPU with
+    /// TorchSharp-cpu).</param>
     /// <param name="time">Clock for <see cref="Timings"/>; the system's by default.</param>
-    public SynchronousTrainer(SimulationConfig config, ImageDataSet data, IGradientChannel channel, Device device, TimeProvider? time = null)
+    public SynchronousTrainer(SimulationConfig config, ImageDataSet data, IGradientChannel channel, Device? device = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(channel);
-        ArgumentNullException.ThrowIfNull(device);
+        device ??= cuda.is_available() ? CUDA : CPU;
         if (data.Train.Count < config.Clients)
         {
             throw new ArgumentException($"{data.Train.Count} training examples cannot be shared among {config.Clients} clients.", nameof(data));
@@ -141,7 +142,10 @@ public sealed class SynchronousTrainer : IDisposable
         _time.GetElapsedTime(0, _transmitTicks),
         _time.GetElapsedTime(0, _stepTicks));
 
-    /// <summary>Runs one synchronous round and returns its figures.</summary>
+    /// <summary>
+    /// Runs one synchronous round and returns its figures. If the channel or a client step throws, the exception
+    /// propagates (after every worker has stopped) and the trainer is left mid-round: dispose it.
+    /// </summary>
     public RoundResult Step()
     {
         int round = Round;
