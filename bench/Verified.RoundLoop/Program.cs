@@ -44,6 +44,7 @@ command.SetAction(parse =>
     {
         trainer.Step();
     }
+    long rssAfterWarmup = CurrentRss();
     RoundTimings before = trainer.Timings;
     long start = TimeProvider.System.GetTimestamp();
     for (int i = 0; i < measured; i++)
@@ -53,6 +54,7 @@ command.SetAction(parse =>
         bytes += result.UploadBytes;
     }
     TimeSpan wall = TimeProvider.System.GetElapsedTime(start);
+    long rssAfterRounds = CurrentRss();
     RoundTimings after = trainer.Timings;
     Evaluation test = trainer.Evaluate();
 
@@ -65,6 +67,14 @@ command.SetAction(parse =>
         $"thread time {spent.Total.TotalMilliseconds / measured:F1} ms/round: forward/backward {Share(spent.Gradient)}, flatten {Share(spent.Flatten)}, " +
         $"transmit {Share(spent.Transmit)}, replicas + step {Share(spent.Step)}"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"resident memory: {rssAfterWarmup / 1e6:F0} MB after round {warm - 1}, {rssAfterRounds / 1e6:F0} MB after round {warm + measured - 1}"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"after {trainer.Round} rounds: test accuracy {test.Accuracy:F4}, test loss {test.Loss:F4} ({test.Count} examples)"));
 });
 return command.Parse(args).Invoke();
+
+static long CurrentRss()
+{
+    using var process = System.Diagnostics.Process.GetCurrentProcess();
+    return process.WorkingSet64;
+}

@@ -72,15 +72,15 @@ public sealed class SynchronousTrainer : IDisposable
     /// <param name="config">The run.</param>
     /// <param name="data">Training and test images.</param>
     /// <param name="channel">The up-link.</param>
-    /// <param name="device">Where tensors live; by default CUDA if libtorch has it, else the CPU (always the CPU with
-    /// TorchSharp-cpu).</param>
+    /// <param name="device">Where the models and data live; the CPU by default. Only the CPU is tested (the project
+    /// uses TorchSharp-cpu): the pooled gradient buffers and minibatch index tensors are CPU memory.</param>
     /// <param name="time">Clock for <see cref="Timings"/>; the system's by default.</param>
     public SynchronousTrainer(SimulationConfig config, ImageDataSet data, IGradientChannel channel, Device? device = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(channel);
-        device ??= cuda.is_available() ? CUDA : CPU;
+        device ??= CPU;
         if (data.Train.Count < config.Clients)
         {
             throw new ArgumentException($"{data.Train.Count} training examples cannot be shared among {config.Clients} clients.", nameof(data));
