@@ -101,7 +101,17 @@ public sealed class CodecDesignCache
                 CultureInfo.InvariantCulture,
                 $"The header's tbq split (β = {header.Beta:R}, n_in = {header.InnerCells}) differs from the split (β = {split.Beta:R}, n_in = {split.InnerCells}) that Quantizers.Design gives: the payload was made with other levels."));
         }
-        return design.Levels;
+        ImmutableArray<double> levels = design.Levels;
+        for (int i = 0; i < levels.Length; i++)
+        {
+            if (!float.IsFinite((float)levels[i]) || (i > 0 && !((float)levels[i] > (float)levels[i - 1])))
+            {
+                throw new CodecFormatException(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"The levels rebuilt from the header are not finite and strictly increasing in float32 (level {i} = {levels[i]:R}): no encoder could have written this payload."));
+            }
+        }
+        return levels;
     }
 
     private readonly record struct LevelKey(
