@@ -90,6 +90,10 @@ internal sealed class LevelTable
             {
                 CodecThrow.ArgumentException_Design(nameof(design), "The design's levels must run from −α to α with α finite and > 0.");
             }
+            if (WireFormat.ModelProblem(WireFormat.ModelOf(design.Model), design.Model.Scale, design.Model.TailShape ?? 0, design.Alpha) is { } problem)
+            {
+                CodecThrow.ArgumentException_Design(nameof(design), "The design cannot be sent: " + problem);
+            }
             return FromLevels(truncated.Bits, design.Levels, "the levels of " + spec.Name);
         }
         throw new ArgumentException($"Scheme {spec.Name} has no level table.", nameof(design));

@@ -109,6 +109,18 @@ public readonly record struct PayloadHeader(
 
     internal const int ChecksumOffset = 56;
 
+    /// <summary>Smallest model scale and α a payload may carry: float32 levels need room below them.</summary>
+    public const double MinimumScale = 1e-30;
+
+    /// <summary>Largest model scale and α a payload may carry.</summary>
+    public const double MaximumScale = 1e30;
+
+    /// <summary>
+    /// Largest power-law shape ρ a payload may carry. Beyond it Lomax(σ, ρ) is Laplace(σ/ρ) to within 0.1%, and Theory's
+    /// design no longer finishes in bounded time (measured: ρ = 10^4 runs for minutes), so a decoder must not try.
+    /// </summary>
+    public const double MaximumShape = 1000;
+
     /// <summary>Header plus payload: the exact size of the encoded upload in bytes.</summary>
     public int TotalLength => Size + PayloadLength;
 
@@ -160,6 +172,10 @@ public readonly record struct PayloadHeader(
 /// <summary>Reading, writing and validating the header (docs/wire-format.md).</summary>
 internal static class WireFormat
 {
+    public const double MinimumScale = PayloadHeader.MinimumScale;
+    public const double MaximumScale = PayloadHeader.MaximumScale;
+    public const double MaximumShape = PayloadHeader.MaximumShape;
+
     public static string SchemeName(WireScheme scheme) => scheme switch
     {
         WireScheme.FullPrecision => "fp",
@@ -383,20 +399,9 @@ internal static class WireFormat
         {
             Fail($"Unknown model byte {(byte)h.Model}: version 1 defines 1 (laplace) to 4 (gaussian).");
         }
-        bool hasShape = h.Model is WireModel.Lomax or WireModel.ParetoTail;
-        if (!(h.ModelScale > 0) || !double.IsFinite(h.ModelScale))
+        if (ModelProblem(h.Model, h.ModelScale, h.ModelShape, h.Alpha) is { } problem)
         {
-            Fail(Invariant($"The model scale is {h.ModelScale}: it must be a finite number > 0."));
-        }
-        if (hasShape ? !(h.ModelShape > 3) || !double.IsFinite(h.ModelShape) : !IsPositiveZero(h.ModelShape))
-        {
-            Fail(hasShape
-                ? Invariant($"The model shape ρ is {h.ModelShape}: it must be a finite number > 3.")
-                : Invariant($"The {h.Model} model has no shape, but the header's shape field is {h.ModelShape}."));
-        }
-        if (!(h.Alpha > 0) || !double.IsFinite(h.Alpha))
-        {
-            Fail(Invariant($"The header's α is {h.Alpha}: it must be a finite number > 0."));
+            Fail(problem);
         }
         if (h.Scheme == WireScheme.TruncatedBiScaled)
         {
@@ -410,6 +415,29 @@ internal static class WireFormat
                 Fail(Invariant($"tbq's β = {h.Beta} must satisfy 0 < β ≤ α = {h.Alpha}."));
             }
         }
+    }
+
+    /// <summary>Why a model and α are outside what a payload may carry, or <c>null</c> when they are fine.</summary>
+    public static string? ModelProblem(WireModel model, double scale, double shape, double alpha)
+    {
+        bool hasShape = model is WireModel.Lomax or WireModel.ParetoTail;
+        if (!(scale >= MinimumScale && scale <= MaximumScale))
+        {
+            return Invariant($"The model scale is {scale}: it must be a number from {MinimumScale} to {MaximumScale}.");
+        }
+        if (hasShape && !(shape > 3 && shape <= MaximumShape))
+        {
+            return Invariant($"The model shape ρ is {shape}: it must be a number > 3 and ≤ {MaximumShape} (beyond that, use the Laplace model, the limit of Lomax as ρ → ∞).");
+        }
+        if (!hasShape && !IsPositiveZero(shape))
+        {
+            return Invariant($"The {model} model has no shape, but the header's shape field is {shape}.");
+        }
+        if (!(alpha >= MinimumScale && alpha <= MaximumScale))
+        {
+            return Invariant($"The header's α is {alpha}: it must be a number from {MinimumScale} to {MaximumScale}.");
+        }
+        return null;
     }
 
     private static void ValidatePadding(in PayloadHeader h, ReadOnlySpan<byte> packed)

@@ -176,7 +176,19 @@ internal static class CodecCommand
         {
             return null;
         }
-        return model == "lomax" ? ModelFit.Lomax(gradient) : ModelFit.Laplace(gradient);
+        if (model != "lomax")
+        {
+            return ModelFit.Laplace(gradient);
+        }
+        LomaxEstimate estimate = ModelFit.LomaxParameters(gradient);
+        if (estimate.Shape > PayloadHeader.MaximumShape)
+        {
+            throw new ArgumentException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"The fitted power law has ρ̂ = {estimate.Shape:G6} > {PayloadHeader.MaximumShape}: the tail is Laplace-like (Lomax tends to Laplace as ρ → ∞); use --model laplace."),
+                nameof(model));
+        }
+        return ModelFit.Lomax(gradient);
     }
 
     private static string Describe(GradientModel model) => model.TailShape is { } shape

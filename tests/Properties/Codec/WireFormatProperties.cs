@@ -110,7 +110,7 @@ public class WireFormatProperties
         }
     }
 
-    [Property(MaxTest = 200)]
+    [Property(MaxTest = 200, Replay = "(20261122,12345)")]
     public Property EncodedLength_IsHeaderPlusCeilOfDTimesBitsOver8() =>
         Prop.ForAll(
             (from schemeIndex in Gen.Choose(0, CodecFixtures.AllSchemes().Count() - 1)
@@ -209,11 +209,17 @@ public class WireFormatProperties
         Expect("scale", p => BinaryPrimitives.WriteSingleLittleEndian(p.AsSpan(20), 2));
         Expect("α", p => BinaryPrimitives.WriteDoubleLittleEndian(p.AsSpan(24), 3.0));
         Expect("model scale", p => BinaryPrimitives.WriteDoubleLittleEndian(p.AsSpan(32), -1));
+        Expect("model scale", p => BinaryPrimitives.WriteDoubleLittleEndian(p.AsSpan(32), 1e-157));
+        Expect("shape ρ", p =>
+        {
+            p[8] = (byte)WireModel.Lomax;
+            BinaryPrimitives.WriteDoubleLittleEndian(p.AsSpan(40), 1e4);
+        });
         Expect("Reserved", p => p[11] = 1);
         Expect("padding", p => BinaryPrimitives.WriteUInt32LittleEndian(p.AsSpan(12), 63));
     }
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300, Replay = "(20261122,12345)")]
     public Property RandomBytes_RaiseOnlyCodecFormatException() =>
         Prop.ForAll(
             (from length in Gen.Choose(0, 200)
@@ -222,7 +228,7 @@ public class WireFormatProperties
              select KeepMagic(bytes, keepMagic)).ToArbitrary(),
             bytes => DecodesOrFormatError(bytes, reseal: false));
 
-    [Property(MaxTest = 400)]
+    [Property(MaxTest = 400, Replay = "(20261122,12345)")]
     public Property MutatedPayloads_RaiseOnlyCodecFormatException_EvenWithAValidChecksum() =>
         Prop.ForAll(
             (from schemeIndex in Gen.Elements(0, 1, 2, 8, 9, 10, 11, 16, 17, 18, 19, 23, 24, 30, 37, 38)
