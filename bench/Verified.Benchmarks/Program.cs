@@ -12,4 +12,4 @@ IConfig config = DefaultConfig.Instance
     .AddDiagnoser(MemoryDiagnoser.Default)
     .AddColumn(new CoordinatesPerSecondColumn())
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);
-BenchmarkSwitcher.FromAssembly(typeof(CodecBenchmarks).Assembly).Run(args, config);
+BenchmarkSwitcher.FromAssembly(typeof(CodecBenchmarkBase).Assembly).Run(args, config);
