@@ -256,7 +256,7 @@ internal sealed record TheoryRequest(
         _ => throw new ArgumentException($"--threshold '{Threshold}' is not optimal, relaxed or a number α > 0.", nameof(Threshold)),
     };
 
-    private QuantizerSpec BuildSpec() => Scheme switch
+    public QuantizerSpec BuildSpec() => Scheme switch
     {
         "fp" => new FullPrecision(),
         "sign" => new Sign(),

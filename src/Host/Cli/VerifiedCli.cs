@@ -13,6 +13,8 @@ internal static class VerifiedCli
     {
         var root = new RootCommand("Verified: truncated gradient quantization for distributed SGD, checked against its theory.");
         root.Subcommands.Add(TheoryCommand.Create(output, error));
+        root.Subcommands.Add(CodecCommand.Create(output, error));
+        root.Subcommands.Add(BenchCommand.Create(output, error));
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
 

@@ -1,0 +1,479 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Verified.Codec.Kernels;
+using Verified.Theory;
+
+namespace Verified.Codec;
+
+/// <summary>
+/// Encodes a gradient with a Theory design into a compact, self-describing payload, and decodes payloads back
+/// (docs/wire-format.md). Span based; the encode, decode and decode-accumulate hot paths allocate nothing.
+/// </summary>
+/// <remarks>
+/// <para>Encoding is a pure function of (gradient, design, key): the stochastic rounding of coordinate j uses a
+/// uniform that depends only on (key, j) (<see cref="RoundingKey"/>), so every <see cref="CodecPath"/>, chunking and
+/// thread count gives the same bytes.</para>
+/// <para>The design must be one <see cref="Quantizers.Design"/> returns (directly or through <see cref="Designs"/>):
+/// the decoder rebuilds the levels from the header with that function.</para>
+/// <threadsafety>An instance is safe to use from several threads at once; it holds only caches.</threadsafety>
+/// </remarks>
+public sealed class GradientCodec
+{
+    private readonly ConditionalWeakTable<QuantizerDesign, LevelTable> _tables = [];
+
+    /// <summary>Creates a codec with default options (best path or <c>VERIFIED_CODEC_PATH</c>, one thread).</summary>
+    public GradientCodec()
+        : this(new CodecOptions())
+    {
+    }
+
+    /// <summary>Creates a codec with the given options.</summary>
+    public GradientCodec(CodecOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options;
+        Path = options.Path ?? CodecPaths.Default();
+        Designs = new CodecDesignCache(options.DesignCacheCapacity);
+    }
+
+    /// <summary>The options this codec was created with.</summary>
+    public CodecOptions Options { get; }
+
+    /// <summary>The kernel path this codec runs.</summary>
+    public CodecPath Path { get; }
+
+    /// <summary>The design cache: encoders may take their designs from it; the decoder rebuilds levels through it.</summary>
+    public CodecDesignCache Designs { get; }
+
+    /// <summary>
+    /// The exact size in bytes of an encoded vector: the 60-byte header plus ceil(d·b/8), with b the scheme's wire bits
+    /// (<see cref="WireBits"/>). Named after the BCL's codecs; the length does not depend on the data.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">d &lt; 0, or the payload would exceed 2 GiB.</exception>
+    public static int GetMaxEncodedLength(QuantizerSpec spec, int dimension)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentOutOfRangeException.ThrowIfNegative(dimension);
+        long total = PayloadHeader.Size + WireFormat.PackedLength(dimension, WireBits(spec));
+        if (total > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(dimension), dimension, string.Create(
+                CultureInfo.InvariantCulture, $"A {spec.Name} payload of {dimension} coordinates would take {total} bytes, more than one span can hold."));
+        }
+        return (int)total;
+    }
+
+    /// <summary>Bits per coordinate on the wire: the spec's b (sign bit included for QSGD/NUQSGD), 1 for sign, 32 for full precision.</summary>
+    public static int WireBits(QuantizerSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.BitsPerCoordinate;
+    }
+
+    /// <summary>Encodes <paramref name="gradient"/> into <paramref name="destination"/>.</summary>
+    /// <returns><c>false</c> (and nothing written) when the destination is shorter than <see cref="GetMaxEncodedLength"/>.</returns>
+    /// <exception cref="ArgumentException">A coordinate is NaN or ±∞ (the message names the first), or the design is unusable.</exception>
+    public bool TryEncode(ReadOnlySpan<float> gradient, QuantizerDesign design, RoundingKey key, Span<byte> destination, out int bytesWritten) =>
+        TryEncodeCore(gradient, design, key, destination, out bytesWritten, chunkLength: 0);
+
+    /// <summary>Encodes <paramref name="gradient"/> into <paramref name="destination"/> and returns the bytes written.</summary>
+    /// <exception cref="ArgumentException">The destination is too short (the message gives both lengths), a coordinate is not finite, or the design is unusable.</exception>
+    public int Encode(ReadOnlySpan<float> gradient, QuantizerDesign design, RoundingKey key, Span<byte> destination)
+    {
+        if (!TryEncode(gradient, design, key, destination, out int written))
+        {
+            CodecThrow.ArgumentException_DestinationTooShort(nameof(destination), GetMaxEncodedLength(design.Spec, gradient.Length), destination.Length);
+        }
+        return written;
+    }
+
+    /// <summary>Encodes <paramref name="gradient"/> into a new array of exactly <see cref="GetMaxEncodedLength"/> bytes.</summary>
+    public byte[] Encode(ReadOnlySpan<float> gradient, QuantizerDesign design, RoundingKey key)
+    {
+        ArgumentNullException.ThrowIfNull(design);
+        var payload = new byte[GetMaxEncodedLength(design.Spec, gradient.Length)];
+        Encode(gradient, design, key, payload);
+        return payload;
+    }
+
+    /// <summary>
+    /// Writes the payload of an all-zero vector of <paramref name="dimension"/> coordinates for a spec whose model could
+    /// not be fitted (a zero gradient has no scale): header scale 0, model none, all indices 0. It decodes to zeros.
+    /// </summary>
+    /// <returns>The bytes written.</returns>
+    public static int EncodeZero(QuantizerSpec spec, int dimension, Span<byte> destination)
+    {
+        int total = GetMaxEncodedLength(spec, dimension);
+        if (destination.Length < total)
+        {
+            CodecThrow.ArgumentException_DestinationTooShort(nameof(destination), total, destination.Length);
+        }
+        WireScheme scheme = WireFormat.SchemeOf(spec);
+        Span<byte> payload = destination[..total];
+        payload[PayloadHeader.Size..].Clear();
+        var header = new PayloadHeader(
+            PayloadHeader.CurrentVersion, scheme, WireBits(spec), WireFormat.ThresholdOf(spec), WireModel.None, dimension,
+            total - PayloadHeader.Size, scheme == WireScheme.FullPrecision ? 1 : 0, 0, 0, 0, 0, 0, 0);
+        WireFormat.Write(payload, header);
+        WireFormat.Seal(payload);
+        return total;
+    }
+
+    /// <summary>Reads and validates a payload's header, its length and its checksum.</summary>
+    /// <exception cref="CodecFormatException">The payload is truncated, corrupted, of another version, or inconsistent.</exception>
+    public static PayloadHeader ReadHeader(ReadOnlySpan<byte> payload) => WireFormat.Read(payload);
+
+    /// <summary>Decodes a payload into <paramref name="destination"/>, whose length must be the payload's dimension.</summary>
+    /// <exception cref="CodecFormatException">The payload is not valid (the message says why).</exception>
+    /// <exception cref="ArgumentException">The destination's length differs from the dimension (both are named).</exception>
+    public void Decode(ReadOnlySpan<byte> payload, Span<float> destination)
+    {
+        PayloadHeader header = WireFormat.Read(payload);
+        if (destination.Length != header.Dimension)
+        {
+            CodecThrow.ArgumentException_WrongLength(nameof(destination), header.Dimension, destination.Length);
+        }
+        DecodeCore(header, payload[PayloadHeader.Size..], destination, accumulate: false, weight: 1);
+    }
+
+    /// <summary>Decodes a payload into a new array.</summary>
+    public float[] Decode(ReadOnlySpan<byte> payload)
+    {
+        PayloadHeader header = WireFormat.Read(payload);
+        var result = new float[header.Dimension];
+        DecodeCore(header, payload[PayloadHeader.Size..], result, accumulate: false, weight: 1);
+        return result;
+    }
+
+    /// <summary>
+    /// sum[j] += weight · decode(payload)[j], fused (server-side averaging: weight = 1/N). The result is bit-identical to
+    /// decoding and then adding weight·value in float32.
+    /// </summary>
+    /// <exception cref="CodecFormatException">The payload is not valid.</exception>
+    /// <exception cref="ArgumentException">The sum's length differs from the dimension, or the weight is not finite.</exception>
+    public void DecodeAccumulate(ReadOnlySpan<byte> payload, Span<float> sum, float weight)
+    {
+        if (!float.IsFinite(weight))
+        {
+            throw new ArgumentOutOfRangeException(nameof(weight), weight, string.Create(CultureInfo.InvariantCulture, $"weight = {weight} is out of range: it must be finite."));
+        }
+        PayloadHeader header = WireFormat.Read(payload);
+        if (sum.Length != header.Dimension)
+        {
+            CodecThrow.ArgumentException_WrongLength(nameof(sum), header.Dimension, sum.Length);
+        }
+        DecodeCore(header, payload[PayloadHeader.Size..], sum, accumulate: true, weight);
+    }
+
+    /// <summary>The value every index of a payload decodes to (empty for full precision): for inspection and tests.</summary>
+    /// <exception cref="CodecFormatException">The levels cannot be rebuilt from the header.</exception>
+    public ImmutableArray<float> DecodedLevels(in PayloadHeader header)
+    {
+        if (header.Scheme == WireScheme.FullPrecision)
+        {
+            return [];
+        }
+        Span<float> table = stackalloc float[256];
+        BuildTable(header, table, 1);
+        return [.. table[..(1 << header.Bits)]];
+    }
+
+    /// <summary>The encoder with an explicit chunk length (a multiple of 8; 0 = automatic): chunked output equals whole output.</summary>
+    internal bool TryEncodeCore(ReadOnlySpan<float> gradient, QuantizerDesign design, RoundingKey key, Span<byte> destination, out int bytesWritten, int chunkLength)
+    {
+        ArgumentNullException.ThrowIfNull(design);
+        QuantizerSpec spec = design.Spec;
+        WireScheme scheme = WireFormat.SchemeOf(spec);
+        int bits = WireBits(spec);
+        int total = GetMaxEncodedLength(spec, gradient.Length);
+        if (destination.Length < total)
+        {
+            bytesWritten = 0;
+            return false;
+        }
+        Span<byte> payload = destination[..total];
+        Span<byte> packed = payload[PayloadHeader.Size..];
+        var job = new EncodeJob { Scheme = scheme, K0 = key.K0, K1 = key.K1 };
+        float scale = 1;
+        bool ran = true;
+        switch (scheme)
+        {
+            case WireScheme.FullPrecision:
+                break;
+            case WireScheme.Sign:
+                scale = (float)design.Levels[^1];
+                if (!(scale > 0) || !float.IsFinite(scale))
+                {
+                    CodecThrow.ArgumentException_Design(nameof(design), string.Create(CultureInfo.InvariantCulture, $"The sign design's magnitude m = {design.Levels[^1]} is not a finite float32 > 0."));
+                }
+                break;
+            case WireScheme.Qsgd or WireScheme.Nuqsgd:
+                job.Table = TableFor(design);
+                double sumOfSquares = SumOfSquares(gradient);
+                if (!double.IsFinite(sumOfSquares))
+                {
+                    ThrowFirstNonFinite(gradient);
+                }
+                scale = RoundUpToSingle(Math.Sqrt(sumOfSquares));
+                if (!float.IsFinite(scale))
+                {
+                    CodecThrow.ArgumentException_Design(nameof(gradient), string.Create(CultureInfo.InvariantCulture, $"‖v‖₂ = {Math.Sqrt(sumOfSquares):G6} does not fit in the float32 norm field."));
+                }
+                ran = scale > 0;
+                job.InverseNorm = ran ? (float)(1.0 / scale) : 0;
+                break;
+            default:
+                job.Table = TableFor(design);
+                break;
+        }
+        uint max = ran ? Run(gradient, packed, job, chunkLength) : 0;
+        if (max >= 0x7F800000u)
+        {
+            ThrowFirstNonFinite(gradient);
+        }
+        if (max == 0 && scheme != WireScheme.FullPrecision)
+        {
+            // All zero (±0): a zero-scale header and zero indices decode to exactly zero for every scheme.
+            packed.Clear();
+            scale = 0;
+        }
+        var header = new PayloadHeader(
+            PayloadHeader.CurrentVersion,
+            scheme,
+            bits,
+            WireFormat.ThresholdOf(spec),
+            WireFormat.IsTruncated(scheme) ? WireFormat.ModelOf(design.Model) : WireModel.None,
+            gradient.Length,
+            total - PayloadHeader.Size,
+            scale,
+            WireFormat.IsTruncated(scheme) ? design.Alpha : 0,
+            WireFormat.IsTruncated(scheme) ? design.Model.Scale : 0,
+            WireFormat.IsTruncated(scheme) ? design.Model.TailShape ?? 0 : 0,
+            design.Split?.InnerCells ?? 0,
+            design.Split?.Beta ?? 0,
+            0);
+        WireFormat.Write(payload, header);
+        WireFormat.Seal(payload);
+        bytesWritten = total;
+        return true;
+    }
+
+    private LevelTable TableFor(QuantizerDesign design) =>
+        _tables.TryGetValue(design, out LevelTable? table) ? table : _tables.GetValue(design, static d => LevelTable.ForDesign(d));
+
+    /// <summary>The largest float32 ≥ the value's rounding: ‖v‖ rounded up, so that |g|/‖v‖ ≤ 1 before the clamp.</summary>
+    private static float RoundUpToSingle(double value)
+    {
+        float rounded = (float)value;
+        return rounded < value ? MathF.BitIncrement(rounded) : rounded;
+    }
+
+    private double SumOfSquares(ReadOnlySpan<float> gradient) => Path switch
+    {
+        CodecPath.Vector512 => Vector512Kernel.SumOfSquares(gradient),
+        CodecPath.Vector256 => Vector256Kernel.SumOfSquares(gradient),
+        CodecPath.Vector128 => Vector128Kernel.SumOfSquares(gradient),
+        _ => ScalarKernel.SumOfSquares(gradient),
+    };
+
+    private unsafe uint Run(ReadOnlySpan<float> gradient, Span<byte> packed, in EncodeJob job, int chunkLength)
+    {
+        int length = gradient.Length;
+        if (chunkLength <= 0)
+        {
+            if (Options.MaxDegreeOfParallelism > 1 && length >= Options.ParallelMinimumLength)
+            {
+                return RunParallel(gradient, packed, job);
+            }
+            return EncodeRange(gradient, 0, length, packed, job);
+        }
+        uint max = 0;
+        for (int start = 0; start < length; start += chunkLength)
+        {
+            max = Math.Max(max, EncodeRange(gradient, start, Math.Min(length, start + chunkLength), packed, job));
+        }
+        return max;
+    }
+
+    private unsafe uint RunParallel(ReadOnlySpan<float> gradient, Span<byte> packed, EncodeJob job)
+    {
+        int length = gradient.Length;
+        int chunk = Options.ParallelChunkLength;
+        int chunks = (int)(((long)length + chunk - 1) / chunk);
+        var maxima = new uint[chunks];
+        fixed (float* source = gradient)
+        fixed (byte* destination = packed)
+        {
+            float* sourcePointer = source;
+            byte* destinationPointer = destination;
+            int packedLength = packed.Length;
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxDegreeOfParallelism }, i =>
+            {
+                int start = i * chunk;
+                int end = (int)Math.Min(length, (long)start + chunk);
+                maxima[i] = EncodeRange(new ReadOnlySpan<float>(sourcePointer, length), start, end, new Span<byte>(destinationPointer, packedLength), job);
+            });
+        }
+        return maxima.Max();
+    }
+
+    private uint EncodeRange(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed, in EncodeJob job)
+    {
+        uint k0 = job.K0, k1 = job.K1;
+        switch (job.Scheme)
+        {
+            case WireScheme.FullPrecision:
+                return Path switch
+                {
+                    CodecPath.Vector512 => Vector512Kernel.EncodeFull(gradient, start, end, packed),
+                    CodecPath.Vector256 => Vector256Kernel.EncodeFull(gradient, start, end, packed),
+                    CodecPath.Vector128 => Vector128Kernel.EncodeFull(gradient, start, end, packed),
+                    _ => ScalarKernel.EncodeFull(gradient, start, end, packed),
+                };
+            case WireScheme.Sign:
+                return Path switch
+                {
+                    CodecPath.Vector512 => Vector512Kernel.EncodeSign(gradient, start, end, packed),
+                    CodecPath.Vector256 => Vector256Kernel.EncodeSign(gradient, start, end, packed),
+                    CodecPath.Vector128 => Vector128Kernel.EncodeSign(gradient, start, end, packed),
+                    _ => ScalarKernel.EncodeSign(gradient, start, end, packed),
+                };
+            case WireScheme.Qsgd or WireScheme.Nuqsgd:
+                return Path switch
+                {
+                    CodecPath.Vector512 => Vector512Kernel.EncodeNormScaled(gradient, start, end, job.Table!, job.InverseNorm, k0, k1, packed),
+                    CodecPath.Vector256 => Vector256Kernel.EncodeNormScaled(gradient, start, end, job.Table!, job.InverseNorm, k0, k1, packed),
+                    CodecPath.Vector128 => Vector128Kernel.EncodeNormScaled(gradient, start, end, job.Table!, job.InverseNorm, k0, k1, packed),
+                    _ => ScalarKernel.EncodeNormScaled(gradient, start, end, job.Table!, job.InverseNorm, k0, k1, packed),
+                };
+            default:
+                return Path switch
+                {
+                    CodecPath.Vector512 => Vector512Kernel.EncodeTruncated(gradient, start, end, job.Table!, k0, k1, packed),
+                    CodecPath.Vector256 => Vector256Kernel.EncodeTruncated(gradient, start, end, job.Table!, k0, k1, packed),
+                    CodecPath.Vector128 => Vector128Kernel.EncodeTruncated(gradient, start, end, job.Table!, k0, k1, packed),
+                    _ => ScalarKernel.EncodeTruncated(gradient, start, end, job.Table!, k0, k1, packed),
+                };
+        }
+    }
+
+    private void DecodeCore(in PayloadHeader header, ReadOnlySpan<byte> packed, Span<float> destination, bool accumulate, float weight)
+    {
+        if (header.Scheme == WireScheme.FullPrecision)
+        {
+            DecodeFull(packed, destination, accumulate, weight);
+            return;
+        }
+        if (header.IsAllZero)
+        {
+            if (!accumulate)
+            {
+                destination.Clear();
+            }
+            return;
+        }
+        Span<float> table = stackalloc float[256];
+        BuildTable(header, table, weight);
+        int bits = header.Bits;
+        switch (Path)
+        {
+            case CodecPath.Vector512:
+                Vector512Kernel.Decode(packed, bits, 0, header.Dimension, table, destination, accumulate);
+                break;
+            case CodecPath.Vector256:
+                Vector256Kernel.Decode(packed, bits, 0, header.Dimension, table, destination, accumulate);
+                break;
+            case CodecPath.Vector128:
+                Vector128Kernel.Decode(packed, bits, 0, header.Dimension, table, destination, accumulate);
+                break;
+            default:
+                if (accumulate)
+                {
+                    ScalarKernel.DecodeAccumulate(packed, bits, 0, header.Dimension, table, destination);
+                }
+                else
+                {
+                    ScalarKernel.Decode(packed, bits, 0, header.Dimension, table, destination);
+                }
+                break;
+        }
+    }
+
+    private static void DecodeFull(ReadOnlySpan<byte> packed, Span<float> destination, bool accumulate, float weight)
+    {
+        ReadOnlySpan<float> values = MemoryMarshal.Cast<byte, float>(packed);
+        for (int j = 0; j < values.Length; j++)
+        {
+            if (!float.IsFinite(values[j]))
+            {
+                CodecThrow.Format(string.Create(CultureInfo.InvariantCulture, $"Coordinate {j} of the full-precision payload is {values[j]}: an encoder never writes a non-finite value."));
+            }
+        }
+        if (!accumulate)
+        {
+            values.CopyTo(destination);
+            return;
+        }
+        for (int j = 0; j < values.Length; j++)
+        {
+            destination[j] += weight * values[j];
+        }
+    }
+
+    /// <summary>table[code] = the decoded value of each code, times <paramref name="weight"/> (one float32 product).</summary>
+    private void BuildTable(in PayloadHeader header, Span<float> table, float weight)
+    {
+        table.Clear();
+        switch (header.Scheme)
+        {
+            case WireScheme.Sign:
+                table[0] = weight * -header.Scale;
+                table[1] = weight * header.Scale;
+                return;
+            case WireScheme.Qsgd or WireScheme.Nuqsgd:
+                {
+                    ImmutableArray<double> magnitudes = Designs.LevelsFor(header);
+                    int half = 1 << (header.Bits - 1);
+                    double norm = header.Scale;
+                    for (int level = 0; level < half; level++)
+                    {
+                        float value = (float)(magnitudes[level] * norm);
+                        table[level] = weight * value;
+                        table[level + half] = weight * -value;
+                    }
+                    return;
+                }
+            default:
+                {
+                    ImmutableArray<double> levels = header.IsAllZero ? [] : Designs.LevelsFor(header);
+                    for (int code = 0; code < levels.Length; code++)
+                    {
+                        table[code] = weight * (float)(levels[code] * header.Scale);
+                    }
+                    return;
+                }
+        }
+    }
+
+    private static void ThrowFirstNonFinite(ReadOnlySpan<float> gradient)
+    {
+        for (int j = 0; j < gradient.Length; j++)
+        {
+            if (!float.IsFinite(gradient[j]))
+            {
+                CodecThrow.ArgumentException_NotFinite(nameof(gradient), j, gradient[j]);
+            }
+        }
+    }
+
+    private struct EncodeJob
+    {
+        public WireScheme Scheme;
+        public LevelTable? Table;
+        public float InverseNorm;
+        public uint K0;
+        public uint K1;
+    }
+}

@@ -1,0 +1,186 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Verified.Codec;
+using Verified.Theory;
+
+namespace Verified.Host.Cli;
+
+/// <summary><c>verified bench codec</c>: a quick in-process throughput measurement of the codec and its baselines.</summary>
+/// <remarks>For rigorous numbers (warm-up, outliers, allocation) use bench/Verified.Benchmarks (BenchmarkDotNet).</remarks>
+internal static class BenchCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var command = new Command("bench", "Measure throughput on this machine.");
+        var seconds = new Option<double>("--seconds") { Description = "Measured time per case in seconds (the same again is spent warming up).", DefaultValueFactory = _ => 0.2 };
+        var dimension = new Option<int>("--dimension") { Description = "Coordinates per vector d.", DefaultValueFactory = _ => 1 << 22 };
+        var pathOption = new Option<string?>("--path") { Description = "Kernel path: scalar, v128, v256 or v512 (default: the best, or VERIFIED_CODEC_PATH)." };
+        var quick = new Option<bool>("--quick") { Description = "Only tnq and tuq at b = 3 (the targets) and the baselines." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
+        var codec = new Command("codec", "Encode, decode and decode-accumulate throughput (million coordinates per second, one thread) for every scheme and b ∈ {1, 2, 3, 4, 8}, next to the scalar path and a memory copy.")
+        {
+            seconds, dimension, pathOption, quick, json,
+        };
+        codec.SetAction(parse =>
+        {
+            double budget = parse.GetValue(seconds);
+            int d = parse.GetValue(dimension);
+            if (!(budget > 0) || budget > 60 || d < 16 || d > (1 << 28))
+            {
+                error.WriteLine("verified bench codec: --seconds must be in (0, 60] and --dimension in 16..2^28.");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+            CodecPath path;
+            try
+            {
+                path = parse.GetValue(pathOption) is { } text
+                    ? CodecPaths.TryParse(text, out CodecPath parsed) && CodecPaths.IsAvailable(parsed) ? parsed : throw new InvalidOperationException($"--path '{text}' is not an available path ({string.Join(", ", CodecPaths.Available.Select(CodecPaths.Name))}).")
+                    : CodecPaths.Default();
+            }
+            catch (InvalidOperationException exception)
+            {
+                error.WriteLine($"verified bench codec: {exception.Message}");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+            List<BenchResult> results = Run(d, budget, path, parse.GetValue(quick), parse.GetValue(json) ? null : output);
+            if (parse.GetValue(json))
+            {
+                WriteJson(output, d, path, results);
+            }
+            return 0;
+        });
+        command.Subcommands.Add(codec);
+        return command;
+    }
+
+    private sealed record BenchResult(string Name, int Bits, string Path, string Operation, double CoordinatesPerSecond, long Bytes);
+
+    private static List<BenchResult> Run(int d, double seconds, CodecPath path, bool quick, TextWriter? table)
+    {
+        float[] gradient = LaplaceVector(d, 1);
+        var sum = new float[d];
+        var decoded = new float[d];
+        var copy = new float[d];
+        var results = new List<BenchResult>();
+        var model = ModelFit.Laplace(gradient);
+        table?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"d = {d}, one thread, path {CodecPaths.Name(path)} (available: {string.Join(", ", CodecPaths.Available.Select(CodecPaths.Name))}); million coordinates per second"));
+        table?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"case",-22}{"path",-8}{"encode",10}{"decode",10}{"dec+acc",10}{"bytes",12}"));
+
+        void Report(string name, int bits, string pathName, double encode, double decode, double accumulate, long bytes)
+        {
+            results.Add(new BenchResult(name, bits, pathName, "encode", encode, bytes));
+            results.Add(new BenchResult(name, bits, pathName, "decode", decode, bytes));
+            results.Add(new BenchResult(name, bits, pathName, "decodeAccumulate", accumulate, bytes));
+            table?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name + (bits > 0 ? $" b={bits}" : string.Empty),-22}{pathName,-8}{encode / 1e6,10:0}{decode / 1e6,10:0}{accumulate / 1e6,10:0}{bytes,12}"));
+        }
+
+        double memcpy = Measure(() => gradient.AsSpan().CopyTo(copy), d, seconds);
+        results.Add(new BenchResult("memcpy", 32, "-", "copy", memcpy, 4L * d));
+        table?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"memory copy (float32)",-22}{"-",-8}{memcpy / 1e6,10:0}{"",10}{"",10}{4L * d,12}"));
+
+        foreach ((QuantizerSpec spec, bool scalarBaseline) in Cases(quick))
+        {
+            QuantizerDesign design = Quantizers.Design(spec, model, d);
+            foreach (CodecPath p in scalarBaseline && path != CodecPath.Scalar ? new[] { path, CodecPath.Scalar } : [path])
+            {
+                var codec = new GradientCodec(new CodecOptions { Path = p });
+                byte[] payload = new byte[GradientCodec.GetMaxEncodedLength(spec, d)];
+                var key = new RoundingKey(1, 0, 0);
+                double encode = Measure(() => codec.Encode(gradient, design, key, payload), d, seconds);
+                double decode = Measure(() => codec.Decode(payload, decoded), d, seconds);
+                double accumulate = Measure(() => codec.DecodeAccumulate(payload, sum, 0.125f), d, seconds);
+                Report(spec.Name, spec.BitsPerCoordinate, CodecPaths.Name(p), encode, decode, accumulate, payload.Length);
+            }
+        }
+        return results;
+    }
+
+    private static IEnumerable<(QuantizerSpec Spec, bool ScalarBaseline)> Cases(bool quick)
+    {
+        yield return (new TruncatedNonUniform(3), true);
+        yield return (new TruncatedUniform(3), true);
+        if (quick)
+        {
+            yield break;
+        }
+        foreach (int bits in new[] { 1, 2, 4, 8 })
+        {
+            yield return (new TruncatedNonUniform(bits), false);
+            yield return (new TruncatedUniform(bits), false);
+        }
+        foreach (int bits in new[] { 1, 2, 3, 4, 8 })
+        {
+            yield return (new TruncatedBiScaled(bits), false);
+        }
+        foreach (int bits in new[] { 2, 3, 4, 8 })
+        {
+            yield return (new Qsgd(bits), bits == 3);
+            yield return (new Nuqsgd(bits), false);
+        }
+        yield return (new Sign(), false);
+        yield return (new FullPrecision(), false);
+    }
+
+    /// <summary>Coordinates per second of <paramref name="action"/> on d coordinates: warm up, then time whole calls.</summary>
+    private static double Measure(Action action, int d, double seconds)
+    {
+        var warmup = Stopwatch.StartNew();
+        while (warmup.Elapsed.TotalSeconds < seconds)
+        {
+            action();
+        }
+        long calls = 0;
+        var timer = Stopwatch.StartNew();
+        do
+        {
+            action();
+            calls++;
+        }
+        while (timer.Elapsed.TotalSeconds < seconds);
+        return calls * (double)d / timer.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Laplace(γ = 0.01) draws by inversion from a fixed seed.</summary>
+    public static float[] LaplaceVector(int d, int seed)
+    {
+        var random = new Random(seed);
+        var values = new float[d];
+        for (int j = 0; j < d; j++)
+        {
+            double u = random.NextDouble() - 0.5;
+            values[j] = (float)(-0.01 * Math.Sign(u) * Math.Log(1 - (2 * Math.Abs(u))));
+        }
+        return values;
+    }
+
+    private static void WriteJson(TextWriter output, int d, CodecPath path, List<BenchResult> results)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("dimension", d);
+            writer.WriteString("path", CodecPaths.Name(path));
+            writer.WriteString("cpu", RuntimeInformation.ProcessArchitecture.ToString());
+            writer.WriteString("runtime", RuntimeInformation.FrameworkDescription);
+            writer.WriteStartArray("results");
+            foreach (BenchResult result in results)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("scheme", result.Name);
+                writer.WriteNumber("bits", result.Bits);
+                writer.WriteString("path", result.Path);
+                writer.WriteString("operation", result.Operation);
+                writer.WriteNumber("coordinatesPerSecond", Math.Round(result.CoordinatesPerSecond));
+                writer.WriteNumber("payloadBytes", result.Bytes);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+}

@@ -1,0 +1,276 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Verified.Codec;
+using Verified.Theory;
+
+namespace Verified.Host.Cli;
+
+/// <summary><c>verified codec encode|decode|inspect</c>: the codec on raw little-endian float32 files.</summary>
+internal static class CodecCommand
+{
+    public static readonly string[] Models = ["laplace", "lomax"];
+
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var command = new Command("codec", "Encode a float32 gradient file into a payload, decode it back, or inspect a payload's header.");
+        command.Subcommands.Add(CreateEncode(output, error));
+        command.Subcommands.Add(CreateDecode(output, error));
+        command.Subcommands.Add(CreateInspect(output, error));
+        return command;
+    }
+
+    private static Command CreateEncode(TextWriter output, TextWriter error)
+    {
+        var scheme = new Option<string>("--scheme")
+        {
+            Description = "Quantization scheme: fp, qsgd, nuqsgd, tuq, tnq, tbq or sign.",
+            DefaultValueFactory = _ => "tnq",
+        };
+        RestrictTo(scheme, TheoryCommand.Schemes);
+        var bits = new Option<int>("--bits")
+        {
+            Description = "Bits per coordinate b. Truncated schemes: 1..8. qsgd/nuqsgd: 2..8 (sign bit included). Ignored by fp and sign.",
+            DefaultValueFactory = _ => 3,
+        };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the stochastic rounding.", DefaultValueFactory = _ => 0UL };
+        var round = new Option<int>("--round") { Description = "Round t of the rounding key (seed, round, client).", DefaultValueFactory = _ => 0 };
+        var client = new Option<int>("--client") { Description = "Client i of the rounding key.", DefaultValueFactory = _ => 0 };
+        var model = new Option<string>("--model")
+        {
+            Description = "Gradient model fitted to the input: laplace (γ̂ = mean |g|) or lomax (maximum likelihood).",
+            DefaultValueFactory = _ => "laplace",
+        };
+        RestrictTo(model, Models);
+        var threshold = new Option<string>("--threshold")
+        {
+            Description = "Truncated schemes: optimal (default), relaxed (tuq only), or a fixed α > 0.",
+            DefaultValueFactory = _ => "optimal",
+        };
+        var input = new Option<FileInfo>("--in") { Description = "Input: raw little-endian float32 values.", Required = true };
+        var outputFile = new Option<FileInfo>("--out") { Description = "Output payload file.", Required = true };
+        var command = new Command("encode", "Fit the model to the input, design the quantizer and write the encoded payload.")
+        {
+            scheme, bits, seed, round, client, model, threshold, input, outputFile,
+        };
+        command.SetAction(parse =>
+        {
+            try
+            {
+                float[] gradient = ReadFloats(parse.GetValue(input)!);
+                string schemeName = parse.GetValue(scheme)!;
+                var request = new TheoryRequest(schemeName, parse.GetValue(bits), "laplace", 1, null, parse.GetValue(threshold)!, Math.Max(gradient.Length, 1), null);
+                QuantizerSpec spec = request.BuildSpec();
+                var codec = new GradientCodec();
+                byte[] payload = new byte[GradientCodec.GetMaxEncodedLength(spec, gradient.Length)];
+                string modelText;
+                GradientModel? fitted = FitOrNull(gradient, parse.GetValue(model)!);
+                if (fitted is null)
+                {
+                    GradientCodec.EncodeZero(spec, gradient.Length, payload);
+                    modelText = "none (the input is all zero: a zero-scale payload)";
+                }
+                else
+                {
+                    QuantizerDesign design = codec.Designs.GetOrDesign(spec, fitted, spec is NormScaledSpec ? gradient.Length : null);
+                    codec.Encode(gradient, design, new RoundingKey(parse.GetValue(seed), parse.GetValue(round), parse.GetValue(client)), payload);
+                    modelText = Describe(fitted);
+                }
+                File.WriteAllBytes(parse.GetValue(outputFile)!.FullName, payload);
+                PayloadHeader header = GradientCodec.ReadHeader(payload);
+                output.WriteLine(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{parse.GetValue(outputFile)!.Name}: {header.SchemeName} b = {header.Bits}, d = {header.Dimension}, {payload.Length} bytes = {PayloadHeader.Size} header + {header.PayloadLength} indices ({8.0 * payload.Length / Math.Max(1, header.Dimension):0.####} bits per coordinate with the header); model {modelText}"));
+                return 0;
+            }
+            catch (Exception exception) when (exception is ArgumentException or IOException or UnauthorizedAccessException or CodecFormatException)
+            {
+                error.WriteLine($"verified codec encode: {Message(exception)}");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+        });
+        return command;
+    }
+
+    private static Command CreateDecode(TextWriter output, TextWriter error)
+    {
+        var input = new Option<FileInfo>("--in") { Description = "Input payload file.", Required = true };
+        var outputFile = new Option<FileInfo>("--out") { Description = "Output: raw little-endian float32 values.", Required = true };
+        var command = new Command("decode", "Decode a payload into raw little-endian float32 values.") { input, outputFile };
+        command.SetAction(parse =>
+        {
+            try
+            {
+                byte[] payload = File.ReadAllBytes(parse.GetValue(input)!.FullName);
+                float[] values = new GradientCodec().Decode(payload);
+                using (FileStream stream = File.Create(parse.GetValue(outputFile)!.FullName))
+                {
+                    stream.Write(MemoryMarshal.AsBytes(values.AsSpan()));
+                }
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{parse.GetValue(outputFile)!.Name}: {values.Length} float32 values ({4L * values.Length} bytes)"));
+                return 0;
+            }
+            catch (Exception exception) when (exception is ArgumentException or IOException or UnauthorizedAccessException or CodecFormatException)
+            {
+                error.WriteLine($"verified codec decode: {Message(exception)}");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+        });
+        return command;
+    }
+
+    private static Command CreateInspect(TextWriter output, TextWriter error)
+    {
+        var input = new Option<FileInfo>("--in") { Description = "Input payload file.", Required = true };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
+        var command = new Command("inspect", "Validate a payload and print its header, levels, size and bits per coordinate.") { input, json };
+        command.SetAction(parse =>
+        {
+            try
+            {
+                byte[] payload = File.ReadAllBytes(parse.GetValue(input)!.FullName);
+                PayloadHeader header = GradientCodec.ReadHeader(payload);
+                IReadOnlyList<float> levels = new GradientCodec().DecodedLevels(header);
+                if (parse.GetValue(json))
+                {
+                    WriteJson(output, header, levels);
+                }
+                else
+                {
+                    WriteTable(output, header, levels);
+                }
+                return 0;
+            }
+            catch (Exception exception) when (exception is ArgumentException or IOException or UnauthorizedAccessException or CodecFormatException)
+            {
+                error.WriteLine($"verified codec inspect: {Message(exception)}");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Reads a raw little-endian float32 file.</summary>
+    public static float[] ReadFloats(FileInfo file)
+    {
+        byte[] bytes = File.ReadAllBytes(file.FullName);
+        if (bytes.Length % sizeof(float) != 0)
+        {
+            throw new ArgumentException($"{file.Name} has {bytes.Length} bytes, not a multiple of 4: it is not a raw float32 file.", nameof(file));
+        }
+        return MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+    }
+
+    /// <summary>The fitted model, or <c>null</c> when the input is empty or all zero (no scale to fit).</summary>
+    private static GradientModel? FitOrNull(float[] gradient, string model)
+    {
+        for (int j = 0; j < gradient.Length; j++)
+        {
+            if (!float.IsFinite(gradient[j]))
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Coordinate {j} of the input is {gradient[j]}: training has diverged or the file is corrupt."), nameof(gradient));
+            }
+        }
+        if (!gradient.Any(g => g != 0))
+        {
+            return null;
+        }
+        if (model != "lomax")
+        {
+            return ModelFit.Laplace(gradient);
+        }
+        LomaxEstimate estimate = ModelFit.LomaxParameters(gradient);
+        if (estimate.Shape > PayloadHeader.MaximumShape)
+        {
+            throw new ArgumentException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"The fitted power law has ρ̂ = {estimate.Shape:G6} > {PayloadHeader.MaximumShape}: the tail is Laplace-like (Lomax tends to Laplace as ρ → ∞); use --model laplace."),
+                nameof(model));
+        }
+        return ModelFit.Lomax(gradient);
+    }
+
+    private static string Describe(GradientModel model) => model.TailShape is { } shape
+        ? string.Create(CultureInfo.InvariantCulture, $"{model.Kind}(scale = {model.Scale:G6}, ρ = {shape:G6})")
+        : string.Create(CultureInfo.InvariantCulture, $"{model.Kind}(scale = {model.Scale:G6})");
+
+    private static string Message(Exception exception) =>
+        exception is ArgumentException argument ? VerifiedCli.PlainMessage(argument) : exception.Message;
+
+    private static void WriteTable(TextWriter output, PayloadHeader h, IReadOnlyList<float> levels)
+    {
+        CultureInfo invariant = CultureInfo.InvariantCulture;
+        void Row(string name, string value) => output.WriteLine(string.Create(invariant, $"  {name,-22}{value}"));
+        output.WriteLine(string.Create(invariant, $"payload v{h.Version}: {h.SchemeName}, b = {h.Bits}, d = {h.Dimension}"));
+        Row("bytes", string.Create(invariant, $"{h.TotalLength} = {PayloadHeader.Size} header + {h.PayloadLength} indices"));
+        Row("bits per coordinate", string.Create(invariant, $"{h.Bits} on the wire, {8.0 * h.TotalLength / Math.Max(1, h.Dimension):0.####} with the header"));
+        Row("scale", h.IsAllZero ? "0 (all-zero vector)" : h.Scale.ToString("R", invariant));
+        if (h.Threshold != WireThreshold.None)
+        {
+            Row("threshold", string.Create(invariant, $"{h.Threshold.ToString().ToLowerInvariant()}, α = {h.Alpha:R}"));
+        }
+        if (h.Model != WireModel.None)
+        {
+            Row("model", h.Model is WireModel.Lomax or WireModel.ParetoTail
+                ? string.Create(invariant, $"{h.Model.ToString().ToLowerInvariant()}(scale = {h.ModelScale:R}, ρ = {h.ModelShape:R})")
+                : string.Create(invariant, $"{h.Model.ToString().ToLowerInvariant()}(scale = {h.ModelScale:R})"));
+        }
+        if (h.InnerCells != 0)
+        {
+            Row("tbq split", string.Create(invariant, $"β = {h.Beta:R}, inner cells {h.InnerCells}"));
+        }
+        Row("checksum", string.Create(invariant, $"CRC-32C {h.Checksum:X8} (verified)"));
+        if (levels.Count > 0)
+        {
+            output.WriteLine("  decoded value of each index:");
+            output.WriteLine("    " + string.Join(' ', levels.Select(v => v.ToString("G9", invariant))));
+        }
+    }
+
+    private static void WriteJson(TextWriter output, PayloadHeader h, IReadOnlyList<float> levels)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("version", h.Version);
+            writer.WriteString("scheme", h.SchemeName);
+            writer.WriteNumber("bits", h.Bits);
+            writer.WriteNumber("dimension", h.Dimension);
+            writer.WriteNumber("bytes", h.TotalLength);
+            writer.WriteNumber("headerBytes", PayloadHeader.Size);
+            writer.WriteNumber("indexBytes", h.PayloadLength);
+            writer.WriteNumber("bitsPerCoordinate", h.Bits);
+            writer.WriteNumber("bitsPerCoordinateWithHeader", 8.0 * h.TotalLength / Math.Max(1, h.Dimension));
+            writer.WriteNumber("scale", h.Scale);
+            writer.WriteBoolean("allZero", h.IsAllZero);
+            writer.WriteString("threshold", h.Threshold.ToString().ToLowerInvariant());
+            writer.WriteNumber("alpha", h.Alpha);
+            writer.WriteString("model", h.Model.ToString().ToLowerInvariant());
+            writer.WriteNumber("modelScale", h.ModelScale);
+            writer.WriteNumber("modelShape", h.ModelShape);
+            writer.WriteNumber("innerCells", h.InnerCells);
+            writer.WriteNumber("beta", h.Beta);
+            writer.WriteString("checksum", h.Checksum.ToString("X8", CultureInfo.InvariantCulture));
+            writer.WriteStartArray("levels");
+            foreach (float level in levels)
+            {
+                writer.WriteNumberValue(level);
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    private static void RestrictTo(Option<string> option, string[] allowed) =>
+        option.Validators.Add(result =>
+        {
+            string? value = result.GetValueOrDefault<string>();
+            if (value is null || !allowed.Contains(value, StringComparer.Ordinal))
+            {
+                result.AddError($"{option.Name} '{value}' is not known: use one of {string.Join(", ", allowed)}.");
+            }
+        });
+}
