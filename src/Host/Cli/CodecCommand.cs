@@ -73,7 +73,9 @@ internal static class CodecCommand
                 }
                 else
                 {
-                    QuantizerDesign design = codec.Designs.GetOrDesign(spec, fitted, spec is NormScaledSpec ? gradient.Length : null);
+                    // QSGD/NUQSGD: the dimension only enters Theory's predicted errors (not the levels), and Theory's exact
+                    // variance integral is slow for large d at b = 8, so the design uses at most 2^16.
+                    QuantizerDesign design = codec.Designs.GetOrDesign(spec, fitted, spec is NormScaledSpec ? Math.Clamp(gradient.Length, 1, 1 << 16) : null);
                     codec.Encode(gradient, design, new RoundingKey(parse.GetValue(seed), parse.GetValue(round), parse.GetValue(client)), payload);
                     modelText = Describe(fitted);
                 }
