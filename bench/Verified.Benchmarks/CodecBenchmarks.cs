@@ -43,8 +43,8 @@ public abstract class CodecBenchmarkBase
         _gradient = Data.Laplace(D, 0.01, 1);
         _decoded = new float[D];
         _sum = new float[D];
-        // The dimension only enters Theory's predicted errors for QSGD/NUQSGD (slow at 2^22, b = 8), not the levels.
-        _design = Quantizers.Design(Case.Spec, ModelFit.Laplace(_gradient), Math.Min(D, 1 << 16));
+        // The dimension enters Theory's predicted errors for QSGD/NUQSGD, not the levels; the real d is used.
+        _design = Quantizers.Design(Case.Spec, ModelFit.Laplace(_gradient), D);
         _ = CodecPaths.TryParse(Path, out CodecPath path);
         _codec = new GradientCodec(new CodecOptions { Path = path });
         _payload = _codec.Encode(_gradient, _design, new RoundingKey(1, 0, 0));

@@ -83,9 +83,7 @@ internal static class BenchCommand
 
         foreach ((QuantizerSpec spec, bool scalarBaseline) in Cases(quick))
         {
-            // QSGD/NUQSGD: the dimension only enters Theory's predicted errors, which the codec does not use, and Theory's
-            // exact-variance integral is slow at d = 2^22 with b = 8; 2^16 gives the same levels.
-            QuantizerDesign design = Quantizers.Design(spec, model, Math.Min(d, 1 << 16));
+            QuantizerDesign design = Quantizers.Design(spec, model, d);
             foreach (CodecPath p in scalarBaseline && path != CodecPath.Scalar ? new[] { path, CodecPath.Scalar } : [path])
             {
                 var codec = new GradientCodec(new CodecOptions { Path = p });

@@ -73,9 +73,8 @@ internal static class CodecCommand
                 }
                 else
                 {
-                    // QSGD/NUQSGD: the dimension only enters Theory's predicted errors (not the levels), and Theory's exact
-                    // variance integral is slow for large d at b = 8, so the design uses at most 2^16.
-                    QuantizerDesign design = codec.Designs.GetOrDesign(spec, fitted, spec is NormScaledSpec ? Math.Clamp(gradient.Length, 1, 1 << 16) : null);
+                    // QSGD/NUQSGD: the dimension enters Theory's predicted errors (not the levels), so it is the real d.
+                    QuantizerDesign design = codec.Designs.GetOrDesign(spec, fitted, spec is NormScaledSpec ? Math.Max(gradient.Length, 1) : null);
                     codec.Encode(gradient, design, new RoundingKey(parse.GetValue(seed), parse.GetValue(round), parse.GetValue(client)), payload);
                     modelText = Describe(fitted);
                 }
