@@ -69,7 +69,7 @@ public sealed class CodecDesignCache
         return levels;
     }
 
-    private static ImmutableArray<double> Rebuild(in PayloadHeader header)
+    private ImmutableArray<double> Rebuild(in PayloadHeader header)
     {
         if (WireFormat.IsNormScaled(header.Scheme))
         {
@@ -78,7 +78,9 @@ public sealed class CodecDesignCache
         QuantizerDesign design;
         try
         {
-            design = Quantizers.Design(header.ToSpec(), header.ToModel()!);
+            // Through the encoders' view: in a process that both encodes and decodes (the simulation's server), the
+            // decoder then reuses the design the encoder just made instead of designing it again (TBQSGD: milliseconds).
+            design = GetOrDesign(header.ToSpec(), header.ToModel()!);
         }
 #pragma warning disable CA1031 // Any failure to rebuild the levels is a property of the payload, reported as a format error.
         catch (Exception exception) when (exception is not OutOfMemoryException)

@@ -180,6 +180,29 @@ public sealed class GradientCodec
         return [.. table[..(1 << header.Bits)]];
     }
 
+    /// <summary>
+    /// Writes the value each index of a payload decodes to into <paramref name="destination"/> and returns how many
+    /// there are, 2^b (0 for full precision). Does not allocate once the levels are cached.
+    /// </summary>
+    /// <exception cref="ArgumentException">The destination is shorter than 2^b.</exception>
+    /// <exception cref="CodecFormatException">The levels cannot be rebuilt from the header.</exception>
+    public int DecodedLevels(in PayloadHeader header, Span<float> destination)
+    {
+        if (header.Scheme == WireScheme.FullPrecision)
+        {
+            return 0;
+        }
+        int count = 1 << header.Bits;
+        if (destination.Length < count)
+        {
+            CodecThrow.ArgumentException_DestinationTooShort(nameof(destination), count, destination.Length);
+        }
+        Span<float> table = stackalloc float[256];
+        BuildTable(header, table, 1);
+        table[..count].CopyTo(destination);
+        return count;
+    }
+
     /// <summary>The encoder with an explicit chunk length (a multiple of 8; 0 = automatic): chunked output equals whole output.</summary>
     internal bool TryEncodeCore(ReadOnlySpan<float> gradient, QuantizerDesign design, RoundingKey key, Span<byte> destination, out int bytesWritten, int chunkLength)
     {

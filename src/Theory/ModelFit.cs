@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Verified.Theory.Numerics;
 
 namespace Verified.Theory;
@@ -10,11 +11,7 @@ public static class ModelFit
     /// <exception cref="ArgumentException">The span is empty, all zero, or holds NaN/±∞.</exception>
     public static Laplace Laplace(ReadOnlySpan<float> gradient)
     {
-        double sum = 0;
-        for (int j = 0; j < gradient.Length; j++)
-        {
-            sum += Math.Abs(CheckFinite(gradient, j));
-        }
+        double sum = SumOfMagnitudes(gradient);
         return new Laplace(RequirePositiveScale(sum / Math.Max(gradient.Length, 1), gradient.Length, "mean |g|"));
     }
 
@@ -22,12 +19,7 @@ public static class ModelFit
     /// <exception cref="ArgumentException">The span is empty, all zero, or holds NaN/±∞.</exception>
     public static Gaussian Gaussian(ReadOnlySpan<float> gradient)
     {
-        double sum = 0;
-        for (int j = 0; j < gradient.Length; j++)
-        {
-            double value = CheckFinite(gradient, j);
-            sum += value * value;
-        }
+        double sum = SumOfSquares(gradient);
         return new Gaussian(RequirePositiveScale(Math.Sqrt(sum / Math.Max(gradient.Length, 1)), gradient.Length, "root mean square"));
     }
 
@@ -126,6 +118,61 @@ public static class ModelFit
             magnitudes[j] = Math.Abs(CheckFinite(gradient, j));
         }
         return magnitudes;
+    }
+
+    /// <summary>
+    /// Σ|g_j| in double precision. The simulation fits every client's gradient every round (d ≈ 1.2·10⁶), so this runs
+    /// eight double lanes at once instead of one serial chain of additions. The lanes are Vector256 on every machine,
+    /// so the order of additions, and the last bit of the sum, is the same whatever vector width the CPU has: a fitted
+    /// scale (and so the payload bytes) does not depend on the hardware.
+    /// </summary>
+    private static double SumOfMagnitudes(ReadOnlySpan<float> gradient)
+    {
+        Vector256<double> low = Vector256<double>.Zero, high = Vector256<double>.Zero;
+        int j = 0;
+        for (; j <= gradient.Length - Vector256<float>.Count; j += Vector256<float>.Count)
+        {
+            Vector256<float> values = Vector256.Abs(Vector256.Create(gradient.Slice(j, Vector256<float>.Count)));
+            (Vector256<double> lower, Vector256<double> upper) = Vector256.Widen(values);
+            low += lower;
+            high += upper;
+        }
+        double sum = Vector256.Sum(low + high);
+        for (; j < gradient.Length; j++)
+        {
+            sum += Math.Abs(gradient[j]);
+        }
+        // A NaN or ±∞ coordinate makes the sum NaN or ∞; finite floats cannot (|g| < 3.5·10³⁸, d < 2³¹).
+        return double.IsFinite(sum) ? sum : ThrowFirstNonFinite(gradient);
+    }
+
+    /// <summary>Σ g_j² in double precision, in the fixed lane order of <see cref="SumOfMagnitudes"/>.</summary>
+    private static double SumOfSquares(ReadOnlySpan<float> gradient)
+    {
+        Vector256<double> low = Vector256<double>.Zero, high = Vector256<double>.Zero;
+        int j = 0;
+        for (; j <= gradient.Length - Vector256<float>.Count; j += Vector256<float>.Count)
+        {
+            (Vector256<double> lower, Vector256<double> upper) = Vector256.Widen(Vector256.Create(gradient.Slice(j, Vector256<float>.Count)));
+            low += lower * lower;
+            high += upper * upper;
+        }
+        double sum = Vector256.Sum(low + high);
+        for (; j < gradient.Length; j++)
+        {
+            double value = gradient[j];
+            sum += value * value;
+        }
+        return double.IsFinite(sum) ? sum : ThrowFirstNonFinite(gradient);
+    }
+
+    private static double ThrowFirstNonFinite(ReadOnlySpan<float> gradient)
+    {
+        for (int j = 0; j < gradient.Length; j++)
+        {
+            _ = CheckFinite(gradient, j);
+        }
+        throw new InvalidOperationException("Unreachable: a non-finite sum of finite values.");
     }
 
     private static double CheckFinite(ReadOnlySpan<float> gradient, int index)

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace Verified.Theory;
 
 /// <summary>How a truncated scheme picks its threshold α.</summary>
@@ -77,6 +79,36 @@ public abstract record QuantizerSpec
 {
     /// <summary>Largest bit width any quantizing scheme accepts.</summary>
     public const int MaxBits = 8;
+
+    /// <summary>Every scheme's <see cref="Name"/>, in the order the papers introduce them.</summary>
+    public static ImmutableArray<string> SchemeNames { get; } = ["fp", "qsgd", "nuqsgd", "tuq", "tnq", "tbq", "sign"];
+
+    /// <summary>
+    /// The spec named <paramref name="scheme"/> (one of <see cref="SchemeNames"/>) at <paramref name="bits"/> bits per
+    /// coordinate; fp and sign ignore the bits. Truncated schemes take <paramref name="threshold"/> (default optimal).
+    /// </summary>
+    /// <exception cref="ArgumentException">An unknown scheme, bits out of the scheme's range, or a threshold the scheme
+    /// does not support; the message names the argument and its allowed values.</exception>
+    public static QuantizerSpec Create(string scheme, int bits, Threshold? threshold = null)
+    {
+        ArgumentNullException.ThrowIfNull(scheme);
+        threshold ??= Threshold.Optimal;
+        if (threshold is not OptimalThreshold && scheme is not ("tuq" or "tnq" or "tbq"))
+        {
+            throw new ArgumentException($"The {scheme} scheme does not truncate, so it takes no threshold.", nameof(threshold));
+        }
+        return scheme switch
+        {
+            "fp" => new FullPrecision(),
+            "sign" => new Sign(),
+            "qsgd" => new Qsgd(bits),
+            "nuqsgd" => new Nuqsgd(bits),
+            "tuq" => new TruncatedUniform(bits, threshold),
+            "tnq" => new TruncatedNonUniform(bits, threshold),
+            "tbq" => new TruncatedBiScaled(bits, threshold),
+            _ => throw new ArgumentException($"Unknown scheme '{scheme}': use one of {string.Join(", ", SchemeNames)}.", nameof(scheme)),
+        };
+    }
 
     private protected QuantizerSpec()
     {

@@ -8,7 +8,7 @@ namespace Verified.Host.Cli;
 /// <summary><c>verified theory</c>: the design of one scheme for one gradient model, as a table or JSON.</summary>
 internal static class TheoryCommand
 {
-    public static readonly string[] Schemes = ["fp", "qsgd", "nuqsgd", "tuq", "tnq", "tbq", "sign"];
+    public static readonly string[] Schemes = [.. QuantizerSpec.SchemeNames];
     public static readonly string[] Models = ["laplace", "lomax", "pareto", "gaussian"];
 
     // Theory's argument names → the options a user typed, so an error names what to change.
@@ -256,15 +256,5 @@ internal sealed record TheoryRequest(
         _ => throw new ArgumentException($"--threshold '{Threshold}' is not optimal, relaxed or a number α > 0.", nameof(Threshold)),
     };
 
-    public QuantizerSpec BuildSpec() => Scheme switch
-    {
-        "fp" => new FullPrecision(),
-        "sign" => new Sign(),
-        "qsgd" => new Qsgd(Bits),
-        "nuqsgd" => new Nuqsgd(Bits),
-        "tuq" => new TruncatedUniform(Bits, BuildThreshold()),
-        "tnq" => new TruncatedNonUniform(Bits, BuildThreshold()),
-        "tbq" => new TruncatedBiScaled(Bits, BuildThreshold()),
-        _ => throw new ArgumentException($"Unknown scheme '{Scheme}': use one of {string.Join(", ", TheoryCommand.Schemes)}.", nameof(Scheme)),
-    };
+    public QuantizerSpec BuildSpec() => QuantizerSpec.Create(Scheme, Bits, Scheme is "tuq" or "tnq" or "tbq" ? BuildThreshold() : null);
 }

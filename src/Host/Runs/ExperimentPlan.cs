@@ -1,0 +1,48 @@
+using System.Collections.Immutable;
+using Verified.Simulation.Experiments;
+
+namespace Verified.Host.Runs;
+
+/// <summary>
+/// The runs one <c>verified run</c> invocation makes: a single scheme with its full-precision baseline, or a preset
+/// that reproduces one of the papers' figures, each repeated over consecutive seeds.
+/// </summary>
+/// <param name="Name">What the plan is: <c>single</c>, <c>fig-accuracy</c> or <c>fig-tradeoff</c>.</param>
+/// <param name="Runs">The specs, in the order they run.</param>
+internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec> Runs)
+{
+    /// <summary>The presets, by name.</summary>
+    public static readonly ImmutableArray<string> Presets = ["fig-accuracy", "fig-tradeoff"];
+
+    /// <summary>The schemes the figures compare (P2 §3.5: the truncated schemes against QSGD and NQSGD).</summary>
+    public static readonly ImmutableArray<string> FigureSchemes = ["qsgd", "nuqsgd", "tuq", "tnq", "tbq"];
+
+    /// <summary>The bit widths of the trade-off figure.</summary>
+    public static readonly ImmutableArray<int> TradeoffBits = [2, 3, 4, 5];
+
+    /// <summary>
+    /// The plan for <paramref name="preset"/> (null: the single run of <paramref name="template"/>), over
+    /// <paramref name="seeds"/> seeds starting at the template's.
+    /// </summary>
+    /// <param name="preset">null, <c>fig-accuracy</c> or <c>fig-tradeoff</c>.</param>
+    /// <param name="template">Every field but scheme and bits comes from it (and, for a single run, those too).</param>
+    /// <param name="seeds">How many seeds. Range: 1..100.</param>
+    /// <param name="baseline">A single run also runs full precision with the same settings (unless it is fp).</param>
+    public static ExperimentPlan Create(string? preset, ExperimentSpec template, int seeds, bool baseline)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        ArgumentOutOfRangeException.ThrowIfLessThan(seeds, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(seeds, 100);
+        IEnumerable<ExperimentSpec> configurations = preset switch
+        {
+            null => baseline && template.Scheme != "fp" ? [template, template with { Scheme = "fp" }] : [template],
+            // P1 §2.5 / P2 §3.5: test accuracy against rounds, every scheme at 3 bits, and full precision.
+            "fig-accuracy" => [template with { Scheme = "fp" }, .. FigureSchemes.Select(s => template with { Scheme = s, Bits = 3 }), template with { Scheme = "sign" }],
+            // P2: final accuracy against total uploaded bits, b = 2..5 for each scheme; full precision as the reference.
+            "fig-tradeoff" => [template with { Scheme = "fp" }, .. FigureSchemes.SelectMany(s => TradeoffBits.Select(b => template with { Scheme = s, Bits = b }))],
+            _ => throw new ArgumentException($"Unknown preset '{preset}': use {string.Join(" or ", Presets)}.", nameof(preset)),
+        };
+        ImmutableArray<ExperimentSpec> runs = [.. Enumerable.Range(0, seeds).SelectMany(i => configurations.Select(c => c with { Seed = template.Seed + i }))];
+        return new ExperimentPlan(preset ?? "single", runs);
+    }
+}

@@ -1,0 +1,138 @@
+using System.Globalization;
+using ScottPlot;
+
+namespace Verified.Host.Runs;
+
+/// <summary>
+/// The PNG figures of a <c>verified run</c> invocation (ScottPlot): test accuracy against rounds (the papers' first
+/// figure), final accuracy against uploaded bytes (their trade-off figure), and the training loss.
+/// </summary>
+internal static class RunPlots
+{
+    private const int Width = 960;
+    private const int Height = 600;
+
+    /// <summary>Writes the figures that the report's runs support into its directory; returns the files written.</summary>
+    public static IReadOnlyList<string> Write(RunReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var written = new List<string>();
+        if (report.Rows.Count == 0)
+        {
+            return written;
+        }
+        written.Add(Accuracy(report));
+        written.Add(Loss(report));
+        if (report.Plan.Name == "fig-tradeoff" || report.Summaries.Select(s => s.Spec.Label).Distinct().Count() > 2)
+        {
+            written.Add(Tradeoff(report));
+        }
+        return written;
+    }
+
+    /// <summary>Test accuracy after each evaluated round, mean over seeds, one line per label.</summary>
+    private static string Accuracy(RunReport report)
+    {
+        var plot = new Plot();
+        foreach (var label in Labels(report))
+        {
+            var points = report.Rows
+                .Where(r => r.Metrics.Label == label && r.Metrics.TestAccuracy is not null)
+                .GroupBy(r => r.Metrics.Round)
+                .OrderBy(g => g.Key)
+                .Select(g => (Round: (double)g.Key, Accuracy: g.Average(r => r.Metrics.TestAccuracy!.Value)))
+                .ToArray();
+            if (points.Length == 0)
+            {
+                continue;
+            }
+            var line = plot.Add.Scatter(points.Select(p => p.Round).ToArray(), points.Select(p => p.Accuracy).ToArray());
+            line.LegendText = label;
+            line.MarkerSize = 6;
+        }
+        plot.Title("Test accuracy against rounds" + SeedNote(report));
+        plot.XLabel("round");
+        plot.YLabel("test accuracy");
+        plot.ShowLegend(Alignment.LowerRight);
+        return Save(plot, report, "accuracy.png");
+    }
+
+    /// <summary>Training loss per round, mean over seeds, smoothed by a trailing 20-round mean.</summary>
+    private static string Loss(RunReport report)
+    {
+        const int window = 20;
+        var plot = new Plot();
+        foreach (var label in Labels(report))
+        {
+            double[] losses = [.. report.Rows
+                .Where(r => r.Metrics.Label == label)
+                .GroupBy(r => r.Metrics.Round)
+                .OrderBy(g => g.Key)
+                .Select(g => g.Average(r => r.Metrics.TrainingLoss))];
+            if (losses.Length == 0)
+            {
+                continue;
+            }
+            double[] rounds = [.. Enumerable.Range(1, losses.Length).Select(r => (double)r)];
+            double[] smoothed = new double[losses.Length];
+            double sum = 0;
+            for (int i = 0; i < losses.Length; i++)
+            {
+                sum += losses[i] - (i >= window ? losses[i - window] : 0);
+                smoothed[i] = sum / Math.Min(i + 1, window);
+            }
+            var line = plot.Add.ScatterLine(rounds, smoothed);
+            line.LegendText = label;
+        }
+        plot.Title(string.Create(CultureInfo.InvariantCulture, $"Training loss (trailing {window}-round mean){SeedNote(report)}"));
+        plot.XLabel("round");
+        plot.YLabel("training loss");
+        plot.ShowLegend(Alignment.UpperRight);
+        return Save(plot, report, "loss.png");
+    }
+
+    /// <summary>Final accuracy (mean ± sd over seeds) against total uploaded MB, one line per scheme over its bit widths.</summary>
+    private static string Tradeoff(RunReport report)
+    {
+        var plot = new Plot();
+        foreach (var scheme in report.Aggregate().GroupBy(a => a.Scheme))
+        {
+            LabelAggregate[] points = [.. scheme.OrderBy(a => a.BytesMean)];
+            double[] megabytes = [.. points.Select(p => p.BytesMean / 1e6)];
+            double[] accuracy = [.. points.Select(p => p.AccuracyMean)];
+            var line = plot.Add.Scatter(megabytes, accuracy);
+            line.LegendText = scheme.Key;
+            line.MarkerSize = 7;
+            if (points.Any(p => p.AccuracyStandardDeviation is not null))
+            {
+                var bars = plot.Add.ErrorBar(megabytes, accuracy, [.. points.Select(p => p.AccuracyStandardDeviation ?? 0)]);
+                bars.Color = line.Color;
+            }
+            foreach (LabelAggregate point in points)
+            {
+                var text = plot.Add.Text(point.Scheme == "fp" ? "fp" : point.Bits.ToString(CultureInfo.InvariantCulture) + " b", point.BytesMean / 1e6, point.AccuracyMean);
+                text.LabelFontSize = 11;
+            }
+        }
+        plot.Title("Final test accuracy against uploaded bytes" + SeedNote(report));
+        plot.XLabel("total uploaded MB (all clients, all rounds; real payload bytes)");
+        plot.YLabel("final test accuracy");
+        plot.ShowLegend(Alignment.LowerRight);
+        return Save(plot, report, "tradeoff.png");
+    }
+
+    private static IEnumerable<string> Labels(RunReport report) => report.Rows.Select(r => r.Metrics.Label).Distinct();
+
+    private static string SeedNote(RunReport report)
+    {
+        int seeds = report.Summaries.Select(s => s.Spec.Seed).Distinct().Count();
+        return seeds > 1 ? string.Create(CultureInfo.InvariantCulture, $" (mean of {seeds} seeds)") : "";
+    }
+
+    private static string Save(Plot plot, RunReport report, string name)
+    {
+        string path = Path.Combine(report.Directory, name);
+        plot.SavePng(path, Width, Height);
+        return path;
+    }
+}

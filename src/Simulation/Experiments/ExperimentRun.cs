@@ -1,0 +1,225 @@
+using System.Globalization;
+using Verified.Codec;
+using Verified.Simulation.Data;
+using Verified.Simulation.Training;
+
+namespace Verified.Simulation.Experiments;
+
+/// <summary>
+/// One simulation run in progress: a <see cref="SynchronousTrainer"/> whose every upload goes through a
+/// <see cref="CodecChannel"/>, stepped one round at a time, with the metrics of each round.
+/// </summary>
+/// <remarks>
+/// <para>Row t of the metrics describes the state after t rounds (t = 1..T); the uploads of that round carry the codec
+/// key (seed, t − 1, client). Test accuracy is measured after rounds k, 2k, … (k = <see cref="ExperimentSpec.EvaluateEvery"/>)
+/// and after the last; the audit runs in rounds whose key round is a multiple of <see cref="ExperimentSpec.AuditEvery"/>.</para>
+/// <para>A run is deterministic: the same spec and data give the same metrics (wall-clock fields aside).
+/// libtorch's generator is global to the process, so construct runs one at a time.</para>
+/// </remarks>
+public sealed class ExperimentRun : IDisposable
+{
+    private readonly SynchronousTrainer _trainer;
+    private readonly CodecChannel _channel;
+    private readonly TimeProvider _time;
+    private readonly long _started;
+    private long _evaluateTicks;
+
+    /// <summary>Sets up the run (model, data on the device, clients, codec).</summary>
+    /// <exception cref="ArgumentException">The spec is invalid (every invalid field is named) or the data cannot be
+    /// shared among the clients.</exception>
+    public ExperimentRun(ExperimentSpec spec, ImageDataSet data, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(data);
+        SimulationConfig config = spec.ToSimulationConfig();
+        Spec = spec;
+        _time = time ?? TimeProvider.System;
+        _started = _time.GetTimestamp();
+        // The channel needs d before the trainer exists; the trainer needs the channel. A forwarding channel breaks the
+        // cycle without building a model twice.
+        var forward = new ForwardingChannel();
+        _trainer = new SynchronousTrainer(config, data, forward, time: _time);
+        _channel = new CodecChannel(spec.ToQuantizerSpec(), _trainer.Dimension, spec.AuditEvery, new GradientCodec(), _time);
+        forward.Target = _channel;
+        Dimension = _trainer.Dimension;
+    }
+
+    /// <summary>The run's spec.</summary>
+    public ExperimentSpec Spec { get; }
+
+    /// <summary>d, the number of model parameters (and coordinates per upload).</summary>
+    public int Dimension { get; }
+
+    /// <summary>Rounds completed.</summary>
+    public int Round => _trainer.Round;
+
+    /// <summary>Whether all <see cref="ExperimentSpec.Rounds"/> are done.</summary>
+    public bool IsComplete => Round >= Spec.Rounds;
+
+    /// <summary>Bytes uploaded so far, summed over clients and rounds (payload lengths, headers included).</summary>
+    public long TotalBytes { get; private set; }
+
+    /// <summary>The last test-set evaluation, if any.</summary>
+    public Evaluation? LastEvaluation { get; private set; }
+
+    /// <summary>Where the time went so far.</summary>
+    public RunTimings Timings
+    {
+        get
+        {
+            RoundTimings trainer = _trainer.Timings;
+            ChannelTimings channel = _channel.Timings;
+            return new RunTimings(
+                trainer.Rounds,
+                trainer.Gradient,
+                trainer.Flatten,
+                channel.Design,
+                channel.Encode,
+                channel.Decode,
+                channel.Audit,
+                trainer.Step,
+                _time.GetElapsedTime(0, _evaluateTicks),
+                _time.GetElapsedTime(_started));
+        }
+    }
+
+    /// <summary>Runs the next round (and the evaluation due after it) and returns its metrics.</summary>
+    /// <exception cref="InvalidOperationException">The run is complete, or training diverged (a NaN gradient: the
+    /// message names the round and client).</exception>
+    public RoundMetrics Step()
+    {
+        if (IsComplete)
+        {
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"The run is complete: all {Spec.Rounds} rounds are done."));
+        }
+        RoundResult result = _trainer.Step();
+        TotalBytes += result.UploadBytes;
+        int completed = result.Round + 1;
+        Evaluation? evaluation = null;
+        if (completed % Spec.EvaluateEvery == 0 || completed == Spec.Rounds)
+        {
+            long start = _time.GetTimestamp();
+            evaluation = _trainer.Evaluate();
+            _evaluateTicks += _time.GetTimestamp() - start;
+            LastEvaluation = evaluation;
+        }
+        return new RoundMetrics(
+            Spec.Label,
+            completed,
+            result.TrainingLoss,
+            result.UploadBytes,
+            TotalBytes,
+            evaluation?.Accuracy,
+            evaluation?.Loss,
+            _channel.StatisticsOf(result.Round),
+            _time.GetElapsedTime(_started).TotalSeconds);
+    }
+
+    /// <summary>Test accuracy and loss now.</summary>
+    public Evaluation Evaluate() => _trainer.Evaluate();
+
+    /// <summary>The run's outcome so far (final once <see cref="IsComplete"/>).</summary>
+    public RunSummary Summary() => new(
+        Spec,
+        Dimension,
+        Round,
+        LastEvaluation?.Accuracy,
+        LastEvaluation?.Loss,
+        TotalBytes,
+        4L * Dimension * Spec.Clients * Round,
+        Timings);
+
+    /// <inheritdoc />
+    public void Dispose() => _trainer.Dispose();
+
+    /// <summary>Forwards to a channel set after construction.</summary>
+    private sealed class ForwardingChannel : IGradientChannel
+    {
+        public CodecChannel? Target { get; set; }
+
+        public string Name => Target?.Name ?? "pending";
+
+        public long Transmit(ReadOnlySpan<float> gradient, UploadKey key, Span<float> sum, float weight) =>
+            (Target ?? throw new InvalidOperationException("The channel is not connected.")).Transmit(gradient, key, sum, weight);
+    }
+}
+
+/// <summary>The metrics after round <paramref name="Round"/> of one run.</summary>
+/// <param name="Label">The scheme and bits, e.g. <c>tnq-3</c>.</param>
+/// <param name="Round">Rounds completed, 1..T.</param>
+/// <param name="TrainingLoss">Mean over clients of their minibatch loss at θ before the round's step.</param>
+/// <param name="UploadBytes">Bytes uploaded in the round, summed over clients.</param>
+/// <param name="TotalBytes">Bytes uploaded so far.</param>
+/// <param name="TestAccuracy">Test accuracy after the round, when evaluated.</param>
+/// <param name="TestLoss">Test loss after the round, when evaluated.</param>
+/// <param name="Uploads">The round's fitted models, design predictions and audit.</param>
+/// <param name="ElapsedSeconds">Wall time since the run was set up.</param>
+public sealed record RoundMetrics(
+    string Label,
+    int Round,
+    double TrainingLoss,
+    long UploadBytes,
+    long TotalBytes,
+    double? TestAccuracy,
+    double? TestLoss,
+    UploadStatistics Uploads,
+    double ElapsedSeconds);
+
+/// <summary>Where a run's time went. Parts are thread time summed over workers; <see cref="Wall"/> is elapsed time.</summary>
+/// <param name="Rounds">Rounds measured.</param>
+/// <param name="ForwardBackward">Minibatch assembly, forward and backward passes.</param>
+/// <param name="Flatten">Copying gradients into the pooled flat buffers.</param>
+/// <param name="Design">Fitting the gradient model and designing the quantizer.</param>
+/// <param name="Encode">Encoding.</param>
+/// <param name="Decode">The server's decode-accumulate.</param>
+/// <param name="Audit">The audit's extra decode and passes.</param>
+/// <param name="Step">Copying θ to replicas and the momentum-SGD step.</param>
+/// <param name="Evaluate">Test-set evaluations.</param>
+/// <param name="Wall">Elapsed time since set-up (set-up itself excluded).</param>
+public sealed record RunTimings(
+    int Rounds,
+    TimeSpan ForwardBackward,
+    TimeSpan Flatten,
+    TimeSpan Design,
+    TimeSpan Encode,
+    TimeSpan Decode,
+    TimeSpan Audit,
+    TimeSpan Step,
+    TimeSpan Evaluate,
+    TimeSpan Wall)
+{
+    /// <summary>The codec's share: design, encode and decode.</summary>
+    public TimeSpan Codec => Design + Encode + Decode;
+
+    /// <summary>Training time: everything but evaluation.</summary>
+    public TimeSpan Training => ForwardBackward + Flatten + Codec + Audit + Step;
+
+    /// <summary>Rounds per second of training time (evaluation excluded).</summary>
+    public double RoundsPerSecond => Training > TimeSpan.Zero ? Rounds / Training.TotalSeconds : 0;
+}
+
+/// <summary>A run's outcome.</summary>
+/// <param name="Spec">What was run.</param>
+/// <param name="Dimension">d.</param>
+/// <param name="Rounds">Rounds completed.</param>
+/// <param name="FinalAccuracy">Test accuracy after the last round evaluated.</param>
+/// <param name="FinalLoss">Test loss then.</param>
+/// <param name="TotalBytes">Bytes uploaded (payload lengths).</param>
+/// <param name="Float32Bytes">What the same uploads would take as raw float32: 4·d·N·T.</param>
+/// <param name="Timings">Where the time went.</param>
+public sealed record RunSummary(
+    ExperimentSpec Spec,
+    int Dimension,
+    int Rounds,
+    double? FinalAccuracy,
+    double? FinalLoss,
+    long TotalBytes,
+    long Float32Bytes,
+    RunTimings Timings)
+{
+    /// <summary>Float32 bytes over bytes sent.</summary>
+    public double CompressionRatio => TotalBytes > 0 ? (double)Float32Bytes / TotalBytes : 0;
+
+    /// <summary>Uploaded bits per coordinate, headers included.</summary>
+    public double BitsPerCoordinate => Rounds > 0 ? 8.0 * TotalBytes / ((double)Dimension * Spec.Clients * Rounds) : 0;
+}

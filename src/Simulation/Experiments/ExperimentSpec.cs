@@ -1,0 +1,188 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Verified.Simulation.Data;
+using Verified.Simulation.Models;
+using Verified.Simulation.Training;
+using Verified.Theory;
+
+namespace Verified.Simulation.Experiments;
+
+/// <summary>
+/// One simulation run as a user asks for it: the fields of <c>verified run</c> and of the service's
+/// <c>POST /api/runs</c>. Plain values, so that a request can be checked as a whole: <see cref="Validate"/> lists every
+/// invalid field at once, and <see cref="ExperimentRun"/> refuses a spec with any.
+/// </summary>
+/// <remarks>Defaults are the papers' setup (spec §2.5: 8 clients, batch 32, lr 0.01, momentum 0.9, weight decay
+/// 5·10⁻⁴) with TNQSGD at 3 bits, on the small CNN, for 500 rounds: about 2½ minutes on one core.</remarks>
+public sealed record ExperimentSpec
+{
+    /// <summary>Largest number of clients accepted.</summary>
+    public const int MaxClients = 256;
+
+    /// <summary>Largest number of rounds accepted.</summary>
+    public const int MaxRounds = 1_000_000;
+
+    /// <summary>Largest minibatch per client accepted.</summary>
+    public const int MaxBatchSize = 4096;
+
+    /// <summary>Quantization scheme: fp, qsgd, nuqsgd, tuq, tnq, tbq or sign.</summary>
+    public string Scheme { get; init; } = "tnq";
+
+    /// <summary>Bits per coordinate (1..8 truncated, 2..8 qsgd/nuqsgd; ignored by fp and sign).</summary>
+    public int Bits { get; init; } = 3;
+
+    /// <summary>N, the clients.</summary>
+    public int Clients { get; init; } = 8;
+
+    /// <summary>T, the rounds.</summary>
+    public int Rounds { get; init; } = 500;
+
+    /// <summary>The network: cnn, alexnet or mlp.</summary>
+    public string Model { get; init; } = "cnn";
+
+    /// <summary>Minibatch per client.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>η.</summary>
+    public double LearningRate { get; init; } = 0.01;
+
+    /// <summary>μ.</summary>
+    public double Momentum { get; init; } = 0.9;
+
+    /// <summary>λ.</summary>
+    public double WeightDecay { get; init; } = 5e-4;
+
+    /// <summary>iid or dirichlet:α.</summary>
+    public string Split { get; init; } = "iid";
+
+    /// <summary>The run seed.</summary>
+    public long Seed { get; init; } = 1;
+
+    /// <summary>Evaluate on the test set every k rounds (and always after the last).</summary>
+    public int EvaluateEvery { get; init; } = 100;
+
+    /// <summary>Audit the uploads every k rounds (0: never).</summary>
+    public int AuditEvery { get; init; } = 10;
+
+    /// <summary>Client threads (results do not depend on it).</summary>
+    public int Workers { get; init; } = 1;
+
+    /// <summary>libtorch intra-op threads.</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>
+    /// Every invalid field, as (field, message) pairs in field order; empty when the spec is valid. Messages say the
+    /// value and the allowed range, e.g. <c>bits = 9 is out of range for tnq: it must be an integer from 1 to 8.</c>
+    /// </summary>
+    public ImmutableArray<ExperimentSpecError> Validate()
+    {
+        var errors = ImmutableArray.CreateBuilder<ExperimentSpecError>();
+        void Check(bool ok, string field, FormattableString message)
+        {
+            if (!ok)
+            {
+                errors.Add(new ExperimentSpecError(field, message.ToString(CultureInfo.InvariantCulture)));
+            }
+        }
+
+        bool knownScheme = QuantizerSpec.SchemeNames.Contains(Scheme ?? "");
+        Check(knownScheme, "scheme", $"scheme = '{Scheme}' is not a scheme: use one of {string.Join(", ", QuantizerSpec.SchemeNames)}.");
+        if (knownScheme && Scheme is not ("fp" or "sign"))
+        {
+            int lowest = Scheme is "qsgd" or "nuqsgd" ? 2 : 1;
+            Check(Bits >= lowest && Bits <= QuantizerSpec.MaxBits, "bits", $"bits = {Bits} is out of range for {Scheme}: it must be an integer from {lowest} to {QuantizerSpec.MaxBits}.");
+        }
+        Check(Clients is >= 1 and <= MaxClients, "clients", $"clients = {Clients} is out of range: it must be an integer from 1 to {MaxClients}.");
+        Check(Rounds is >= 1 and <= MaxRounds, "rounds", $"rounds = {Rounds} is out of range: it must be an integer from 1 to {MaxRounds}.");
+        Check(TryParseModel(Model, out _), "model", $"model = '{Model}' is not a model: use cnn, alexnet or mlp.");
+        Check(BatchSize is >= 1 and <= MaxBatchSize, "batchSize", $"batch = {BatchSize} is out of range: it must be an integer from 1 to {MaxBatchSize}.");
+        Check(LearningRate > 0 && LearningRate <= 10, "learningRate", $"lr = {LearningRate} is out of range: it must be a number in (0, 10].");
+        Check(Momentum is >= 0 and < 1, "momentum", $"momentum = {Momentum} is out of range: it must be a number in [0, 1).");
+        Check(WeightDecay is >= 0 and <= 1, "weightDecay", $"weight decay = {WeightDecay} is out of range: it must be a number in [0, 1].");
+        Check(TryParseSplit(Split, out _, out string splitError), "split", $"split = {splitError}");
+        Check(EvaluateEvery >= 1, "evaluateEvery", $"evaluate-every = {EvaluateEvery} is out of range: it must be an integer ≥ 1.");
+        Check(AuditEvery >= 0, "auditEvery", $"audit-every = {AuditEvery} is out of range: it must be an integer ≥ 0 (0 turns auditing off).");
+        Check(Workers is >= 1 and <= 64, "workers", $"workers = {Workers} is out of range: it must be an integer from 1 to 64.");
+        Check(Threads is >= 1 and <= 64, "threads", $"threads = {Threads} is out of range: it must be an integer from 1 to 64.");
+        return errors.ToImmutable();
+    }
+
+    /// <summary>Throws if <see cref="Validate"/> finds anything, with every message.</summary>
+    /// <exception cref="ArgumentException">The spec is invalid; the message lists each field.</exception>
+    public void ThrowIfInvalid()
+    {
+        ImmutableArray<ExperimentSpecError> errors = Validate();
+        if (!errors.IsEmpty)
+        {
+            throw new ArgumentException(string.Join(" ", errors.Select(e => e.Message)), errors[0].Field);
+        }
+    }
+
+    /// <summary>The quantizer spec (fp and sign ignore <see cref="Bits"/>).</summary>
+    public QuantizerSpec ToQuantizerSpec() => QuantizerSpec.Create(Scheme, Bits);
+
+    /// <summary>Bits per coordinate as the scheme really uses them (32 for fp, 1 for sign).</summary>
+    public int EffectiveBits => ToQuantizerSpec().BitsPerCoordinate;
+
+    /// <summary>A short label, e.g. <c>tnq-3</c>, <c>fp</c>, <c>sign</c>.</summary>
+    public string Label => Scheme is "fp" or "sign" ? Scheme : string.Create(CultureInfo.InvariantCulture, $"{Scheme}-{Bits}");
+
+    /// <summary>The trainer's configuration.</summary>
+    /// <exception cref="ArgumentException">The spec is invalid.</exception>
+    public SimulationConfig ToSimulationConfig()
+    {
+        ThrowIfInvalid();
+        _ = TryParseModel(Model, out ModelKind model);
+        _ = TryParseSplit(Split, out SplitSpec? split, out _);
+        return new SimulationConfig
+        {
+            Clients = Clients,
+            BatchSize = BatchSize,
+            Model = model,
+            Split = split!,
+            Sgd = new SgdOptions { LearningRate = LearningRate, Momentum = Momentum, WeightDecay = WeightDecay },
+            Seed = Seed,
+            Workers = Math.Min(Workers, Clients),
+            Threads = Threads,
+        };
+    }
+
+    private static bool TryParseModel(string? text, out ModelKind kind)
+    {
+        kind = default;
+        if (text is null)
+        {
+            return false;
+        }
+        try
+        {
+            kind = ModelFactory.Parse(text);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    private static bool TryParseSplit(string? text, out SplitSpec? split, out string error)
+    {
+        split = null;
+        error = "";
+        try
+        {
+            split = SplitSpec.Parse(text ?? "");
+            return true;
+        }
+        catch (Exception exception) when (exception is FormatException or ArgumentException)
+        {
+            error = exception.Message;
+            return false;
+        }
+    }
+}
+
+/// <summary>One invalid field of an <see cref="ExperimentSpec"/>.</summary>
+/// <param name="Field">The field's name as in JSON (camelCase).</param>
+/// <param name="Message">What is wrong and what is allowed.</param>
+public sealed record ExperimentSpecError(string Field, string Message);
