@@ -27,6 +27,21 @@ public sealed class ClientBatchSampler
     /// <summary>The current pass over the share, from 0; −1 before the first batch.</summary>
     public int Epoch { get; private set; } = -1;
 
+    /// <summary>
+    /// Draws and discards <paramref name="batches"/> batches of <paramref name="batchSize"/>: a fresh sampler skipped
+    /// by t batches is in the state the original was in after t (a checkpoint needs no sampler state but the round).
+    /// </summary>
+    public void Skip(int batches, int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batches);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        Span<long> scratch = batchSize <= 1024 ? stackalloc long[batchSize] : new long[batchSize];
+        for (int b = 0; b < batches; b++)
+        {
+            NextBatch(scratch);
+        }
+    }
+
     /// <summary>Fills <paramref name="batch"/> with the next example indices.</summary>
     public void NextBatch(Span<long> batch)
     {

@@ -86,6 +86,17 @@ public sealed class FlatParameterBuffer : IDisposable
         }
     }
 
+    /// <summary>Copies the buffer into the parameters' values (restoring a checkpoint).</summary>
+    public void ScatterValues()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            _parameters[i].copy_(_views[i]);
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

@@ -81,6 +81,38 @@ public sealed class MomentumSgd : IDisposable
         }
     }
 
+    /// <summary>Copies the momentum buffers b into <paramref name="destination"/> (laid out like the parameters).</summary>
+    public void GatherMomentum(FlatParameterBuffer destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        RequireLayout(destination);
+        using var scope = NewDisposeScope();
+        for (int i = 0; i < _momentum.Length; i++)
+        {
+            destination.View(i).copy_(_momentum[i]);
+        }
+    }
+
+    /// <summary>Sets the momentum buffers b from <paramref name="source"/> (restoring a checkpoint).</summary>
+    public void ScatterMomentum(FlatParameterBuffer source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        RequireLayout(source);
+        using var scope = NewDisposeScope();
+        for (int i = 0; i < _momentum.Length; i++)
+        {
+            _momentum[i].copy_(source.View(i));
+        }
+    }
+
+    private void RequireLayout(FlatParameterBuffer buffer)
+    {
+        if (buffer.Length != _layout.Length)
+        {
+            throw new ArgumentException($"The buffer has {buffer.Length} values; the model has {_layout.Length}.", nameof(buffer));
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

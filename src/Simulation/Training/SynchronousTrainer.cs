@@ -177,6 +177,101 @@ public sealed class SynchronousTrainer : IDisposable
         return new RoundResult(round, lossSum / Config.Clients, bytes);
     }
 
+    /// <summary>
+    /// Writes what the next rounds depend on: the round, θ and the momentum buffers (float32, little-endian). Nothing
+    /// else is state: client samplers are replayed from the seed (<see cref="ClientBatchSampler.Skip"/>), dropout is
+    /// reseeded from (seed, round, client), and the channel's rounding keys are (seed, round, client).
+    /// </summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Round);
+        writer.Write(Dimension);
+        using var scratch = new FlatParameterBuffer(Model);
+        scratch.GatherValues();
+        WriteFloats(writer, scratch.Span);
+        _optimizer.GatherMomentum(scratch);
+        WriteFloats(writer, scratch.Span);
+    }
+
+    /// <summary>
+    /// Restores <see cref="WriteState"/>'s output into this freshly constructed trainer (same config and data): the
+    /// rounds that follow are exactly those the saved trainer would have run.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This trainer has already run rounds.</exception>
+    /// <exception cref="InvalidDataException">The state is truncated or was written for another model.</exception>
+    public void ReadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        if (Round != 0)
+        {
+            throw new InvalidOperationException($"A checkpoint can be restored only into a fresh trainer; this one has run {Round} rounds.");
+        }
+        int round;
+        int dimension;
+        try
+        {
+            round = reader.ReadInt32();
+            dimension = reader.ReadInt32();
+        }
+        catch (EndOfStreamException exception)
+        {
+            throw new InvalidDataException("The trainer state is truncated before its header ends.", exception);
+        }
+        if (round < 0 || dimension != Dimension)
+        {
+            throw new InvalidDataException($"The trainer state is for round {round} of a model with {dimension} parameters; this model has {Dimension}.");
+        }
+        using var scratch = new FlatParameterBuffer(Model);
+        ReadFloats(reader, scratch.Span, "θ");
+        scratch.ScatterValues();
+        ReadFloats(reader, scratch.Span, "the momentum");
+        _optimizer.ScatterMomentum(scratch);
+        for (int c = 0; c < _samplers.Length; c++)
+        {
+            _samplers[c].Skip(round, Config.BatchSize);
+        }
+        Round = round;
+    }
+
+    private static void WriteFloats(BinaryWriter writer, ReadOnlySpan<float> values)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
+            return;
+        }
+        foreach (float value in values)
+        {
+            writer.Write(value);
+        }
+    }
+
+    private static void ReadFloats(BinaryReader reader, Span<float> values, string what)
+    {
+        Span<byte> bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values);
+        if (reader.Read(bytes) is int read && read != bytes.Length)
+        {
+            // BinaryReader.Read(Span) may return fewer bytes than asked only at the end of the stream.
+            int total = read;
+            while (total < bytes.Length && reader.Read(bytes[total..]) is int more && more > 0)
+            {
+                total += more;
+            }
+            if (total != bytes.Length)
+            {
+                throw new InvalidDataException($"The trainer state is truncated in {what}: {total} of {bytes.Length} bytes.");
+            }
+        }
+        if (!BitConverter.IsLittleEndian)
+        {
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = BitConverter.Int32BitsToSingle(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(BitConverter.SingleToInt32Bits(values[i])));
+            }
+        }
+    }
+
     /// <summary>Test accuracy and loss of the current θ.</summary>
     public Evaluation Evaluate() => Evaluation.Run(Model, _test, Config.EvaluationBatchSize);
 
