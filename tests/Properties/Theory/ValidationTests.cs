@@ -112,4 +112,18 @@ public sealed class ValidationTests
         Assert.Throws<ArgumentOutOfRangeException>(() => design.ConvergenceError(10, 0));
         Assert.Equal(10.0 / 8 * design.Error, design.ConvergenceError(10, 8), 15);
     }
+
+    [Fact]
+    public void QuantizerSpecCreate_BuildsEveryNamedScheme_AndRefusesWhatItCannot()
+    {
+        foreach (string name in QuantizerSpec.SchemeNames)
+        {
+            Assert.Equal(name, QuantizerSpec.Create(name, 3).Name);
+        }
+        Assert.Equal(new TruncatedUniform(2, Threshold.Relaxed), QuantizerSpec.Create("tuq", 2, Threshold.Relaxed));
+        Assert.Equal(new Sign(), QuantizerSpec.Create("sign", 42));
+        Assert.Contains("use one of fp, qsgd", Assert.Throws<ArgumentException>(() => QuantizerSpec.Create("zip", 3)).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => QuantizerSpec.Create("qsgd", 1));
+        Assert.Contains("takes no threshold", Assert.Throws<ArgumentException>(() => QuantizerSpec.Create("qsgd", 3, Threshold.Fixed(1))).Message, StringComparison.Ordinal);
+    }
 }

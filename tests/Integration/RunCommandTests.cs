@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Verified.Host.Cli;
+using Verified.Host.Runs;
+using Verified.Simulation.Experiments;
+
+namespace Verified.Integration;
+
+/// <summary><c>verified run</c> end to end: its files, its presets and its error exits.</summary>
+[Collection(LibtorchTests.Name)]
+public sealed class RunCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("verified-run-cli-");
+
+    public void Dispose() => _directory.Delete(recursive: true);
+
+    private static (int Exit, string Output, string Error) Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int exit = VerifiedCli.Run(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [MnistFact]
+    public void AShortMlpRun_WritesMetricsSummaryAndPlots_AgainstFullPrecision()
+    {
+        string outDir = Path.Combine(_directory.FullName, "out");
+        var (exit, output, error) = Run(
+            "run", "--model", "mlp", "--rounds", "20", "--evaluate-every", "10", "--data", MnistDataTests.DataDirectory!, "--out", outDir, "--quiet");
+
+        Assert.True(exit == 0, error);
+        string[] lines = File.ReadAllLines(Path.Combine(outDir, "metrics.csv"));
+        Assert.Equal(string.Join(',', RunReport.Columns), lines[0]);
+        Assert.Equal(1 + (2 * 20), lines.Length);
+        Assert.All(lines[1..], l => Assert.Equal(RunReport.Columns.Length, l.Split(',').Length));
+        Assert.Equal(20, lines.Count(l => l.StartsWith("tnq-3,", StringComparison.Ordinal)));
+        Assert.Equal(20, lines.Count(l => l.StartsWith("fp,", StringComparison.Ordinal)));
+
+        using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "summary.json")));
+        JsonElement runs = summary.RootElement.GetProperty("runs");
+        Assert.Equal(2, runs.GetArrayLength());
+        foreach (JsonElement run in runs.EnumerateArray())
+        {
+            Assert.InRange(run.GetProperty("finalAccuracy").GetDouble(), 0.5, 1);
+            Assert.Equal(20, run.GetProperty("roundsCompleted").GetInt32());
+            Assert.True(run.GetProperty("totalBytes").GetInt64() > 0);
+        }
+        Assert.False(summary.RootElement.GetProperty("interrupted").GetBoolean());
+        Assert.Contains("fewer bytes", output, StringComparison.Ordinal);
+
+        foreach (string png in new[] { "accuracy.png", "loss.png" })
+        {
+            byte[] bytes = File.ReadAllBytes(Path.Combine(outDir, png));
+            Assert.True(bytes.Length > 1000, png);
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes[..4]);
+        }
+    }
+
+    [Fact]
+    public void InvalidOptions_ExitWithTwo_NamingEveryBadOption()
+    {
+        var (exit, _, error) = Run("run", "--bits", "9", "--clients", "0", "--lr", "-1", "--seeds", "0");
+
+        Assert.Equal(VerifiedCli.InvalidArgumentsExitCode, exit);
+        Assert.Contains("bits = 9", error, StringComparison.Ordinal);
+        Assert.Contains("clients = 0", error, StringComparison.Ordinal);
+        Assert.Contains("lr = -1", error, StringComparison.Ordinal);
+        Assert.Contains("seeds = 0", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AMissingDataDirectory_ExitsWithTwo_AndSaysWhatIsMissing()
+    {
+        string missing = Path.Combine(_directory.FullName, "no-such-data");
+        var (exit, _, error) = Run("run", "--data", missing, "--out", Path.Combine(_directory.FullName, "out"));
+
+        Assert.Equal(VerifiedCli.InvalidArgumentsExitCode, exit);
+        Assert.Contains(missing, error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_directory.FullName, "out")), "nothing is written before the data is found");
+    }
+
+    [Fact]
+    public void ThePresets_PlanThePapersFigures()
+    {
+        var template = new ExperimentSpec { Rounds = 10, Seed = 5 };
+
+        ExperimentPlan accuracy = ExperimentPlan.Create("fig-accuracy", template, seeds: 3, baseline: true);
+        Assert.Equal(3 * 7, accuracy.Runs.Length);
+        Assert.Equal(["fp", "qsgd-3", "nuqsgd-3", "tuq-3", "tnq-3", "tbq-3", "sign"], accuracy.Runs.Take(7).Select(r => r.Label));
+        Assert.Equal([5L, 6L, 7L], accuracy.Runs.Select(r => r.Seed).Distinct());
+
+        ExperimentPlan tradeoff = ExperimentPlan.Create("fig-tradeoff", template, seeds: 1, baseline: true);
+        Assert.Equal(1 + (5 * 4), tradeoff.Runs.Length);
+        Assert.All(tradeoff.Runs.Where(r => r.Scheme != "fp"), r => Assert.InRange(r.Bits, 2, 5));
+        Assert.All(tradeoff.Runs, r => Assert.Empty(r.Validate()));
+
+        Assert.Equal(["tnq-3", "fp"], ExperimentPlan.Create(null, template, 1, baseline: true).Runs.Select(r => r.Label));
+        Assert.Equal(["tnq-3"], ExperimentPlan.Create(null, template, 1, baseline: false).Runs.Select(r => r.Label));
+    }
+}
