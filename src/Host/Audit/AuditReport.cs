@@ -187,12 +187,14 @@ internal sealed class AuditReport(string directory, IReadOnlyList<(AuditInput In
             Line("threshold α and the MSE ratio measured / predicted.");
             Line();
             string[] labels = [.. Audits[0].Result.Schemes.Select(s => s.Label)];
-            Line($"| run | round | client | chosen | γ̂ | σ̂ | ρ̂ | ξ̂ | KS laplace | KS lomax | {string.Join(" | ", labels.Select(l => $"α {l}"))} | {string.Join(" | ", labels.Select(l => $"ratio {l}"))} |");
-            Line($"|{string.Concat(Enumerable.Repeat("---|", 10 + (2 * labels.Length)))}");
+            // Only the truncated schemes have a threshold.
+            string[] truncated = [.. Audits[0].Result.Schemes.Where(s => s.Spec is TruncatedSpec).Select(s => s.Label)];
+            Line($"| run | round | client | chosen | γ̂ | σ̂ | ρ̂ | ξ̂ | KS laplace | KS lomax | {string.Join(" | ", truncated.Select(l => $"α {l}"))} | {string.Join(" | ", labels.Select(l => $"ratio {l}"))} |");
+            Line($"|{string.Concat(Enumerable.Repeat("---|", 10 + truncated.Length + labels.Length))}");
             foreach ((AuditInput i, GradientAuditResult a) in Audits)
             {
                 ModelFitReport laplace = a.Fit.Models[0], lomax = a.Fit.Models[1];
-                Line($"| {i.Label} | {(i.Round is { } round ? Integer(round) : "–")} | {(i.Client is { } c ? Integer(c) : "–")} | {a.Fit.Chosen} | {Number(laplace.Scale)} | {Number(lomax.Scale)} | {Number(lomax.Shape ?? double.NaN)} | {Number(a.Fit.Hill.TailIndex)} | {Number(laplace.KsDistance)} | {Number(lomax.KsDistance)} | {string.Join(" | ", a.Schemes.Select(s => Number(s.Design.Alpha)))} | {string.Join(" | ", a.Schemes.Select(s => Number(s.Figure(AuditFigure.MeanSquaredError)!.Ratio)))} |");
+                Line($"| {i.Label} | {(i.Round is { } round ? Integer(round) : "–")} | {(i.Client is { } c ? Integer(c) : "–")} | {a.Fit.Chosen} | {Number(laplace.Scale)} | {Number(lomax.Scale)} | {Number(lomax.Shape ?? double.NaN)} | {Number(a.Fit.Hill.TailIndex)} | {Number(laplace.KsDistance)} | {Number(lomax.KsDistance)} | {string.Join(" | ", a.Schemes.Where(s => s.Spec is TruncatedSpec).Select(s => Number(s.Design.Alpha)))} | {string.Join(" | ", a.Schemes.Select(s => Number(s.Figure(AuditFigure.MeanSquaredError)!.Ratio)))} |");
             }
             Line();
             foreach (string name in new[] { "drift-tail.png", "drift-alpha.png", "drift-ratio.png" })
