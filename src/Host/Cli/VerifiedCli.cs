@@ -16,6 +16,7 @@ internal static class VerifiedCli
         root.Subcommands.Add(CodecCommand.Create(output, error));
         root.Subcommands.Add(BenchCommand.Create(output, error));
         root.Subcommands.Add(RunCommand.Create(output, error));
+        root.Subcommands.Add(AuditCommand.Create(output, error));
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
 

@@ -27,7 +27,11 @@ public sealed class ExperimentRun : IDisposable
     /// <summary>Sets up the run (model, data on the device, clients, codec).</summary>
     /// <exception cref="ArgumentException">The spec is invalid (every invalid field is named) or the data cannot be
     /// shared among the clients.</exception>
-    public ExperimentRun(ExperimentSpec spec, ImageDataSet data, TimeProvider? time = null)
+    /// <param name="spec">The run.</param>
+    /// <param name="data">MNIST (or another image set).</param>
+    /// <param name="time">Clock for the timings.</param>
+    /// <param name="observer">Sees every client gradient before the codec (e.g. gradient capture); null: none.</param>
+    public ExperimentRun(ExperimentSpec spec, ImageDataSet data, TimeProvider? time = null, IUploadObserver? observer = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(data);
@@ -40,6 +44,7 @@ public sealed class ExperimentRun : IDisposable
         var forward = new ForwardingChannel();
         _trainer = new SynchronousTrainer(config, data, forward, time: _time);
         _channel = new CodecChannel(spec.ToQuantizerSpec(), _trainer.Dimension, spec.AuditEvery, new GradientCodec(), _time);
+        _channel.Observer = observer;
         forward.Target = _channel;
         Dimension = _trainer.Dimension;
     }

@@ -68,6 +68,9 @@ public sealed class CodecChannel : IGradientChannel
     /// <inheritdoc />
     public string Name => Spec is FullPrecision or Sign ? Spec.Name : string.Create(CultureInfo.InvariantCulture, $"{Spec.Name}-{Spec.BitsPerCoordinate}");
 
+    /// <summary>Sees each gradient before it is encoded (gradient capture); null: none.</summary>
+    public IUploadObserver? Observer { get; set; }
+
     /// <summary>Where the channel's time went so far.</summary>
     public ChannelTimings Timings => new(
         _time.GetElapsedTime(0, _designTicks),
@@ -86,6 +89,7 @@ public sealed class CodecChannel : IGradientChannel
         {
             _round = new RoundAccumulator { Round = key.Round };
         }
+        Observer?.Observe(key, gradient);
 
         long start = _time.GetTimestamp();
         QuantizerDesign? design = DesignFor(gradient, key);

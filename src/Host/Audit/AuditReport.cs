@@ -1,0 +1,369 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Verified.Codec.Audit;
+using Verified.Theory;
+
+namespace Verified.Host.Audit;
+
+/// <summary>
+/// The files of one <c>verified audit</c>: report.md (for people), report.json (every figure report.md shows, at full
+/// precision, and more) and the PNG figures of <see cref="AuditPlots"/>.
+/// </summary>
+/// <remarks>The detailed sections describe the last audited gradient (for a run: the last captured round); a run adds
+/// the drift of the fits, thresholds and error ratios over all its audited rounds.</remarks>
+internal sealed class AuditReport(string directory, IReadOnlyList<(AuditInput Input, GradientAuditResult Result)> audits, string commandLine)
+{
+    public string Directory { get; } = Path.GetFullPath(directory);
+
+    public IReadOnlyList<(AuditInput Input, GradientAuditResult Result)> Audits { get; } = audits;
+
+    public string MarkdownPath => Path.Combine(Directory, "report.md");
+
+    public string JsonPath => Path.Combine(Directory, "report.json");
+
+    /// <summary>The gradient the detailed sections describe.</summary>
+    public (AuditInput Input, GradientAuditResult Result) Detailed => Audits[^1];
+
+    /// <summary>Whether the audit covers several rounds of a run.</summary>
+    public bool IsRun => Audits.Count > 1 || Audits[0].Input.Round is not null;
+
+    /// <summary>Writes everything; returns the paths. Plots that fail are reported on <paramref name="error"/>, not thrown.</summary>
+    public IReadOnlyList<string> Write(TextWriter error)
+    {
+        var written = new List<string>();
+        IReadOnlyList<string> plots;
+        try
+        {
+            plots = AuditPlots.Write(this);
+        }
+#pragma warning disable CA1031 // A figure that cannot be drawn must not lose the report; say why and go on.
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            error.WriteLine($"verified audit: the figures could not be drawn ({exception.GetType().Name}: {exception.Message}); report.md and report.json are complete.");
+            plots = [];
+        }
+        File.WriteAllText(MarkdownPath, Markdown(plots.Select(Path.GetFileName).ToArray()!), new UTF8Encoding(false));
+        File.WriteAllBytes(JsonPath, Json());
+        written.Add(MarkdownPath);
+        written.Add(JsonPath);
+        written.AddRange(plots);
+        return written;
+    }
+
+    /// <summary>One line for the console.</summary>
+    public string Headline()
+    {
+        GradientAuditResult r = Detailed.Result;
+        int flagged = r.Schemes.Sum(s => s.Figures.Count(f => f.Flagged));
+        int figures = r.Schemes.Sum(s => s.Figures.Length);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"verified audit: {AuditInputs.Describe(Detailed.Input)}: chose {r.Fit.Chosen} ({r.Fit.Reason}); {flagged} of {figures} figures outside their bands ({Causes(r)})");
+    }
+
+    private static string Causes(GradientAuditResult r)
+    {
+        var groups = r.Schemes.SelectMany(s => s.Figures).Where(f => f.Flagged).GroupBy(f => f.Cause).Select(g => $"{g.Key}: {g.Count()}").ToArray();
+        return groups.Length == 0 ? "none" : string.Join(", ", groups);
+    }
+
+    // ---- Markdown ----------------------------------------------------------------------------------------------
+
+    /// <summary>A number as the report shows it: 4 significant digits, invariant, "–" for NaN or ∞.</summary>
+    public static string Number(double value) => double.IsFinite(value) ? value.ToString("G4", CultureInfo.InvariantCulture) : "–";
+
+    private static string Integer(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private string Markdown(string[] plots)
+    {
+        (AuditInput input, GradientAuditResult r) = Detailed;
+        var md = new StringBuilder();
+        void Line(string text = "") => md.Append(text).Append('\n');
+        string Png(string name) => plots.Contains(name) ? $"![{name}]({name})" : $"({name} could not be drawn)";
+
+        Line($"# Codec audit: {AuditInputs.Describe(input)}");
+        Line();
+        Line($"Made by `{commandLine}`. Every number below is also in `report.json`, at full precision.");
+        Line();
+        Line("## Gradient");
+        Line();
+        Line("| d | mean square (1/d)‖g‖² | draws R | z |");
+        Line("|---|---|---|---|");
+        Line($"| {Integer(r.Dimension)} | {Number(r.MeanSquare)} | {Integer(r.Options.Draws)} | {Number(r.Options.Z)} |");
+        Line();
+
+        Line("## Model fits");
+        Line();
+        Line("Both models are fitted to |g| and scored on all d coordinates (spec §2.1, §3.2(a)). The Lomax MLE runs on an even");
+        Line("stride of the coordinates when d is large (see `lomaxFitSize` in report.json). KS is sup |G_d − G| of |g|; the");
+        Line("5% Kolmogorov critical value 1.358/√d assumes a fully specified model and is a lenient reference.");
+        Line();
+        Line("| model | scale | shape ρ | log-likelihood | BIC | KS distance | KS 5% critical |");
+        Line("|---|---|---|---|---|---|---|");
+        foreach (ModelFitReport m in r.Fit.Models)
+        {
+            Line($"| {m.Kind}{(m.Note is null ? "" : " (no design)")} | {Number(m.Scale)} | {(m.Shape is { } s ? Number(s) : "–")} | {Number(m.LogLikelihood)} | {Number(m.Bic)} | {Number(m.KsDistance)} | {Number(r.Fit.KsCriticalValue)} |");
+        }
+        Line();
+        Line("| Hill k | Hill tail index ξ̂ | its SE | implied ρ = ξ̂ + 1 |");
+        Line("|---|---|---|---|");
+        Line($"| {Integer(r.Fit.Hill.TailCount)} | {Number(r.Fit.Hill.TailIndex)} | {Number(r.Fit.Hill.StandardError)} | {Number(r.Fit.Hill.TailIndex + 1)} |");
+        Line();
+        Line($"**Chosen: {r.Fit.Chosen}**, {r.Fit.Reason}.{string.Concat(r.Fit.Models.Where(m => m.Note is not null).Select(m => $" {m.Kind}: {m.Note}."))}");
+        Line();
+        Line(Png("histogram.png"));
+        Line();
+        Line(Png("qq.png"));
+        Line();
+
+        Line("## Measured against predicted");
+        Line();
+        Line("Per coordinate. *measured*: from R encodings with keys (seed, r, 0). *given g*: its exact expectation over the");
+        Line("rounding for this very vector (`ConditionalError`). *predicted*: the design's figure under the chosen model.");
+        Line("*codec band*: z·(exact Monte-Carlo SE of the R draws) + float32 rounding allowance; a measurement outside it");
+        Line("is the codec's fault. *model band*: z·predicted·sd of given/predicted − 1 from a parametric bootstrap of");
+        Line("fit → design under the fitted model, scaled to d; given g outside it is the model fit's fault.");
+        Line("The bias ‖E[ĝ] − g‖²/d is estimated as (1/d)‖ḡ − g‖² − V_g/R, whose expectation is exactly the truncation");
+        Line("error given g, T_g = (1/d)Σ(|g| − α)₊² (E(1/d)‖ḡ − g‖² = T_g + V_g/R for an unbiased rounding of clip(g)).");
+        Line();
+        Line("| scheme | figure | measured | given g | predicted | ratio | codec band ± | model band ± | flag |");
+        Line("|---|---|---|---|---|---|---|---|---|");
+        foreach (SchemeAudit s in r.Schemes)
+        {
+            foreach (AuditFigure f in s.Figures)
+            {
+                string flag = f.Flagged ? $"**{f.Cause}**" : "ok";
+                // Byte counts are integers; G4 would round them.
+                Func<double, string> format = f.Name == AuditFigure.Bytes ? v => Integer((long)v) : Number;
+                Line($"| {s.Label} | {f.Name} | {format(f.Measured)} | {format(f.GivenGradient)} | {format(f.Predicted)} | {Number(f.Ratio)} | {Number(CodecBand(f))} | {Number(ModelBand(f))} | {flag} |");
+            }
+        }
+        Line();
+        Line(Png("errors.png"));
+        Line();
+
+        Line("## Bits and the error bound");
+        Line();
+        Line("Bytes are the payloads' real lengths (60-byte header + ⌈d·b/8⌉, spec §1.6); the ratio is against float32.");
+        Line("J is the design's bound Σ P_kΔ_k²/4 + M(α) (QSGD/NUQSGD: their published bound).");
+        Line();
+        Line("| scheme | α | bits/coordinate | bytes | ratio vs float32 | measured MSE | J bound | MSE ≤ J | MSE / mean square |");
+        Line("|---|---|---|---|---|---|---|---|---|");
+        foreach (SchemeAudit s in r.Schemes)
+        {
+            double mse = s.Figure(AuditFigure.MeanSquaredError)!.Measured;
+            Line($"| {s.Label} | {Number(s.Design.Alpha)} | {Number(s.BitsPerCoordinate)} | {Integer(s.Bytes)} | {Number(s.CompressionRatio)} | {Number(mse)} | {Number(s.ErrorBound)} | {(s.WithinErrorBound ? "yes" : "**no**")} | {Number(mse / r.MeanSquare)} |");
+        }
+        Line();
+        Line(Png("tradeoff.png"));
+        Line();
+
+        var flagged = r.Schemes.SelectMany(s => s.Figures.Where(f => f.Flagged).Select(f => (s, f))).ToArray();
+        Line("## Flags");
+        Line();
+        if (flagged.Length == 0)
+        {
+            Line("Every figure is within its band.");
+        }
+        else
+        {
+            foreach (var group in flagged.GroupBy(x => x.f.Cause))
+            {
+                Line($"- **{group.Key}** ({Integer(group.Count())}): {string.Join(", ", group.Select(x => $"{x.s.Label} {x.f.Name}"))}");
+            }
+            Line();
+            Line("*model fit*: the codec did what the rounding must do to this vector, but the vector is not distributed as the");
+            Line("model says, so the design's prediction misses. *codec*: the codec's output differs from what its own levels");
+            Line("must give for this vector — a codec bug.");
+        }
+        Line();
+
+        if (IsRun)
+        {
+            Line("## Drift over rounds");
+            Line();
+            Line("One row per audited gradient. γ̂: Laplace scale; σ̂, ρ̂: Lomax fit; ξ̂: Hill tail index. For each scheme the");
+            Line("threshold α and the MSE ratio measured / predicted.");
+            Line();
+            string[] labels = [.. Audits[0].Result.Schemes.Select(s => s.Label)];
+            // Only the truncated schemes have a threshold.
+            string[] truncated = [.. Audits[0].Result.Schemes.Where(s => s.Spec is TruncatedSpec).Select(s => s.Label)];
+            Line($"| run | round | client | chosen | γ̂ | σ̂ | ρ̂ | ξ̂ | KS laplace | KS lomax | {string.Join(" | ", truncated.Select(l => $"α {l}"))} | {string.Join(" | ", labels.Select(l => $"ratio {l}"))} |");
+            Line($"|{string.Concat(Enumerable.Repeat("---|", 10 + truncated.Length + labels.Length))}");
+            foreach ((AuditInput i, GradientAuditResult a) in Audits)
+            {
+                ModelFitReport laplace = a.Fit.Models[0], lomax = a.Fit.Models[1];
+                Line($"| {i.Label} | {(i.Round is { } round ? Integer(round) : "–")} | {(i.Client is { } c ? Integer(c) : "–")} | {a.Fit.Chosen} | {Number(laplace.Scale)} | {Number(lomax.Scale)} | {Number(lomax.Shape ?? double.NaN)} | {Number(a.Fit.Hill.TailIndex)} | {Number(laplace.KsDistance)} | {Number(lomax.KsDistance)} | {string.Join(" | ", a.Schemes.Where(s => s.Spec is TruncatedSpec).Select(s => Number(s.Design.Alpha)))} | {string.Join(" | ", a.Schemes.Select(s => Number(s.Figure(AuditFigure.MeanSquaredError)!.Ratio)))} |");
+            }
+            Line();
+            foreach (string name in new[] { "drift-tail.png", "drift-alpha.png", "drift-ratio.png" })
+            {
+                Line(Png(name));
+                Line();
+            }
+        }
+        return md.ToString();
+    }
+
+    /// <summary>The half-width of the codec band: z·SE + tolerance.</summary>
+    public static double CodecBand(AuditFigure f) => (f.Z * f.CodecStandardError) + f.CodecTolerance;
+
+    /// <summary>The half-width of the model band: z·SE.</summary>
+    public static double ModelBand(AuditFigure f) => f.Z * f.ModelStandardError;
+
+    // ---- JSON --------------------------------------------------------------------------------------------------
+
+    private byte[] Json()
+    {
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("command", commandLine);
+            json.WriteNumber("detailedIndex", Audits.Count - 1);
+            json.WriteStartArray("audits");
+            foreach ((AuditInput input, GradientAuditResult result) in Audits)
+            {
+                WriteAudit(json, input, result);
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        return stream.ToArray();
+    }
+
+    private static void WriteAudit(Utf8JsonWriter json, AuditInput input, GradientAuditResult r)
+    {
+        json.WriteStartObject();
+        json.WriteString("file", input.Path);
+        json.WriteString("label", input.Label);
+        WriteNumber(json, "round", input.Round);
+        WriteNumber(json, "client", input.Client);
+        json.WriteNumber("dimension", r.Dimension);
+        WriteNumber(json, "meanSquare", r.MeanSquare);
+        json.WriteStartObject("options");
+        json.WriteNumber("draws", r.Options.Draws);
+        json.WriteNumber("seed", r.Options.Seed);
+        WriteNumber(json, "z", r.Options.Z);
+        json.WriteNumber("bootstrapReplicates", r.Options.BootstrapReplicates);
+        json.WriteNumber("bootstrapSize", r.Options.BootstrapSize);
+        json.WriteNumber("lomaxFitSize", r.Fit.LomaxFitSize);
+        json.WriteEndObject();
+
+        json.WriteStartObject("fit");
+        json.WriteString("chosen", r.Fit.Chosen);
+        json.WriteString("reason", r.Fit.Reason);
+        WriteNumber(json, "designScale", r.Fit.DesignModel.Scale);
+        WriteNumber(json, "designShape", r.Fit.DesignModel.TailShape);
+        WriteNumber(json, "ksCriticalValue", r.Fit.KsCriticalValue);
+        json.WriteStartObject("hill");
+        json.WriteNumber("tailCount", r.Fit.Hill.TailCount);
+        WriteNumber(json, "tailIndex", r.Fit.Hill.TailIndex);
+        WriteNumber(json, "standardError", r.Fit.Hill.StandardError);
+        WriteNumber(json, "impliedShape", r.Fit.Hill.TailIndex + 1);
+        json.WriteEndObject();
+        json.WriteStartArray("models");
+        foreach (ModelFitReport m in r.Fit.Models)
+        {
+            json.WriteStartObject();
+            json.WriteString("kind", m.Kind);
+            json.WriteBoolean("designable", m.Model is not null);
+            WriteNumber(json, "scale", m.Scale);
+            WriteNumber(json, "shape", m.Shape);
+            json.WriteNumber("parameters", m.Parameters);
+            WriteNumber(json, "logLikelihood", m.LogLikelihood);
+            WriteNumber(json, "bic", m.Bic);
+            WriteNumber(json, "ksDistance", m.KsDistance);
+            if (m.Note is not null)
+            {
+                json.WriteString("note", m.Note);
+            }
+            json.WriteStartArray("qq");
+            foreach (QuantilePair p in m.QuantilePairs)
+            {
+                json.WriteStartArray();
+                WriteNumberValue(json, p.TailProbability);
+                WriteNumberValue(json, p.Model);
+                WriteNumberValue(json, p.Sample);
+                json.WriteEndArray();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+
+        json.WriteStartArray("schemes");
+        foreach (SchemeAudit s in r.Schemes)
+        {
+            json.WriteStartObject();
+            json.WriteString("label", s.Label);
+            json.WriteString("scheme", s.Spec.Name);
+            json.WriteNumber("bits", s.Spec.BitsPerCoordinate);
+            WriteNumber(json, "alpha", s.Design.Alpha);
+            json.WriteStartArray("levels");
+            foreach (double level in s.Levels)
+            {
+                WriteNumberValue(json, level);
+            }
+            json.WriteEndArray();
+            json.WriteNumber("bytes", s.Bytes);
+            WriteNumber(json, "bitsPerCoordinate", s.BitsPerCoordinate);
+            WriteNumber(json, "compressionRatio", s.CompressionRatio);
+            WriteNumber(json, "errorBound", s.ErrorBound);
+            json.WriteBoolean("withinErrorBound", s.WithinErrorBound);
+            WriteNumber(json, "mseOverMeanSquare", s.Figure(AuditFigure.MeanSquaredError)!.Measured / r.MeanSquare);
+            WriteNumber(json, "rawSquaredBias", s.RawSquaredBias);
+            json.WriteNumber("draws", s.Draws);
+            json.WriteStartArray("figures");
+            foreach (AuditFigure f in s.Figures)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", f.Name);
+                WriteNumber(json, "measured", f.Measured);
+                WriteNumber(json, "givenGradient", f.GivenGradient);
+                WriteNumber(json, "predicted", f.Predicted);
+                WriteNumber(json, "ratio", f.Ratio);
+                WriteNumber(json, "codecStandardError", f.CodecStandardError);
+                WriteNumber(json, "codecTolerance", f.CodecTolerance);
+                WriteNumber(json, "codecBand", CodecBand(f));
+                WriteNumber(json, "modelStandardError", f.ModelStandardError);
+                WriteNumber(json, "modelBand", ModelBand(f));
+                json.WriteBoolean("codecWithin", f.CodecWithin);
+                json.WriteBoolean("modelWithin", f.ModelWithin);
+                json.WriteBoolean("flagged", f.Flagged);
+                json.WriteString("cause", f.Cause);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    private static void WriteNumber(Utf8JsonWriter json, string name, double? value)
+    {
+        if (value is { } v && double.IsFinite(v))
+        {
+            json.WriteNumber(name, v);
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
+    private static void WriteNumberValue(Utf8JsonWriter json, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            json.WriteNumberValue(value);
+        }
+        else
+        {
+            json.WriteNullValue();
+        }
+    }
+}

@@ -1,0 +1,187 @@
+using System.Collections.Immutable;
+using System.CommandLine;
+using System.Globalization;
+using Verified.Codec;
+using Verified.Codec.Audit;
+using Verified.Host.Audit;
+using Verified.Theory;
+
+namespace Verified.Host.Cli;
+
+/// <summary>
+/// <c>verified audit</c>: the codec against the theory on real gradients, from a .f32 file or a run captured with
+/// <c>verified run --capture-gradients</c>. Writes report.md, report.json and PNG figures.
+/// </summary>
+internal static class AuditCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var defaults = new AuditOptions();
+        var gradients = new Option<FileInfo?>("--gradients") { Description = "A gradient file: d little-endian float32 values (what --capture-gradients writes)." };
+        var run = new Option<DirectoryInfo?>("--run") { Description = "A run directory with captured gradients (OUT/gradients/*/index.json): one audit per captured round, and the drift over rounds." };
+        var schemes = new Option<string>("--schemes") { Description = "Comma-separated schemes among tnq, tuq, tbq, qsgd, nuqsgd, sign.", DefaultValueFactory = _ => "tnq,tuq,tbq,qsgd,nuqsgd,sign" };
+        var bits = new Option<string>("--bits") { Description = "Comma-separated bit widths (sign ignores them).", DefaultValueFactory = _ => "2,3,4" };
+        var draws = new Option<int>("--draws") { Description = "R, encodings per scheme with different keys (2..10000).", DefaultValueFactory = _ => defaults.Draws };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the rounding keys and of the bootstrap.", DefaultValueFactory = _ => defaults.Seed };
+        var client = new Option<int>("--client") { Description = "With --run: which client's gradient to audit per round.", DefaultValueFactory = _ => 0 };
+        var outDirectory = new Option<DirectoryInfo?>("--out") { Description = "Output directory (default: <run>/audit, or audit-<file name> beside the file)." };
+        var json = new Option<bool>("--json") { Description = "Also print report.json to standard output." };
+        var command = new Command("audit", "Audit the codec against the theory on real gradients: model fits, measured vs predicted error, bits; report.md, report.json and figures.")
+        {
+            gradients, run, schemes, bits, draws, seed, client, outDirectory, json,
+        };
+        command.SetAction(parse =>
+        {
+            var request = new AuditRequest(
+                parse.GetValue(gradients)?.FullName,
+                parse.GetValue(run)?.FullName,
+                parse.GetValue(schemes)!,
+                parse.GetValue(bits)!,
+                defaults with { Draws = parse.GetValue(draws), Seed = parse.GetValue(seed) },
+                parse.GetValue(client),
+                parse.GetValue(outDirectory)?.FullName,
+                parse.GetValue(json));
+            return Execute(request, output, error);
+        });
+        return command;
+    }
+
+    /// <summary>What <c>verified audit</c> was asked.</summary>
+    internal sealed record AuditRequest(
+        string? GradientFile, string? RunDirectory, string Schemes, string Bits, AuditOptions Options, int Client, string? OutputDirectory, bool PrintJson);
+
+    internal static int Execute(AuditRequest request, TextWriter output, TextWriter error)
+    {
+        if ((request.GradientFile is null) == (request.RunDirectory is null))
+        {
+            error.WriteLine("verified audit: give exactly one of --gradients FILE.f32 and --run DIR.");
+            return VerifiedCli.InvalidArgumentsExitCode;
+        }
+        if (!TryParseSpecs(request.Schemes, request.Bits, out ImmutableArray<QuantizerSpec> specs, out string? problem))
+        {
+            error.WriteLine($"verified audit: {problem}");
+            return VerifiedCli.InvalidArgumentsExitCode;
+        }
+        try
+        {
+            request.Options.ThrowIfInvalid();
+        }
+        catch (ArgumentOutOfRangeException exception)
+        {
+            error.WriteLine($"verified audit: {VerifiedCli.PlainMessage(exception)}");
+            return VerifiedCli.InvalidArgumentsExitCode;
+        }
+
+        ImmutableArray<AuditInput> inputs;
+        string directory;
+        try
+        {
+            if (request.GradientFile is { } file)
+            {
+                if (!File.Exists(file))
+                {
+                    throw new FileNotFoundException($"{file} does not exist.");
+                }
+                inputs = [AuditInputs.FromFile(file)];
+                directory = request.OutputDirectory ?? Path.Combine(Path.GetDirectoryName(file)!, "audit-" + Path.GetFileNameWithoutExtension(file));
+            }
+            else
+            {
+                inputs = AuditInputs.FromRun(request.RunDirectory!, request.Client);
+                directory = request.OutputDirectory ?? Path.Combine(request.RunDirectory!, "audit");
+            }
+            Directory.CreateDirectory(directory);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or KeyNotFoundException)
+        {
+            error.WriteLine($"verified audit: {exception.Message}");
+            return VerifiedCli.InvalidArgumentsExitCode;
+        }
+
+        var codec = new GradientCodec();
+        var audits = new List<(AuditInput Input, GradientAuditResult Result)>();
+        foreach (AuditInput input in inputs)
+        {
+            try
+            {
+                float[] gradient = GradientCapture.Read(input.Path);
+                error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"verified audit: {AuditInputs.Describe(input)}: d = {gradient.Length}, {specs.Length} scheme(s) × {request.Options.Draws} draws"));
+                audits.Add((input, CodecAudit.Run(codec, gradient, specs, request.Options)));
+            }
+            catch (Exception exception) when (exception is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
+            {
+                error.WriteLine($"verified audit: {AuditInputs.Describe(input)}: {exception.Message}");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+        }
+
+        var report = new AuditReport(directory, audits, CommandLine(request));
+        IReadOnlyList<string> written = report.Write(error);
+        output.WriteLine(report.Headline());
+        foreach (string path in written)
+        {
+            output.WriteLine($"wrote {path}");
+        }
+        if (request.PrintJson)
+        {
+            output.WriteLine(File.ReadAllText(report.JsonPath));
+        }
+        return 0;
+    }
+
+    /// <summary>The specs for every scheme × bit width (sign once).</summary>
+    internal static bool TryParseSpecs(string schemes, string bits, out ImmutableArray<QuantizerSpec> specs, out string? problem)
+    {
+        specs = [];
+        problem = null;
+        string[] names = [.. schemes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+        var widths = new List<int>();
+        foreach (string text in bits.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int b) || b is < 1 or > QuantizerSpec.MaxBits)
+            {
+                problem = $"bits '{text}' is not an integer from 1 to {QuantizerSpec.MaxBits}.";
+                return false;
+            }
+            widths.Add(b);
+        }
+        if (names.Length == 0 || widths.Count == 0)
+        {
+            problem = "--schemes and --bits must each name at least one value.";
+            return false;
+        }
+        var builder = ImmutableArray.CreateBuilder<QuantizerSpec>();
+        foreach (string name in names)
+        {
+            if (name is "fp" || !QuantizerSpec.SchemeNames.Contains(name))
+            {
+                problem = $"scheme '{name}' cannot be audited: use tnq, tuq, tbq, qsgd, nuqsgd or sign.";
+                return false;
+            }
+            if (name == "sign")
+            {
+                builder.Add(new Sign());
+                continue;
+            }
+            foreach (int b in widths.Distinct())
+            {
+                if (name is "qsgd" or "nuqsgd" && b < 2)
+                {
+                    problem = $"{name} needs at least 2 bits (one is its sign bit).";
+                    return false;
+                }
+                builder.Add(QuantizerSpec.Create(name, b));
+            }
+        }
+        specs = builder.ToImmutable();
+        return true;
+    }
+
+    private static string CommandLine(AuditRequest request)
+    {
+        string source = request.GradientFile is { } file ? $"--gradients {file}" : $"--run {request.RunDirectory}";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"verified audit {source} --schemes {request.Schemes} --bits {request.Bits} --draws {request.Options.Draws} --seed {request.Options.Seed}");
+    }
+}
