@@ -81,11 +81,12 @@ internal sealed class RunReport : IDisposable
         WriteSummary(interrupted);
     }
 
-    /// <summary>Mean ± sd of the final accuracy and bytes per label, over the seeds that finished.</summary>
+    /// <summary>Mean ± sd of the final accuracy and bytes per label, over the runs that finished all their rounds.</summary>
     public ImmutableArray<LabelAggregate> Aggregate() =>
     [
         .. _summaries
-            .Where(s => s.FinalAccuracy is not null)
+            // Only runs that finished: an interrupted run's last accuracy is from an earlier round.
+            .Where(s => s.FinalAccuracy is not null && s.Rounds == s.Spec.Rounds)
             .GroupBy(s => s.Spec.Label)
             .Select(g => new LabelAggregate(
                 g.Key,
