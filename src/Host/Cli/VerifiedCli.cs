@@ -16,7 +16,16 @@ internal static class VerifiedCli
         root.Subcommands.Add(CodecCommand.Create(output, error));
         root.Subcommands.Add(BenchCommand.Create(output, error));
         root.Subcommands.Add(RunCommand.Create(output, error));
-        return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        root.Subcommands.Add(ServeCommand.Create(output, error));
+        ParseResult parse = root.Parse(args);
+        var configuration = new InvocationConfiguration { Output = output, Error = error };
+        if (parse.CommandResult.Command.Name == "serve")
+        {
+            // The generic host handles SIGTERM and Ctrl+C itself (checkpoint, requeue, exit within its shutdown timeout);
+            // System.CommandLine's handler would end the process after its own, shorter, timeout.
+            configuration.ProcessTerminationTimeout = null;
+        }
+        return parse.Invoke(configuration);
     }
 
     /// <summary>The message of an argument exception without the BCL's "(Parameter 'x')" and "Actual value" suffixes.</summary>
