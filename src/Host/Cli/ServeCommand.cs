@@ -62,8 +62,6 @@ internal static class ServeCommand
             try
             {
                 options = app.Services.GetRequiredService<IOptions<ServiceOptions>>().Value;
-                _ = app.Services.GetRequiredService<RunStore>();
-                _ = app.Services.GetRequiredService<SimulationData>().Get();
             }
             catch (OptionsValidationException exception)
             {
@@ -73,12 +71,26 @@ internal static class ServeCommand
                 }
                 return VerifiedCli.InvalidArgumentsExitCode;
             }
-            catch (Exception exception) when (exception is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            catch (InvalidOperationException exception)
             {
-                error.WriteLine($"verified serve: the store cannot be opened: {exception.Message}");
+                // A configured value of the wrong type (from appsettings.json or the environment).
+                error.WriteLine($"verified serve: {exception.Message}");
                 return VerifiedCli.InvalidArgumentsExitCode;
             }
-            catch (Exception exception) when (exception is DataSetNotFoundException or IdxFormatException)
+            try
+            {
+                _ = app.Services.GetRequiredService<RunStore>();
+            }
+            catch (Exception exception) when (exception is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                error.WriteLine($"verified serve: the store {options.StorePath} cannot be opened: {exception.Message}");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+            try
+            {
+                _ = app.Services.GetRequiredService<SimulationData>().Get();
+            }
+            catch (Exception exception) when (exception is DataSetNotFoundException or IdxFormatException or IOException)
             {
                 error.WriteLine($"verified serve: {exception.Message}");
                 return VerifiedCli.InvalidArgumentsExitCode;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -54,14 +55,22 @@ internal static class VerifiedService
         IServiceCollection services = builder.Services;
         services.AddOptions<ServiceOptions>().BindConfiguration(ServiceOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ServiceOptions>, ServiceOptionsValidator>();
-        services.AddOptions<HostOptions>().Configure<IOptions<ServiceOptions>>((host, service) =>
+        // The host's own options are read when the host is built, before ours are validated (at start): take the
+        // shutdown timeout from the configuration, falling back to the default when it is not a valid one.
+        IConfigurationSection section = builder.Configuration.GetSection(ServiceOptions.Section);
+        services.AddOptions<HostOptions>().Configure(host =>
         {
-            host.ShutdownTimeout = service.Value.ShutdownTimeout;
+            host.ShutdownTimeout = TimeSpan.TryParse(section[nameof(ServiceOptions.ShutdownTimeout)], CultureInfo.InvariantCulture, out TimeSpan timeout)
+                && timeout > TimeSpan.Zero && timeout <= TimeSpan.FromSeconds(9)
+                ? timeout
+                : new ServiceOptions().ShutdownTimeout;
             host.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
         });
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServiceOptions>>((kestrel, service) =>
+        services.AddOptions<KestrelServerOptions>().Configure(kestrel =>
         {
-            kestrel.Limits.MaxRequestBodySize = service.Value.MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestBodySize = long.TryParse(section[nameof(ServiceOptions.MaxRequestBodyBytes)], CultureInfo.InvariantCulture, out long limit) && limit > 0
+                ? limit
+                : new ServiceOptions().MaxRequestBodyBytes;
             kestrel.AddServerHeader = false;
         });
         services.TryAddSingleton(TimeProvider.System);
@@ -72,7 +81,7 @@ internal static class VerifiedService
         services.AddHostedService<SimulationWorker>();
 
         // Kestrel's addresses are fixed when the server starts, after the options have been validated.
-        string urls = builder.Configuration[$"{ServiceOptions.Section}:{nameof(ServiceOptions.Urls)}"] ?? ServiceOptions.DefaultUrls;
+        string urls = section[nameof(ServiceOptions.Urls)] ?? ServiceOptions.DefaultUrls;
         builder.WebHost.UseUrls(urls);
         return builder;
     }
