@@ -20,6 +20,14 @@ public sealed class RunStoreTests : IDisposable
 
     private RunStore Open() => RunStore.Open(DatabasePath, TimeProvider.System);
 
+    /// <summary>A clock that says what it is told.</summary>
+    private sealed class ManualClock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
     private static RoundRow Row(int round, double loss) =>
         new(round, loss, 1000, 1000L * round, round % 2 == 0 ? 0.5 : null, null, 4, 0.01, null, 1e-6, null, 1e-6, null, null, 0.04, null, 1e-7, null, 0.25 * round);
 
@@ -125,6 +133,23 @@ public sealed class RunStoreTests : IDisposable
         Assert.True(store.IsCancelRequested(running));
         Assert.Null(store.RequestCancel(12345));
         Assert.Null(store.Claim());
+    }
+
+    [Fact]
+    public void Timestamps_ComeFromTheInjectedClock()
+    {
+        var clock = new ManualClock(new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero));
+        RunStore store = RunStore.Open(DatabasePath, clock);
+        long id = store.Insert(new ExperimentSpec()).Id;
+        clock.Now += TimeSpan.FromMinutes(1);
+        _ = store.Claim();
+        clock.Now += TimeSpan.FromMinutes(1);
+        store.Finish(id, RunStatus.Cancelled);
+
+        RunRecord run = store.Get(id)!;
+        Assert.Equal(new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero), run.CreatedAt);
+        Assert.Equal(run.CreatedAt + TimeSpan.FromMinutes(1), run.StartedAt);
+        Assert.Equal(run.CreatedAt + TimeSpan.FromMinutes(2), run.FinishedAt);
     }
 
     [Fact]

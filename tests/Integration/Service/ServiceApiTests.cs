@@ -60,6 +60,19 @@ public sealed class ServiceApiTests(ServiceFixture service) : IClassFixture<Serv
             Assert.Equal("succeeded", Status(JsonDocument.Parse(end!).RootElement));
         }
 
+        // A client that reconnects with Last-Event-ID gets the rounds after it.
+        using (var resume = new HttpRequestMessage(HttpMethod.Get, $"/api/runs/{id}/events"))
+        {
+            resume.Headers.Add("Last-Event-ID", "10");
+            using HttpResponseMessage response = await Client.SendAsync(resume, HttpCompletionOption.ResponseHeadersRead, cancellation);
+            var events = new List<string?>();
+            await foreach (SseItem<string> item in SseParser.Create(await response.Content.ReadAsStreamAsync(cancellation)).EnumerateAsync(cancellation))
+            {
+                events.Add(item.EventType == "round" ? item.EventId : item.EventType);
+            }
+            Assert.Equal(["11", "12", "end"], events);
+        }
+
         JsonElement run = await GetJsonAsync(Client, $"/api/runs/{id}", cancellation);
         Assert.Equal("succeeded", Status(run));
         Assert.Equal(12, run.GetProperty("roundsCompleted").GetInt32());
