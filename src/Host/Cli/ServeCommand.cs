@@ -79,6 +79,15 @@ internal static class ServeCommand
             }
             try
             {
+                _ = app.Services.GetRequiredService<StoreLock>();
+            }
+            catch (IOException exception)
+            {
+                error.WriteLine($"verified serve: {exception.Message}");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+            try
+            {
                 _ = app.Services.GetRequiredService<RunStore>();
             }
             catch (Exception exception) when (exception is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)

@@ -14,11 +14,13 @@ namespace Verified.Host.Service;
 /// next start requeues it and it resumes from its last checkpoint.
 /// </summary>
 internal sealed partial class SimulationWorker(
+    StoreLock storeLock,
     RunStore store,
     ArtifactPaths artifacts,
     RunSignals signals,
     SimulationData data,
     IOptions<ServiceOptions> options,
+    IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<SimulationWorker> logger) : BackgroundService
 {
@@ -29,6 +31,12 @@ internal sealed partial class SimulationWorker(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Jobs start once the whole host has (Kestrel listening): a host that fails to start touches no job.
+        if (!await StartedAsync(stoppingToken).ConfigureAwait(false))
+        {
+            return;
+        }
+        _ = storeLock; // held (by the container) for the life of the service: no other process runs this store's jobs
         IReadOnlyList<long> orphans = store.RequeueOrphans();
         if (orphans.Count > 0)
         {
@@ -37,6 +45,24 @@ internal sealed partial class SimulationWorker(
         _ = data.Get(); // load (and check) the data before the first job needs it
         LogStarted(logger, _options.Workers, store.Path);
         await Task.WhenAll(Enumerable.Range(1, _options.Workers).Select(n => WorkAsync(n, stoppingToken))).ConfigureAwait(false);
+    }
+
+    private async Task<bool> StartedAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        {
+            try
+            {
+                await started.Task.ConfigureAwait(false);
+                return true;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return false;
+            }
+        }
     }
 
     private async Task WorkAsync(int worker, CancellationToken stoppingToken)
@@ -176,7 +202,7 @@ internal sealed partial class SimulationWorker(
             experiment.RestoreCheckpoint(stream);
             return experiment.Round;
         }
-        catch (InvalidDataException exception)
+        catch (Exception exception) when (exception is InvalidDataException or IOException)
         {
             // The run is unchanged by a failed restore: start it over (its rows are overwritten round by round).
             LogBadCheckpoint(logger, id, exception.Message);

@@ -47,6 +47,31 @@ public sealed class ServiceSecurityTests : IDisposable
     }
 
     [MnistFact]
+    public async Task SecondService_OnTheSameStore_RefusesToStart()
+    {
+        await using var first = CreateHost(Settings(_directory.FullName));
+        using var timeout = new CancellationTokenSource(Patience);
+        await first.StartAsync(timeout.Token);
+        try
+        {
+            await using var second = CreateHost(Settings(_directory.FullName));
+            var exception = await Assert.ThrowsAnyAsync<IOException>(() => second.StartAsync(timeout.Token));
+            Assert.Contains("is in use by another verified serve", exception.Message, StringComparison.Ordinal);
+
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            int exit = VerifiedCli.Run(["serve", "--urls", "http://127.0.0.1:0", "--store", Path.Combine(_directory.FullName, "verified.db")], output, error);
+            Assert.Equal(VerifiedCli.InvalidArgumentsExitCode, exit);
+            Assert.StartsWith("verified serve: The store ", error.ToString(), StringComparison.Ordinal);
+            Assert.Contains("is in use by another verified serve", error.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await first.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [MnistFact]
     public async Task ConfiguredToken_IsRequiredOnEveryRequest()
     {
         const string Token = "s3cret-token-for-tests-0123456789";
