@@ -17,7 +17,22 @@ internal static class VerifiedCli
         root.Subcommands.Add(BenchCommand.Create(output, error));
         root.Subcommands.Add(RunCommand.Create(output, error));
         root.Subcommands.Add(AuditCommand.Create(output, error));
-        return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        root.Subcommands.Add(ServeCommand.Create(output, error));
+        ParseResult parse = root.Parse(args);
+        var configuration = new InvocationConfiguration { Output = output, Error = error };
+        if (parse.CommandResult.Command.Name == "serve")
+        {
+            // The generic host handles SIGTERM and Ctrl+C itself (checkpoint, requeue, exit within its shutdown timeout);
+            // System.CommandLine's handler would end the process after its own, shorter, timeout.
+            configuration.ProcessTerminationTimeout = null;
+        }
+        else if (parse.CommandResult.Command.Name == "run")
+        {
+            // Ctrl+C cancels the token; `run` stops after the current round and writes its summary and plots. The
+            // default 2 s before System.CommandLine ends the process is shorter than an AlexNet round plus the plots.
+            configuration.ProcessTerminationTimeout = TimeSpan.FromSeconds(30);
+        }
+        return parse.Invoke(configuration);
     }
 
     /// <summary>The message of an argument exception without the BCL's "(Parameter 'x')" and "Actual value" suffixes.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ScottPlot;
+using Verified.Simulation.Experiments;
 
 namespace Verified.Host.Runs;
 
@@ -21,8 +22,8 @@ internal static class RunPlots
         {
             return written;
         }
-        written.Add(Accuracy(report));
-        written.Add(Loss(report));
+        written.Add(Save(Accuracy(report.Rows, SeedNote(report)), report, "accuracy.png"));
+        written.Add(Save(Loss(report.Rows, SeedNote(report)), report, "loss.png"));
         if (report.Plan.Name == "fig-tradeoff" || report.Summaries.Select(s => s.Spec.Label).Distinct().Count() > 2)
         {
             written.Add(Tradeoff(report));
@@ -30,13 +31,31 @@ internal static class RunPlots
         return written;
     }
 
+    /// <summary>
+    /// One figure of a single run's <paramref name="rows"/> as PNG bytes (the service draws them from its store):
+    /// <c>accuracy</c> or <c>loss</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not a figure.</exception>
+    public static byte[] Png(string name, IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        Plot plot = name switch
+        {
+            "accuracy" => Accuracy(rows, ""),
+            "loss" => Loss(rows, ""),
+            _ => throw new ArgumentException($"'{name}' is not a figure: use accuracy or loss.", nameof(name)),
+        };
+        using Image image = plot.GetImage(Width, Height);
+        return image.GetImageBytes(ImageFormat.Png, 100);
+    }
+
     /// <summary>Test accuracy after each evaluated round, mean over seeds, one line per label.</summary>
-    private static string Accuracy(RunReport report)
+    private static Plot Accuracy(IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows, string seedNote)
     {
         var plot = new Plot();
-        foreach (var label in Labels(report))
+        foreach (var label in Labels(rows))
         {
-            var points = report.Rows
+            var points = rows
                 .Where(r => r.Metrics.Label == label && r.Metrics.TestAccuracy is not null)
                 .GroupBy(r => r.Metrics.Round)
                 .OrderBy(g => g.Key)
@@ -50,21 +69,21 @@ internal static class RunPlots
             line.LegendText = label;
             line.MarkerSize = 6;
         }
-        plot.Title("Test accuracy against rounds" + SeedNote(report));
+        plot.Title("Test accuracy against rounds" + seedNote);
         plot.XLabel("round");
         plot.YLabel("test accuracy");
         plot.ShowLegend(Alignment.LowerRight);
-        return Save(plot, report, "accuracy.png");
+        return plot;
     }
 
     /// <summary>Training loss per round, mean over seeds, smoothed by a trailing 20-round mean.</summary>
-    private static string Loss(RunReport report)
+    private static Plot Loss(IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows, string seedNote)
     {
         const int window = 20;
         var plot = new Plot();
-        foreach (var label in Labels(report))
+        foreach (var label in Labels(rows))
         {
-            double[] losses = [.. report.Rows
+            double[] losses = [.. rows
                 .Where(r => r.Metrics.Label == label)
                 .GroupBy(r => r.Metrics.Round)
                 .OrderBy(g => g.Key)
@@ -84,11 +103,11 @@ internal static class RunPlots
             var line = plot.Add.ScatterLine(rounds, smoothed);
             line.LegendText = label;
         }
-        plot.Title(string.Create(CultureInfo.InvariantCulture, $"Training loss (trailing {window}-round mean){SeedNote(report)}"));
+        plot.Title(string.Create(CultureInfo.InvariantCulture, $"Training loss (trailing {window}-round mean){seedNote}"));
         plot.XLabel("round");
         plot.YLabel("training loss");
         plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, report, "loss.png");
+        return plot;
     }
 
     /// <summary>Final accuracy (mean ± sd over seeds) against total uploaded MB, one line per scheme over its bit widths.</summary>
@@ -121,7 +140,7 @@ internal static class RunPlots
         return Save(plot, report, "tradeoff.png");
     }
 
-    private static IEnumerable<string> Labels(RunReport report) => report.Rows.Select(r => r.Metrics.Label).Distinct();
+    private static IEnumerable<string> Labels(IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows) => rows.Select(r => r.Metrics.Label).Distinct();
 
     private static string SeedNote(RunReport report)
     {

@@ -35,7 +35,7 @@ internal sealed class RunReport : IDisposable
         Directory = System.IO.Directory.CreateDirectory(directory).FullName;
         Plan = plan;
         _csv = new StreamWriter(MetricsPath, append: false, new UTF8Encoding(false)) { NewLine = "\n" };
-        _csv.WriteLine(string.Join(',', Columns));
+        _csv.WriteLine(CsvHeader);
     }
 
     /// <summary>The output directory (absolute).</summary>
@@ -62,14 +62,25 @@ internal sealed class RunReport : IDisposable
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(metrics);
         _rows.Add((spec, metrics));
+        _csv.WriteLine(CsvLine(spec, metrics));
+    }
+
+    /// <summary>The CSV header line (<see cref="Columns"/>).</summary>
+    public static string CsvHeader => string.Join(',', Columns);
+
+    /// <summary>One round's CSV line (no line break): invariant culture, round-trippable numbers, empty for NaN.</summary>
+    public static string CsvLine(ExperimentSpec spec, RoundMetrics metrics)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(metrics);
         var u = metrics.Uploads;
-        _csv.WriteLine(string.Join(',', [
+        return string.Join(',', [
             metrics.Label, spec.Scheme, Number(spec.EffectiveBits), Number(spec.Seed), Number(metrics.Round), Number(metrics.TrainingLoss),
             Number(metrics.UploadBytes), Number(metrics.TotalBytes), Number(metrics.TestAccuracy), Number(metrics.TestLoss),
             Number(u.ModelScale), Number(u.Alpha), Number(u.PredictedMse), Number(u.MeasuredMse), Number(u.PredictedRoundingVariance),
             Number(u.MeasuredRoundingVariance), Number(u.ExpectedRoundingVariance), Number(u.PredictedTruncationRate),
             Number(u.MeasuredTruncationRate), Number(u.PredictedTruncationMse), Number(u.MeasuredTruncationMse), Number(metrics.ElapsedSeconds),
-        ]));
+        ]);
     }
 
     /// <summary>Records a finished (or interrupted) run and rewrites <c>summary.json</c>.</summary>

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Verified.Simulation.Models;
@@ -65,7 +66,9 @@ public sealed class SeededDropout : nn.Module<Tensor, Tensor>
             return input.alias();
         }
         using var scope = NewDisposeScope();
-        Tensor keep = empty_like(input).bernoulli_(1 - _p, _generator).div_(1 - _p);
+        // An explicit Scalar, disposed after use (see TensorImages.Batch).
+        using Scalar keepProbability = (1 - _p).ToScalar();
+        Tensor keep = empty_like(input).bernoulli_(1 - _p, _generator).div_(keepProbability);
         return scope.MoveToOuter(input.mul(keep));
     }
 }

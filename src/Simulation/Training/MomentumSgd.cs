@@ -1,4 +1,5 @@
 using System.Globalization;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Verified.Simulation.Training;
@@ -72,12 +73,17 @@ public sealed class MomentumSgd : IDisposable
         }
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        // Explicit Scalars, disposed after the loop: an implicitly converted one may be finalized while libtorch
+        // still reads it (see TensorImages.Batch). Same values, so the same step.
+        using Scalar weightDecay = Options.WeightDecay.ToScalar();
+        using Scalar momentum = Options.Momentum.ToScalar();
+        using Scalar step = (-Options.LearningRate).ToScalar();
         for (int i = 0; i < _momentum.Length; i++)
         {
             var parameter = _layout.Parameters[i];
-            Tensor d = Options.WeightDecay == 0 ? gradient.View(i) : gradient.View(i).add(parameter, alpha: Options.WeightDecay);
-            _momentum[i].mul_(Options.Momentum).add_(d);
-            parameter.add_(_momentum[i], alpha: -Options.LearningRate);
+            Tensor d = Options.WeightDecay == 0 ? gradient.View(i) : gradient.View(i).add(parameter, alpha: weightDecay);
+            _momentum[i].mul_(momentum).add_(d);
+            parameter.add_(_momentum[i], alpha: step);
         }
     }
 

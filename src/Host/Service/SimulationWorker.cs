@@ -1,0 +1,284 @@
+using System.Globalization;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Verified.Host.Runs;
+using Verified.Simulation.Experiments;
+
+namespace Verified.Host.Service;
+
+/// <summary>
+/// The worker pool: <see cref="ServiceOptions.Workers"/> loops, each claiming the oldest queued run, stepping it round
+/// by round (every round's metrics committed as it ends, a checkpoint every <see cref="ServiceOptions.CheckpointEvery"/>
+/// rounds), and finishing it. On a stop, a running job checkpoints and goes back to the queue; after a crash the
+/// next start requeues it and it resumes from its last checkpoint.
+/// </summary>
+internal sealed partial class SimulationWorker(
+    StoreLock storeLock,
+    RunStore store,
+    ArtifactPaths artifacts,
+    RunSignals signals,
+    SimulationData data,
+    IOptions<ServiceOptions> options,
+    IHostApplicationLifetime lifetime,
+    TimeProvider time,
+    ILogger<SimulationWorker> logger) : BackgroundService
+{
+    // libtorch's generator is global to the process: runs are constructed (seeded, initialised) one at a time.
+    private static readonly Lock s_construction = new();
+
+    private readonly ServiceOptions _options = options.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Jobs start once the whole host has (Kestrel listening): a host that fails to start touches no job.
+        if (!await StartedAsync(stoppingToken).ConfigureAwait(false))
+        {
+            return;
+        }
+        _ = storeLock; // held (by the container) for the life of the service: no other process runs this store's jobs
+        IReadOnlyList<long> orphans = store.RequeueOrphans();
+        if (orphans.Count > 0)
+        {
+            LogRequeued(logger, orphans.Count, string.Join(", ", orphans));
+        }
+        _ = data.Get(); // load (and check) the data before the first job needs it
+        LogStarted(logger, _options.Workers, store.Path);
+        await Task.WhenAll(Enumerable.Range(1, _options.Workers).Select(n => WorkAsync(n, stoppingToken))).ConfigureAwait(false);
+    }
+
+    private async Task<bool> StartedAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        {
+            try
+            {
+                await started.Task.ConfigureAwait(false);
+                return true;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return false;
+            }
+        }
+    }
+
+    private async Task WorkAsync(int worker, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            Task submitted = signals.NextSubmission();
+            RunRecord? run = store.Claim();
+            if (run is null)
+            {
+                try
+                {
+                    await submitted.WaitAsync(_options.PollInterval, time, stoppingToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    break;
+                }
+                continue;
+            }
+            // A job is long CPU work: a thread of its own rather than one of the pool's.
+            await Task.Factory.StartNew(() => Run(worker, run, stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+                .ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Runs one claimed job until it completes, fails, is cancelled or the service stops.</summary>
+    private void Run(int worker, RunRecord run, CancellationToken stoppingToken)
+    {
+        long id = run.Id;
+        ExperimentSpec spec = run.Spec;
+        CancellationToken cancel = signals.Register(id);
+        try
+        {
+            // Registered first, then read: a cancel between the claim and here is seen one way or the other.
+            if (run.CancelRequested || store.IsCancelRequested(id))
+            {
+                Finish(id, RunStatus.Cancelled);
+                return;
+            }
+            ExperimentRun experiment;
+            try
+            {
+                lock (s_construction)
+                {
+                    experiment = new ExperimentRun(spec, data.Get(), time);
+                }
+            }
+#pragma warning disable CA1031 // A job that cannot be set up fails with the reason; the service goes on.
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+#pragma warning restore CA1031
+            {
+                Finish(id, RunStatus.Failed, $"The run could not be set up: {exception.Message}");
+                return;
+            }
+            using (experiment)
+            {
+                int resumed = Resume(id, experiment);
+                if (resumed != run.RoundsCompleted || resumed != run.CheckpointRound)
+                {
+                    store.Rewind(id, resumed);
+                }
+                LogClaimed(logger, worker, id, spec.Label, resumed, spec.Rounds, run.Attempts);
+                Loop(id, experiment, resumed, cancel, stoppingToken);
+            }
+        }
+        finally
+        {
+            signals.Unregister(id);
+            signals.Pulse(id);
+        }
+    }
+
+    private void Loop(long id, ExperimentRun experiment, int checkpointRound, CancellationToken cancel, CancellationToken stoppingToken)
+    {
+        ExperimentSpec spec = experiment.Spec;
+        while (true)
+        {
+            switch (JobPolicy.Next(experiment.Round, spec.Rounds, cancel.IsCancellationRequested, stoppingToken.IsCancellationRequested))
+            {
+                case JobAction.Step:
+                    RoundMetrics metrics;
+                    try
+                    {
+                        metrics = experiment.Step();
+                    }
+#pragma warning disable CA1031 // Divergence (a NaN gradient) or a libtorch error fails this job, not the service.
+                    catch (Exception exception) when (exception is not OutOfMemoryException)
+#pragma warning restore CA1031
+                    {
+                        Finish(id, RunStatus.Failed, string.Create(CultureInfo.InvariantCulture, $"Round {experiment.Round + 1} failed: {exception.Message}"));
+                        return;
+                    }
+                    // The round's row is committed before any checkpoint that includes it: a checkpoint is never ahead
+                    // of the stored metrics, so a resume replays only rounds whose rows it overwrites.
+                    store.SaveRound(id, RoundRow.From(metrics));
+                    signals.Pulse(id);
+                    if (JobPolicy.CheckpointDue(experiment.Round, spec.Rounds, _options.CheckpointEvery))
+                    {
+                        Checkpoint(id, experiment);
+                        checkpointRound = experiment.Round;
+                    }
+                    break;
+                case JobAction.Complete:
+                    Complete(id, experiment);
+                    return;
+                case JobAction.Cancel:
+                    Finish(id, RunStatus.Cancelled);
+                    LogCancelled(logger, id, experiment.Round);
+                    return;
+                case JobAction.Suspend:
+                    if (experiment.Round != checkpointRound)
+                    {
+                        Checkpoint(id, experiment);
+                    }
+                    store.Requeue(id, experiment.Round);
+                    LogSuspended(logger, id, experiment.Round);
+                    return;
+            }
+        }
+    }
+
+    /// <summary>Restores the run's checkpoint if it has one; returns the round it resumes after (0: from the start).</summary>
+    private int Resume(long id, ExperimentRun experiment)
+    {
+        string path = artifacts.Checkpoint(id);
+        if (!File.Exists(path))
+        {
+            return 0;
+        }
+        try
+        {
+            using var stream = File.OpenRead(path);
+            experiment.RestoreCheckpoint(stream);
+            return experiment.Round;
+        }
+        catch (Exception exception) when (exception is InvalidDataException or IOException)
+        {
+            // The run is unchanged by a failed restore: start it over (its rows are overwritten round by round).
+            LogBadCheckpoint(logger, id, exception.Message);
+            return 0;
+        }
+    }
+
+    private void Checkpoint(long id, ExperimentRun experiment)
+    {
+        artifacts.WriteCheckpoint(id, experiment.SaveCheckpoint);
+        store.SaveCheckpointRound(id, experiment.Round);
+    }
+
+    private void Complete(long id, ExperimentRun experiment)
+    {
+        RunSummary summary = experiment.Summary();
+        WriteArtifacts(id, experiment.Spec, summary);
+        Finish(id, RunStatus.Succeeded, outcome: RunOutcome.From(summary));
+        LogSucceeded(logger, id, summary.Rounds, summary.FinalAccuracy ?? double.NaN);
+    }
+
+    private void Finish(long id, RunStatus status, string? error = null, RunOutcome? outcome = null)
+    {
+        store.Finish(id, status, error, outcome);
+        artifacts.DeleteCheckpoint(id);
+        if (error is not null)
+        {
+            LogFailed(logger, id, error);
+        }
+    }
+
+    /// <summary>metrics.csv, summary.json and the plots of a succeeded run, from its stored rows (all rounds, resumed or not).</summary>
+    private void WriteArtifacts(long id, ExperimentSpec spec, RunSummary summary)
+    {
+        try
+        {
+            using var report = new RunReport(artifacts.RunDirectory(id), new ExperimentPlan("service", [spec]));
+            foreach (RoundRow row in store.Rounds(id))
+            {
+                report.Add(spec, row.ToMetrics(spec.Label));
+            }
+            report.Complete(summary);
+            _ = RunPlots.Write(report);
+        }
+#pragma warning disable CA1031 // The metrics are in the store and served from there; files that cannot be written are logged.
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            LogArtifactsFailed(logger, id, exception.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Workers} worker(s) serving the store {Store}")]
+    private static partial void LogStarted(ILogger logger, int workers, string store);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} run(s) were running when the service last stopped without handing them back; queued again: {Ids}")]
+    private static partial void LogRequeued(ILogger logger, int count, string ids);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Worker} runs run {Id} ({Label}) from round {Round} of {Rounds} (attempt {Attempt})")]
+    private static partial void LogClaimed(ILogger logger, int worker, long id, string label, int round, int rounds, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {Id} succeeded after {Rounds} rounds; test accuracy {Accuracy}")]
+    private static partial void LogSucceeded(ILogger logger, long id, int rounds, double accuracy);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {Id} cancelled after round {Round}")]
+    private static partial void LogCancelled(ILogger logger, long id, int round);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {Id} checkpointed at round {Round} and queued again for the next start")]
+    private static partial void LogSuspended(ILogger logger, long id, int round);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {Id} failed: {Error}")]
+    private static partial void LogFailed(ILogger logger, long id, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {Id}: the checkpoint cannot be restored ({Reason}); the run starts over")]
+    private static partial void LogBadCheckpoint(ILogger logger, long id, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {Id}: its files (metrics.csv, summary.json, plots) could not be written: {Reason}")]
+    private static partial void LogArtifactsFailed(ILogger logger, long id, string reason);
+}

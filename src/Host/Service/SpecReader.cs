@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Text.Json;
+using Verified.Simulation.Experiments;
+
+namespace Verified.Host.Service;
+
+/// <summary>
+/// Reads a submitted experiment spec from JSON and checks it whole: unknown fields, values of the wrong JSON type,
+/// <see cref="ExperimentSpec.Validate"/>'s ranges and the service's own limits all come back together, keyed by field,
+/// for one RFC 9457 validation problem. Field names are matched case-insensitively; missing fields take the defaults
+/// of <c>verified run</c>.
+/// </summary>
+internal static class SpecReader
+{
+    /// <summary>The fields a spec has, as JSON names.</summary>
+    public static readonly IReadOnlyList<string> Fields =
+    [
+        "scheme", "bits", "clients", "rounds", "model", "batchSize", "learningRate", "momentum", "weightDecay", "split", "seed",
+        "evaluateEvery", "auditEvery", "workers", "threads",
+    ];
+
+    // What GET /api/runs/{id} shows of a spec besides its fields; accepted (and ignored) so that a spec can be resubmitted as shown.
+    private static readonly string[] s_derived = ["label", "effectiveBits"];
+
+    /// <summary>
+    /// The spec in <paramref name="json"/>, or every problem with it (field → messages). <paramref name="maxClientRounds"/>
+    /// caps rounds × clients; <paramref name="processors"/> caps the threads a run may ask for.
+    /// </summary>
+    public static (ExperimentSpec? Spec, Dictionary<string, string[]> Errors) Read(JsonElement json, long maxClientRounds, int processors)
+    {
+        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        void Add(string field, string message)
+        {
+            if (!errors.TryGetValue(field, out List<string>? list))
+            {
+                errors[field] = list = [];
+            }
+            list.Add(message);
+        }
+
+        if (json.ValueKind != JsonValueKind.Object)
+        {
+            Add("body", $"The body is a JSON {json.ValueKind.ToString().ToLowerInvariant()}; send an object with the spec's fields ({string.Join(", ", Fields)}).");
+            return (null, Freeze(errors));
+        }
+
+        var spec = new ExperimentSpec();
+        foreach (JsonProperty property in json.EnumerateObject())
+        {
+            string? field = Fields.FirstOrDefault(f => string.Equals(f, property.Name, StringComparison.OrdinalIgnoreCase));
+            if (field is null)
+            {
+                if (!s_derived.Contains(property.Name, StringComparer.OrdinalIgnoreCase))
+                {
+                    Add(property.Name, $"'{property.Name}' is not a field of an experiment spec; the fields are {string.Join(", ", Fields)}.");
+                }
+                continue;
+            }
+            JsonElement value = property.Value;
+            switch (field)
+            {
+                case "scheme": spec = Text(value, field, Add) is { } scheme ? spec with { Scheme = scheme } : spec; break;
+                case "model": spec = Text(value, field, Add) is { } model ? spec with { Model = model } : spec; break;
+                case "split": spec = Text(value, field, Add) is { } split ? spec with { Split = split } : spec; break;
+                case "bits": spec = Integer(value, field, Add) is { } bits ? spec with { Bits = bits } : spec; break;
+                case "clients": spec = Integer(value, field, Add) is { } clients ? spec with { Clients = clients } : spec; break;
+                case "rounds": spec = Integer(value, field, Add) is { } rounds ? spec with { Rounds = rounds } : spec; break;
+                case "batchSize": spec = Integer(value, field, Add) is { } batch ? spec with { BatchSize = batch } : spec; break;
+                case "evaluateEvery": spec = Integer(value, field, Add) is { } evaluate ? spec with { EvaluateEvery = evaluate } : spec; break;
+                case "auditEvery": spec = Integer(value, field, Add) is { } audit ? spec with { AuditEvery = audit } : spec; break;
+                case "workers": spec = Integer(value, field, Add) is { } workers ? spec with { Workers = workers } : spec; break;
+                case "threads": spec = Integer(value, field, Add) is { } threads ? spec with { Threads = threads } : spec; break;
+                case "seed":
+                    if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long seed))
+                    {
+                        spec = spec with { Seed = seed };
+                    }
+                    else
+                    {
+                        Add(field, $"seed = {value.GetRawText()} is not an integer from {long.MinValue} to {long.MaxValue}.");
+                    }
+                    break;
+                case "learningRate": spec = Real(value, field, Add) is { } lr ? spec with { LearningRate = lr } : spec; break;
+                case "momentum": spec = Real(value, field, Add) is { } momentum ? spec with { Momentum = momentum } : spec; break;
+                case "weightDecay": spec = Real(value, field, Add) is { } decay ? spec with { WeightDecay = decay } : spec; break;
+            }
+        }
+
+        foreach (ExperimentSpecError error in spec.Validate())
+        {
+            if (!errors.ContainsKey(error.Field)) // a field of the wrong type is reported once, as such
+            {
+                Add(error.Field, error.Message);
+            }
+        }
+        long clientRounds = (long)spec.Rounds * spec.Clients;
+        if (!errors.ContainsKey("rounds") && !errors.ContainsKey("clients") && clientRounds > maxClientRounds)
+        {
+            Add("rounds", string.Create(CultureInfo.InvariantCulture,
+                $"rounds × clients = {spec.Rounds} × {spec.Clients} = {clientRounds} exceeds this service's limit of {maxClientRounds} client-rounds per run."));
+        }
+        if (!errors.ContainsKey("threads") && spec.Threads > processors)
+        {
+            Add("threads", string.Create(CultureInfo.InvariantCulture, $"threads = {spec.Threads} exceeds the {processors} processor(s) of this service."));
+        }
+        if (!errors.ContainsKey("workers") && spec.Workers > processors)
+        {
+            Add("workers", string.Create(CultureInfo.InvariantCulture, $"workers = {spec.Workers} exceeds the {processors} processor(s) of this service."));
+        }
+        return errors.Count == 0 ? (spec, []) : (null, Freeze(errors));
+    }
+
+    private static Dictionary<string, string[]> Freeze(Dictionary<string, List<string>> errors) =>
+        errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
+
+    private static string? Text(JsonElement value, string field, Action<string, string> add)
+    {
+        if (value.ValueKind == JsonValueKind.String)
+        {
+            return value.GetString();
+        }
+        add(field, $"{field} = {value.GetRawText()} is not a string.");
+        return null;
+    }
+
+    private static int? Integer(JsonElement value, string field, Action<string, string> add)
+    {
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int result))
+        {
+            return result;
+        }
+        add(field, $"{field} = {value.GetRawText()} is not an integer from {int.MinValue} to {int.MaxValue}.");
+        return null;
+    }
+
+    private static double? Real(JsonElement value, string field, Action<string, string> add)
+    {
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out double result) && double.IsFinite(result))
+        {
+            return result;
+        }
+        add(field, $"{field} = {value.GetRawText()} is not a finite number.");
+        return null;
+    }
+}
