@@ -87,6 +87,15 @@ internal unsafe interface IVectorIsa<TF, TI, TU>
     /// <summary>Signed int32 → float32 (exact for the 24-bit uniforms).</summary>
     static abstract TF ConvertToSingle(TI value);
 
+    /// <summary>float32 → int32 by truncation; out-of-range and NaN lanes give whatever the CPU gives (callers clamp).</summary>
+    static abstract TI ConvertToInt32Native(TF value);
+
+    /// <summary>min(max(value, 0), last) per lane.</summary>
+    static abstract TI Clamp(TI value, TI last);
+
+    /// <summary>table[index] per lane from a table of int32 (indices already in range).</summary>
+    static abstract TI Gather(int* table, TI index);
+
     /// <summary>table[index] per lane, for a table of <paramref name="size"/> floats whose first 2·Lanes are held in
     /// <paramref name="table0"/> and <paramref name="table1"/>: permutes while they hold it, a gather beyond.</summary>
     static abstract TF Lookup(TF table0, TF table1, float* table, int size, TI index);

@@ -164,6 +164,15 @@ internal readonly unsafe struct Vector128Isa : IVectorIsa<VecF, VecI, VecU>
     public static VecI LessThan(VecF left, VecF right) => Vector128.LessThan(left, right).AsInt32();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI ConvertToInt32Native(VecF value) => Vector128.ConvertToInt32Native(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI Clamp(VecI value, VecI last) => Vector128.Max(Vector128.Min(value, last), VecI.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI Gather(int* table, VecI index) => Avx2.GatherVector128(table, index, 4);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static VecF ConvertToSingle(VecI value) => Vector128.ConvertToSingle(value);
 
     /// <summary>One <c>vpermilps</c> for ≤ 4 entries, two and a blend for ≤ 8 (it reads only the low 2 index bits), a

@@ -151,6 +151,15 @@ internal readonly unsafe struct Vector256Isa : IVectorIsa<VecF, VecI, VecU>
     public static VecI LessThan(VecF left, VecF right) => Vector256.LessThan(left, right).AsInt32();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI ConvertToInt32Native(VecF value) => Vector256.ConvertToInt32Native(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI Clamp(VecI value, VecI last) => Vector256.Max(Vector256.Min(value, last), VecI.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI Gather(int* table, VecI index) => Avx2.GatherVector256(table, index, 4);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static VecF ConvertToSingle(VecI value) => Vector256.ConvertToSingle(value);
 
     /// <summary>One <c>vpermps</c> for ≤ 8 entries, two and a blend for ≤ 16, a gather beyond.</summary>

@@ -146,6 +146,15 @@ internal readonly unsafe struct Vector512Isa : IVectorIsa<VecF, VecI, VecU>
     public static VecI LessThan(VecF left, VecF right) => Vector512.LessThan(left, right).AsInt32();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI ConvertToInt32Native(VecF value) => Vector512.ConvertToInt32Native(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI Clamp(VecI value, VecI last) => Vector512.Max(Vector512.Min(value, last), VecI.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI Gather(int* table, VecI index) => Vector512.Create(Avx2.GatherVector256(table, index.GetLower(), 4), Avx2.GatherVector256(table, index.GetUpper(), 4));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static VecF ConvertToSingle(VecI value) => Vector512.ConvertToSingle(value);
 
     /// <summary>One <c>vpermps</c> for ≤ 16 entries, the two-table <c>vpermt2ps</c> for ≤ 32, two 8-lane gathers

@@ -56,8 +56,9 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
         TU max = default;
         int j = start;
         fixed (float* interior = table.Interior, lower = table.Lower, width = table.Width)
+        fixed (int* bucketStart = table.BucketStart)
         {
-            var tables = new Tables(table, interior, lower, width);
+            var tables = new Tables(table, interior, lower, width, bucketStart);
             for (; j + Block <= end; j += Block)
             {
                 TI first = Code<TRule>(ref source, j, constants, tables, ref max);
@@ -108,9 +109,16 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
     }
 
     /// <summary>
-    /// idx = #{interior points &lt; x} = k − 1: a compare per point for small grids (the mask is −1 where true), else
-    /// a branch-free binary search over the +∞-padded interior points (<see cref="LevelTable.SearchSize"/> a power of two).
+    /// idx = #{interior points &lt; x} = k − 1: a compare per point for small grids (the mask is −1 where true); a
+    /// bucket guess and one or two corrections for large grids (<see cref="LevelTable.Bucket"/>); else a branch-free
+    /// binary search over the +∞-padded interior points (<see cref="LevelTable.SearchSize"/> a power of two).
     /// </summary>
+    /// <remarks>
+    /// The bucket guess is used only where the binary search would gather: there its log2(s) gathers form one
+    /// dependent chain (8 at b = 8), while the guess is one gather plus one per correction (at most
+    /// <see cref="LevelTable.MaximumCorrections"/>). Where permutes hold the table (s ≤ 2·Lanes) the binary search
+    /// stays: it never touches memory.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TI CellIndex(TF x, in Tables tables)
     {
@@ -120,6 +128,17 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
             for (int i = 0; i < tables.InteriorCount; i++)
             {
                 index = TIsa.Subtract(index, TIsa.LessThan(TIsa.Broadcast(tables.Interior[i]), x));
+            }
+            return index;
+        }
+        if (tables.BucketStart != null && tables.SearchSize > 2 * TIsa.Lanes)
+        {
+            TF t = TIsa.Multiply(TIsa.Subtract(x, tables.BucketLow), tables.BucketScale);
+            index = TIsa.Gather(tables.BucketStart, TIsa.Clamp(TIsa.ConvertToInt32Native(t), tables.LastBucket));
+            for (int i = 0; i < tables.BucketCorrections; i++)
+            {
+                TF point = TIsa.Lookup(tables.Interior0, tables.Interior1, tables.Interior, tables.SearchSize, index);
+                index = TIsa.Subtract(index, TIsa.LessThan(point, x));
             }
             return index;
         }
@@ -272,7 +291,7 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
     }
 
     /// <summary>The pinned level tables and their first 2·Lanes entries in registers (tables are padded to 32 floats).</summary>
-    private readonly struct Tables(LevelTable table, float* interior, float* lower, float* width)
+    private readonly struct Tables(LevelTable table, float* interior, float* lower, float* width, int* bucketStart)
     {
         public readonly float* Interior = interior;
         public readonly float* Lower = lower;
@@ -283,6 +302,11 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
         public readonly int SearchSize = table.SearchSize;
         public readonly int Size = table.Intervals;
         public readonly int InteriorCount = table.Intervals - 1;
+        public readonly int* BucketStart = bucketStart;
+        public readonly TF BucketLow = TIsa.Broadcast(table.Low);
+        public readonly TF BucketScale = TIsa.Broadcast(table.BucketScale);
+        public readonly TI LastBucket = TIsa.Broadcast(table.LastBucket);
+        public readonly int BucketCorrections = table.BucketCorrections;
     }
 }
 
