@@ -22,9 +22,6 @@ internal unsafe interface IVectorIsa<TF, TI, TU>
     where TI : unmanaged
     where TU : unmanaged
 {
-    /// <summary>Lanes per vector: 4, 8 or 16.</summary>
-    static abstract int Lanes { get; }
-
     /// <summary>source[index .. index + Lanes).</summary>
     static abstract TF Load(ref float source, int index);
 
@@ -40,7 +37,7 @@ internal unsafe interface IVectorIsa<TF, TI, TU>
 
     static abstract TU Broadcast(uint value);
 
-    /// <summary>(0, 1, …, Lanes − 1).</summary>
+    /// <summary>(0, 1, …, lanes − 1).</summary>
     static abstract TU Indices { get; }
 
     static abstract TF Add(TF left, TF right);

@@ -84,7 +84,7 @@ internal static class Vector128Kernel
 /// <summary>The 4-lane steps of <see cref="VectorKernel{TIsa, TF, TI, TU}"/>.</summary>
 internal readonly unsafe struct Vector128Isa : IVectorIsa<VecF, VecI, VecU>
 {
-    public static int Lanes => 4;
+    private const int Lanes = 4;
 
     public static VecU Indices => VecU.Indices;
 

@@ -71,7 +71,7 @@ internal static class Vector256Kernel
 /// <summary>The 8-lane steps of <see cref="VectorKernel{TIsa, TF, TI, TU}"/>.</summary>
 internal readonly unsafe struct Vector256Isa : IVectorIsa<VecF, VecI, VecU>
 {
-    public static int Lanes => 8;
+    private const int Lanes = 8;
 
     public static VecU Indices => VecU.Indices;
 

@@ -66,7 +66,7 @@ internal static class Vector512Kernel
 /// <summary>The 16-lane steps of <see cref="VectorKernel{TIsa, TF, TI, TU}"/>.</summary>
 internal readonly unsafe struct Vector512Isa : IVectorIsa<VecF, VecI, VecU>
 {
-    public static int Lanes => 16;
+    private const int Lanes = 16;
 
     public static VecU Indices => VecU.Indices;
 
