@@ -34,12 +34,27 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
     // JIT's inline budget ran out and left such calls (and the dead branch) in the hot loop (measured: QSGD b = 3
     // encode at 490 M/s instead of 1,780 M/s).
 
+    // The entry points below are AggressiveOptimization: compiled fully optimized on first use, skipping tier 0.
+    // Tier-0 code does not inline, and here every TIsa step is a method, so until tier-up each lane operation was a
+    // call (measured, default tiering, thread CPU time over the first second: QSGD b = 3 encode 431 M coords/s
+    // against 1,627 fully optimized; sign encode 3,027 against 7,000). The hand-written kernels did not have this
+    // problem because Vector512.* are intrinsics even at tier 0. The cost is no PGO for these methods, which the
+    // measurements show they do not need.
+
     public static uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, Span<byte> packed) =>
         Encode<TruncatedRule>(gradient, start, end, table, 0, k0, k1, packed);
 
     public static uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed) =>
         Encode<NormScaledRule>(gradient, start, end, table, inverseNorm, k0, k1, packed);
 
+    /// <remarks>
+    /// The per-element math (<see cref="ScalarKernel.Round"/> on Lanes coordinates) and the cell search are written
+    /// in this method's body, not in helpers: the JIT's inline budget grows with the root method's own IL, and with
+    /// the math in two aggressively inlined helpers it ran out and left the helpers as calls in the hot loop
+    /// (measured: TNQSGD b = 3 encode 1,050 M coords/s instead of 1,900). The 4-lane path runs the body twice per
+    /// block through the inner loop over <c>v</c>, so the body exists once in IL.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static uint Encode<TRule>(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed)
         where TRule : struct, IRoundingRule
     {
@@ -49,17 +64,96 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
         int offset = (int)((long)start * bits >> 3);
         ref float source = ref MemoryMarshal.GetReference(gradient);
         ref byte destination = ref MemoryMarshal.GetReference(packed);
-        var constants = new Constants(table, inverseNorm, k0, k1);
+        int lanes = Unsafe.SizeOf<TF>() / sizeof(float);
+
+        TU absMask = TIsa.Broadcast(ScalarKernel.AbsMask);
+        TF low = TIsa.Broadcast(table.Low);
+        TF high = TIsa.Broadcast(table.High);
+        TF inverse = TIsa.Broadcast(inverseNorm);
+        TF one = TIsa.Broadcast(1.0f);
+        TI signBit = TIsa.Broadcast(1 << (bits - 1));
+        TU key0 = TIsa.Broadcast(k0);
+        TU key1 = TIsa.Broadcast(k1);
+        TF scale24 = TIsa.Broadcast(RoundingKey.Scale24);
+        int tableSize = table.Intervals;
+        int interiorCount = tableSize - 1;
+        int searchSize = table.SearchSize;
+        // The bucket guess only where the binary search would gather (s > 2·Lanes): there its log2(s) gathers form
+        // one dependent chain (8 at b = 8), the guess is one gather plus ≤ LevelTable.MaximumCorrections. Where
+        // permutes hold the table the binary search stays: it never touches memory.
+        bool bucketed = table.BucketStart is not null && interiorCount > CompareCountLimit && searchSize > 2 * lanes;
+        TF bucketScale = TIsa.Broadcast(table.BucketScale);
+        TI lastBucket = TIsa.Broadcast(table.LastBucket);
+        int corrections = table.BucketCorrections;
         TU max = default;
         int j = start;
         fixed (float* interior = table.Interior, lower = table.Lower, width = table.Width)
         fixed (int* bucketStart = table.BucketStart)
         {
-            var tables = new Tables(table, interior, lower, width, bucketStart);
+            // Tables are padded to ≥ 32 floats, so the first 2·Lanes entries are always readable.
+            TF interior0 = TIsa.Load(interior), interior1 = TIsa.Load(interior + lanes);
+            TF lower0 = TIsa.Load(lower), lower1 = TIsa.Load(lower + lanes);
+            TF width0 = TIsa.Load(width), width1 = TIsa.Load(width + lanes);
             for (; j + (Unsafe.SizeOf<TF>() == 64 ? 16 : 8) <= end; j += Unsafe.SizeOf<TF>() == 64 ? 16 : 8)
             {
-                TI first = Code<TRule>(ref source, j, constants, tables, ref max);
-                TI second = Unsafe.SizeOf<TF>() == 16 ? Code<TRule>(ref source, j + 4, constants, tables, ref max) : first;
+                TI first = default, second = default;
+                for (int v = 0; v < (Unsafe.SizeOf<TF>() == 16 ? 2 : 1); v++)
+                {
+                    int at = j + (v * lanes);
+                    TF g = TIsa.Load(ref source, at);
+                    TU magnitude = TIsa.And(TIsa.AsUInt32(g), absMask);
+                    max = TIsa.MaxUInt32(max, magnitude);
+                    TF x = TRule.IsNormScaled
+                        ? TIsa.MinNative(TIsa.Multiply(TIsa.AsSingle(magnitude), inverse), one)
+                        : TIsa.MinNative(TIsa.MaxNative(g, low), high);
+
+                    // idx = #{interior points < x} = k − 1: a compare per point for small grids (the mask is −1
+                    // where true); the bucket guess (LevelTable.Bucket) and its corrections; else a branch-free
+                    // binary search over the +∞-padded interior points (SearchSize a power of two).
+                    TI index = default;
+                    if (interiorCount <= CompareCountLimit)
+                    {
+                        for (int i = 0; i < interiorCount; i++)
+                        {
+                            index = TIsa.Subtract(index, TIsa.LessThan(TIsa.Broadcast(interior[i]), x));
+                        }
+                    }
+                    else if (bucketed)
+                    {
+                        TF t = TIsa.Multiply(TIsa.Subtract(x, low), bucketScale);
+                        index = TIsa.Gather(bucketStart, TIsa.Clamp(TIsa.ConvertToInt32Native(t), lastBucket));
+                        for (int i = 0; i < corrections; i++)
+                        {
+                            index = TIsa.Subtract(index, TIsa.LessThan(TIsa.Lookup(interior0, interior1, interior, searchSize, index), x));
+                        }
+                    }
+                    else
+                    {
+                        for (int step = searchSize >> 1; step > 0; step >>= 1)
+                        {
+                            TF probe = TIsa.Lookup(interior0, interior1, interior, searchSize, TIsa.Add(index, TIsa.Broadcast(step - 1)));
+                            index = TIsa.Add(index, TIsa.And(TIsa.LessThan(probe, x), TIsa.Broadcast(step)));
+                        }
+                    }
+                    TF above = TIsa.Subtract(x, TIsa.Lookup(lower0, lower1, lower, tableSize, index));
+                    TF cellWidth = TIsa.Lookup(width0, width1, width, tableSize, index);
+
+                    // code = (k − 1) + [u·W_k < x − L_{k−1}]; the compare mask is −1 where true.
+                    TF u = Uniform(TIsa.Add(TIsa.Broadcast((uint)at), TIsa.Indices), key0, key1, scale24);
+                    TI code = TIsa.Subtract(index, TIsa.LessThan(TIsa.Multiply(u, cellWidth), above));
+                    if (TRule.IsNormScaled)
+                    {
+                        code = TIsa.Or(code, TIsa.And(TIsa.LessThan(g, default), signBit));
+                    }
+                    if (v == 0)
+                    {
+                        first = code;
+                    }
+                    else
+                    {
+                        second = code;
+                    }
+                }
 
                 // Block codes → one per byte (8 or 16 bytes) → pext per group of 8 → b bytes per group. The wide
                 // 8-byte store is allowed while it stays inside this range; the next group overwrites its excess.
@@ -73,78 +167,13 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
                 }
             }
         }
+        // Reduce max before the tail call: a vector live across a call is spilled, and the JIT put that spill inside
+        // the loop (a 64-byte store and reload per iteration; sign encode ran at half speed).
+        uint vectorMax = TIsa.MaxAcross(max);
         uint tail = TRule.IsNormScaled
             ? ScalarKernel.EncodeNormScaled(gradient, j, end, table, inverseNorm, k0, k1, packed)
             : ScalarKernel.EncodeTruncated(gradient, j, end, table, k0, k1, packed);
-        return Math.Max(tail, TIsa.MaxAcross(max));
-    }
-
-    /// <summary>The codes of coordinates j .. j + Lanes: the per-element math of <see cref="ScalarKernel.Round"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TI Code<TRule>(ref float source, int j, in Constants constants, in Tables tables, ref TU max)
-        where TRule : struct, IRoundingRule
-    {
-        TF g = TIsa.Load(ref source, j);
-        TU magnitude = TIsa.And(TIsa.AsUInt32(g), constants.AbsMask);
-        max = TIsa.MaxUInt32(max, magnitude);
-        TF x = TRule.IsNormScaled
-            ? TIsa.MinNative(TIsa.Multiply(TIsa.AsSingle(magnitude), constants.Inverse), constants.One)
-            : TIsa.MinNative(TIsa.MaxNative(g, constants.Low), constants.High);
-
-        TI index = CellIndex(x, tables);
-        TF above = TIsa.Subtract(x, TIsa.Lookup(tables.Lower0, tables.Lower1, tables.Lower, tables.Size, index));
-        TF cellWidth = TIsa.Lookup(tables.Width0, tables.Width1, tables.Width, tables.Size, index);
-
-        // code = (k − 1) + [u·W_k < x − L_{k−1}]; the compare mask is −1 where true.
-        TF u = Uniform(TIsa.Add(TIsa.Broadcast((uint)j), TIsa.Indices), constants.Key0, constants.Key1, constants.Scale24);
-        TI code = TIsa.Subtract(index, TIsa.LessThan(TIsa.Multiply(u, cellWidth), above));
-        if (TRule.IsNormScaled)
-        {
-            code = TIsa.Or(code, TIsa.And(TIsa.LessThan(g, default), constants.SignBit));
-        }
-        return code;
-    }
-
-    /// <summary>
-    /// idx = #{interior points &lt; x} = k − 1: a compare per point for small grids (the mask is −1 where true); a
-    /// bucket guess and one or two corrections for large grids (<see cref="LevelTable.Bucket"/>); else a branch-free
-    /// binary search over the +∞-padded interior points (<see cref="LevelTable.SearchSize"/> a power of two).
-    /// </summary>
-    /// <remarks>
-    /// The bucket guess is used only where the binary search would gather: there its log2(s) gathers form one
-    /// dependent chain (8 at b = 8), while the guess is one gather plus one per correction (at most
-    /// <see cref="LevelTable.MaximumCorrections"/>). Where permutes hold the table (s ≤ 2·Lanes) the binary search
-    /// stays: it never touches memory.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TI CellIndex(TF x, in Tables tables)
-    {
-        TI index = default;
-        if (tables.InteriorCount <= CompareCountLimit)
-        {
-            for (int i = 0; i < tables.InteriorCount; i++)
-            {
-                index = TIsa.Subtract(index, TIsa.LessThan(TIsa.Broadcast(tables.Interior[i]), x));
-            }
-            return index;
-        }
-        if (tables.BucketStart != null && tables.SearchSize > 2 * (Unsafe.SizeOf<TF>() / sizeof(float)))
-        {
-            TF t = TIsa.Multiply(TIsa.Subtract(x, tables.BucketLow), tables.BucketScale);
-            index = TIsa.Gather(tables.BucketStart, TIsa.Clamp(TIsa.ConvertToInt32Native(t), tables.LastBucket));
-            for (int i = 0; i < tables.BucketCorrections; i++)
-            {
-                TF point = TIsa.Lookup(tables.Interior0, tables.Interior1, tables.Interior, tables.SearchSize, index);
-                index = TIsa.Subtract(index, TIsa.LessThan(point, x));
-            }
-            return index;
-        }
-        for (int step = tables.SearchSize >> 1; step > 0; step >>= 1)
-        {
-            TF probe = TIsa.Lookup(tables.Interior0, tables.Interior1, tables.Interior, tables.SearchSize, TIsa.Add(index, TIsa.Broadcast(step - 1)));
-            index = TIsa.Add(index, TIsa.And(TIsa.LessThan(probe, x), TIsa.Broadcast(step)));
-        }
-        return index;
+        return Math.Max(tail, vectorMax);
     }
 
     /// <summary>The counter-based uniform of <see cref="RoundingKey"/> for Lanes consecutive coordinates.</summary>
@@ -167,6 +196,7 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
     }
 
     /// <summary>Sign: bit i of a compare mask is coordinate j + i's code, exactly the 1-bit packing, LSB first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static uint EncodeSign(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed)
     {
         ref float source = ref MemoryMarshal.GetReference(gradient);
@@ -194,10 +224,12 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
                 Unsafe.Add(ref destination, j >> 3) = (byte)positive;
             }
         }
-        return Math.Max(ScalarKernel.EncodeSign(gradient, j, end, packed), TIsa.MaxAcross(max));
+        uint vectorMax = TIsa.MaxAcross(max);
+        return Math.Max(ScalarKernel.EncodeSign(gradient, j, end, packed), vectorMax);
     }
 
     /// <summary>Full precision: a copy that also finds the largest |g| bit pattern.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static uint EncodeFull(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed)
     {
         ref float source = ref MemoryMarshal.GetReference(gradient);
@@ -211,12 +243,14 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
             max = TIsa.MaxUInt32(max, TIsa.And(TIsa.AsUInt32(g), absMask));
             TIsa.Store(g, ref destination, j);
         }
-        return Math.Max(ScalarKernel.EncodeFull(gradient, j, end, packed), TIsa.MaxAcross(max));
+        uint vectorMax = TIsa.MaxAcross(max);
+        return Math.Max(ScalarKernel.EncodeFull(gradient, j, end, packed), vectorMax);
     }
 
     /// <summary>destination[j] = table[code_j] (<paramref name="accumulate"/>: sum[j] += table[code_j]).</summary>
     /// <remarks>BMI2 <c>pdep</c> spreads a group's b bytes to 8 codes, one per byte; the ISA widens them to int lanes
     /// and looks the values up.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Decode(ReadOnlySpan<byte> packed, int bits, int start, int end, ReadOnlySpan<float> table, Span<float> destination, bool accumulate)
     {
         ulong laneMask = BitPacking.LaneMask(bits);
@@ -271,77 +305,6 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
             value = TIsa.Add(TIsa.Load(ref output, j), value);
         }
         TIsa.Store(value, ref output, j);
-    }
-
-    /// <summary>The broadcast constants of one encode call.</summary>
-    private readonly struct Constants
-    {
-        public readonly TU AbsMask;
-        public readonly TF Low;
-        public readonly TF High;
-        public readonly TF Inverse;
-        public readonly TF One;
-        public readonly TI SignBit;
-        public readonly TU Key0;
-        public readonly TU Key1;
-        public readonly TF Scale24;
-
-        // Inlined so the JIT can keep the fields in registers (a struct whose address escapes to a call is not).
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Constants(LevelTable table, float inverseNorm, uint k0, uint k1)
-        {
-            AbsMask = TIsa.Broadcast(ScalarKernel.AbsMask);
-            Low = TIsa.Broadcast(table.Low);
-            High = TIsa.Broadcast(table.High);
-            Inverse = TIsa.Broadcast(inverseNorm);
-            One = TIsa.Broadcast(1.0f);
-            SignBit = TIsa.Broadcast(1 << (table.Bits - 1));
-            Key0 = TIsa.Broadcast(k0);
-            Key1 = TIsa.Broadcast(k1);
-            Scale24 = TIsa.Broadcast(RoundingKey.Scale24);
-        }
-    }
-
-    /// <summary>The pinned level tables and their first 2·Lanes entries in registers (tables are padded to 32 floats).</summary>
-    private readonly struct Tables
-    {
-        public readonly float* Interior;
-        public readonly float* Lower;
-        public readonly float* Width;
-        public readonly TF Interior0, Interior1;
-        public readonly TF Lower0, Lower1;
-        public readonly TF Width0, Width1;
-        public readonly int SearchSize;
-        public readonly int Size;
-        public readonly int InteriorCount;
-        public readonly int* BucketStart;
-        public readonly TF BucketLow;
-        public readonly TF BucketScale;
-        public readonly TI LastBucket;
-        public readonly int BucketCorrections;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Tables(LevelTable table, float* interior, float* lower, float* width, int* bucketStart)
-        {
-            int lanes = Unsafe.SizeOf<TF>() / sizeof(float);
-            Interior = interior;
-            Lower = lower;
-            Width = width;
-            Interior0 = TIsa.Load(interior);
-            Interior1 = TIsa.Load(interior + lanes);
-            Lower0 = TIsa.Load(lower);
-            Lower1 = TIsa.Load(lower + lanes);
-            Width0 = TIsa.Load(width);
-            Width1 = TIsa.Load(width + lanes);
-            SearchSize = table.SearchSize;
-            Size = table.Intervals;
-            InteriorCount = table.Intervals - 1;
-            BucketStart = bucketStart;
-            BucketLow = TIsa.Broadcast(table.Low);
-            BucketScale = TIsa.Broadcast(table.BucketScale);
-            LastBucket = TIsa.Broadcast(table.LastBucket);
-            BucketCorrections = table.BucketCorrections;
-        }
     }
 }
 
