@@ -7,8 +7,9 @@ namespace Verified.Codec.Kernels;
 /// <summary>
 /// The vector encoder and decoder, written once for every width: <typeparamref name="TIsa"/> supplies the
 /// width-specific steps (<see cref="IVectorIsa{TF, TI, TU}"/>). Bit-exact twin of <see cref="ScalarKernel"/>: the same
-/// float32 operations in the same order, lane by lane; only the cell search differs (a count of compares or a
-/// branch-free binary search), because the cell is defined mathematically, not by the algorithm.
+/// float32 operations in the same order, lane by lane; only the cell search differs (a count of compares, a bucket
+/// guess with corrections, or a branch-free binary search), because the cell is defined mathematically, not by the
+/// algorithm. The sum of squares stays per width (<see cref="Vector128Kernel.SumOfSquares"/>).
 /// </summary>
 /// <remarks>
 /// <para>The loop unit is a block of max(8, Lanes) coordinates, a whole number of vectors and of 8-code groups: BMI2
