@@ -4,25 +4,16 @@ using Verified.Theory;
 
 namespace Verified.Benchmarks;
 
-/// <summary>One scheme and bit width of the benchmark matrix.</summary>
-public sealed record CodecCase(string Scheme, int Bits)
-{
-    public QuantizerSpec Spec => Scheme switch
-    {
-        "tuq" => new TruncatedUniform(Bits),
-        "tnq" => new TruncatedNonUniform(Bits),
-        "tbq" => new TruncatedBiScaled(Bits),
-        "qsgd" => new Qsgd(Bits),
-        "nuqsgd" => new Nuqsgd(Bits),
-        "sign" => new Sign(),
-        _ => new FullPrecision(),
-    };
-
-    public override string ToString() => Scheme is "sign" or "fp" ? Scheme : $"{Scheme}-{Bits}";
-}
-
-/// <summary>Encode, decode and decode-accumulate of one case, d and path; the subclasses choose the matrix.</summary>
-public abstract class CodecBenchmarkBase
+/// <summary>
+/// Encode, decode and decode-accumulate of one case ("tnq-3", "qsgd-8", "sign", "fp"), d and path. The scalar path is
+/// the first baseline of issue 3; <see cref="MemoryCopyBenchmarks"/> and <see cref="TorchBaselineBenchmarks"/> are
+/// the others, and Program runs all three in the same session.
+/// </summary>
+/// <remarks>Out of process (a clean process, so the memory diagnoser sees only the benchmark). Parameters are strings
+/// and ints, so the child process gets them as literals and the selection (<see cref="BenchSelection"/>) cannot
+/// shift an index between parent and child.</remarks>
+[ShortRunJob]
+public class CodecBenchmarks
 {
     private float[] _gradient = [];
     private float[] _decoded = [];
@@ -31,11 +22,20 @@ public abstract class CodecBenchmarkBase
     private QuantizerDesign _design = null!;
     private GradientCodec _codec = null!;
 
-    public abstract CodecCase Case { get; set; }
+    public static IEnumerable<string> Cases() => BenchSelection.Cases;
 
-    public abstract int D { get; set; }
+    public static IEnumerable<int> Dimensions() => BenchSelection.Dimensions;
 
-    public abstract string Path { get; set; }
+    public static IEnumerable<string> Paths() => BenchSelection.Paths;
+
+    [ParamsSource(nameof(Cases))]
+    public string Case { get; set; } = "tnq-3";
+
+    [ParamsSource(nameof(Dimensions))]
+    public int D { get; set; } = 1 << 22;
+
+    [ParamsSource(nameof(Paths))]
+    public string Path { get; set; } = "scalar";
 
     [GlobalSetup]
     public void Setup()
@@ -44,8 +44,11 @@ public abstract class CodecBenchmarkBase
         _decoded = new float[D];
         _sum = new float[D];
         // The dimension enters Theory's predicted errors for QSGD/NUQSGD, not the levels; the real d is used.
-        _design = Quantizers.Design(Case.Spec, ModelFit.Laplace(_gradient), D);
-        _ = CodecPaths.TryParse(Path, out CodecPath path);
+        _design = Quantizers.Design(BenchSelection.Spec(Case), ModelFit.Laplace(_gradient), D);
+        if (!CodecPaths.TryParse(Path, out CodecPath path))
+        {
+            throw new ArgumentException($"Unknown codec path '{Path}'.");
+        }
         _codec = new GradientCodec(new CodecOptions { Path = path });
         _payload = _codec.Encode(_gradient, _design, new RoundingKey(1, 0, 0));
     }
@@ -60,56 +63,86 @@ public abstract class CodecBenchmarkBase
     public void DecodeAccumulate() => _codec.DecodeAccumulate(_payload, _sum, 0.125f);
 }
 
-/// <summary>The targets of issue 3 (TNQSGD and TUQSGD at b = 3) on the scalar reference and the best path.</summary>
-public class CodecTargetBenchmarks : CodecBenchmarkBase
+/// <summary>The memory-copy ceiling: <c>Span&lt;float&gt;.CopyTo</c> of the same d floats.</summary>
+[ShortRunJob]
+public class MemoryCopyBenchmarks
 {
-    public static IEnumerable<CodecCase> Cases() => [new("tnq", 3), new("tuq", 3)];
+    private float[] _gradient = [];
+    private float[] _copy = [];
 
-    public static IEnumerable<string> Paths() => ["scalar", CodecPaths.Name(CodecPaths.Best)];
+    public static IEnumerable<int> Dimensions() => BenchSelection.Dimensions;
 
-    [ParamsSource(nameof(Cases))]
-    public override CodecCase Case { get; set; } = new("tnq", 3);
+    [ParamsSource(nameof(Dimensions))]
+    public int D { get; set; } = 1 << 22;
 
-    [Params(1 << 16, 1 << 22)]
-    public override int D { get; set; }
-
-    [ParamsSource(nameof(Paths))]
-    public override string Path { get; set; } = "scalar";
-}
-
-/// <summary>Every scheme at b ∈ {1, 2, 3, 4, 8} (QSGD/NUQSGD from 2), d ∈ {2^16, 2^22}, on the best path.</summary>
-public class CodecMatrixBenchmarks : CodecBenchmarkBase
-{
-    public static IEnumerable<CodecCase> Cases()
+    [GlobalSetup]
+    public void Setup()
     {
-        foreach (string scheme in new[] { "tnq", "tuq", "tbq" })
-        {
-            foreach (int bits in new[] { 1, 2, 3, 4, 8 })
-            {
-                yield return new CodecCase(scheme, bits);
-            }
-        }
-        foreach (string scheme in new[] { "qsgd", "nuqsgd" })
-        {
-            foreach (int bits in new[] { 2, 3, 4, 8 })
-            {
-                yield return new CodecCase(scheme, bits);
-            }
-        }
-        yield return new CodecCase("sign", 1);
-        yield return new CodecCase("fp", 32);
+        _gradient = Data.Laplace(D, 0.01, 1);
+        _copy = new float[D];
     }
 
-    public static IEnumerable<string> Paths() => [CodecPaths.Name(CodecPaths.Best)];
+    [Benchmark]
+    public void MemoryCopy() => _gradient.AsSpan().CopyTo(_copy);
+}
 
-    [ParamsSource(nameof(Cases))]
-    public override CodecCase Case { get; set; } = new("tnq", 3);
+/// <summary>
+/// Which cases, dimensions and paths a run covers: the issue's whole matrix unless the environment narrows it
+/// (Program sets the variables from --cases, --d and --paths; child processes inherit them).
+/// </summary>
+public static class BenchSelection
+{
+    public const string CasesVariable = "VERIFIED_BENCH_CASES";
+    public const string DimensionsVariable = "VERIFIED_BENCH_D";
+    public const string PathsVariable = "VERIFIED_BENCH_PATHS";
 
-    [Params(1 << 16, 1 << 22)]
-    public override int D { get; set; }
+    /// <summary>Every scheme at b ∈ {1, 2, 3, 4, 8} (QSGD/NUQSGD from 2, the sign bit included), sign and fp.</summary>
+    public static IReadOnlyList<string> AllCases { get; } =
+    [
+        .. new[] { "tnq", "tuq", "tbq" }.SelectMany(scheme => new[] { 1, 2, 3, 4, 8 }.Select(bits => $"{scheme}-{bits}")),
+        .. new[] { "qsgd", "nuqsgd" }.SelectMany(scheme => new[] { 2, 3, 4, 8 }.Select(bits => $"{scheme}-{bits}")),
+        "sign",
+        "fp",
+    ];
 
-    [ParamsSource(nameof(Paths))]
-    public override string Path { get; set; } = "scalar";
+    public static IReadOnlyList<int> AllDimensions { get; } = [1 << 16, 1 << 22];
+
+    /// <summary>The scalar reference (baseline) and the best path of this machine.</summary>
+    public static IReadOnlyList<string> AllPaths { get; } =
+        CodecPaths.Best == CodecPath.Scalar ? ["scalar"] : ["scalar", CodecPaths.Name(CodecPaths.Best)];
+
+    public static IReadOnlyList<string> Cases => List(CasesVariable) ?? AllCases;
+
+    public static IReadOnlyList<int> Dimensions => List(DimensionsVariable)?.Select(ParseDimension).ToArray() ?? AllDimensions;
+
+    public static IReadOnlyList<string> Paths => List(PathsVariable) ?? AllPaths;
+
+    /// <summary>"tnq-3" → TNQSGD b = 3; "sign"; "fp".</summary>
+    public static QuantizerSpec Spec(string name)
+    {
+        string[] parts = name.Split('-');
+        int bits = parts.Length == 2 && int.TryParse(parts[1], out int b) ? b : 0;
+        return parts[0] switch
+        {
+            "tnq" => new TruncatedNonUniform(bits),
+            "tuq" => new TruncatedUniform(bits),
+            "tbq" => new TruncatedBiScaled(bits),
+            "qsgd" => new Qsgd(bits),
+            "nuqsgd" => new Nuqsgd(bits),
+            "sign" => new Sign(),
+            "fp" => new FullPrecision(),
+            _ => throw new ArgumentException($"Unknown case '{name}': use tnq-B, tuq-B, tbq-B, qsgd-B, nuqsgd-B, sign or fp."),
+        };
+    }
+
+    /// <summary>"4194304" or "2^22".</summary>
+    public static int ParseDimension(string text) =>
+        text.StartsWith("2^", StringComparison.Ordinal) ? 1 << int.Parse(text[2..], System.Globalization.CultureInfo.InvariantCulture) : int.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string[]? List(string variable) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
+            ? value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : null;
 }
 
 /// <summary>Deterministic test vectors.</summary>

@@ -1,36 +1,65 @@
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
-using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Verified.Benchmarks;
 
-// dotnet run -c Release -- targets|matrix|baselines [BenchmarkDotNet options]
-//   targets    TNQ/TUQ b = 3 on the scalar and the best path, d = 2^16 and 2^22 (the issue's targets)
-//   matrix     every scheme and b ∈ {1, 2, 3, 4, 8} on the best path
-//   baselines  a memory copy and TorchSharp tensor-op TNQSGD/QSGD
-// The codec runs out of process (a clean process: the memory diagnoser sees only the benchmark). The TorchSharp
-// baselines run in process, because libLibTorchSharp.so is patched for Debian 12 in this project's output folder only
-// (TorchSharpOnDebian12.targets). Short runs keep the whole matrix within minutes on 2 cores.
+// dotnet run -c Release -- SUITE [--cases C,C,…] [--d D,D] [--paths P,P] [BenchmarkDotNet options]
+//   matrix     CodecBenchmarks + MemoryCopyBenchmarks + TorchBaselineBenchmarks in one session (one joined table):
+//              encode, decode, decode-accumulate of every case × d × path, the copy and the TorchSharp quantizer
+//   targets    the same with --cases tnq-3,tuq-3 (issue 3's targets)
+//   codec      CodecBenchmarks only;  baselines  MemoryCopyBenchmarks + TorchBaselineBenchmarks only
+//   --cases    tnq-B, tuq-B, tbq-B (B = 1,2,3,4,8), qsgd-B, nuqsgd-B (B = 2,3,4,8), sign, fp   (default: all 25)
+//   --d        4194304 or 2^22, … (default: 2^16,2^22);  --paths scalar,v128,v256,v512 (default: scalar and the best)
+// The selection travels in environment variables so BenchmarkDotNet's child processes see the same one. Jobs are
+// per class: ShortRun out of process for the codec and the copy, ShortRun in process for TorchSharp.
 string suite = args.Length > 0 ? args[0] : string.Empty;
-string[] rest = args.Length > 0 ? args[1..] : [];
-IConfig Config(Job job) => DefaultConfig.Instance
-    .AddJob(job)
+var rest = new List<string>();
+for (int i = 1; i < args.Length; i++)
+{
+    string? variable = args[i] switch
+    {
+        "--cases" => BenchSelection.CasesVariable,
+        "--d" => BenchSelection.DimensionsVariable,
+        "--paths" => BenchSelection.PathsVariable,
+        _ => null,
+    };
+    if (variable is not null && i + 1 < args.Length)
+    {
+        Environment.SetEnvironmentVariable(variable, args[++i]);
+    }
+    else
+    {
+        rest.Add(args[i]);
+    }
+}
+Type[]? types = suite switch
+{
+    "matrix" => [typeof(CodecBenchmarks), typeof(MemoryCopyBenchmarks), typeof(TorchBaselineBenchmarks)],
+    "targets" => [typeof(CodecBenchmarks), typeof(MemoryCopyBenchmarks), typeof(TorchBaselineBenchmarks)],
+    "codec" => [typeof(CodecBenchmarks)],
+    "baselines" => [typeof(MemoryCopyBenchmarks), typeof(TorchBaselineBenchmarks)],
+    _ => null,
+};
+if (types is null)
+{
+    Console.Error.WriteLine("usage: Verified.Benchmarks matrix|targets|codec|baselines [--cases C,…] [--d D,…] [--paths P,…] [BenchmarkDotNet options]");
+    return 2;
+}
+if (suite == "targets" && Environment.GetEnvironmentVariable(BenchSelection.CasesVariable) is null or "")
+{
+    Environment.SetEnvironmentVariable(BenchSelection.CasesVariable, "tnq-3,tuq-3");
+}
+// Validate the selection here rather than in a child process's GlobalSetup.
+_ = BenchSelection.Cases.Select(BenchSelection.Spec).ToArray();
+_ = BenchSelection.Dimensions.ToArray();
+if (!rest.Contains("--filter") && !rest.Contains("-f"))
+{
+    // BenchmarkDotNet asks interactively which benchmark to run when given arguments but no filter.
+    rest.AddRange(["--filter", "*"]);
+}
+IConfig config = DefaultConfig.Instance
     .AddDiagnoser(MemoryDiagnoser.Default)
     .AddColumn(new CoordinatesPerSecondColumn())
-    .WithOptions(ConfigOptions.DisableOptimizationsValidator);
-switch (suite)
-{
-    case "targets":
-        BenchmarkRunner.Run<CodecTargetBenchmarks>(Config(Job.ShortRun), rest);
-        return 0;
-    case "matrix":
-        BenchmarkRunner.Run<CodecMatrixBenchmarks>(Config(Job.ShortRun), rest);
-        return 0;
-    case "baselines":
-        BenchmarkRunner.Run<BaselineBenchmarks>(Config(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance)), rest);
-        return 0;
-    default:
-        Console.Error.WriteLine("usage: Verified.Benchmarks targets|matrix|baselines [BenchmarkDotNet options]");
-        return 2;
-}
+    .WithOptions(ConfigOptions.DisableOptimizationsValidator | ConfigOptions.JoinSummary);
+BenchmarkRunner.Run(types, config, [.. rest]);
+return 0;

@@ -40,6 +40,11 @@ internal sealed class LevelTable
             Interior[i - 1] = grid[i];
         }
         SearchSize = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)intervals);
+        if (intervals >= MinimumBucketedIntervals)
+        {
+            (BucketStart, BucketScale, BucketCorrections) = BuildBuckets(grid, intervals);
+            LastBucket = BucketStart is null ? 0 : BucketStart.Length - 1;
+        }
     }
 
     /// <summary>b, bits per code on the wire.</summary>
@@ -63,11 +68,82 @@ internal sealed class LevelTable
     /// <summary>The smallest power of two ≥ s: the span of the branch-free binary search over <see cref="Interior"/>.</summary>
     public int SearchSize { get; }
 
+    /// <summary>
+    /// The bucket guess of the cell search, or <c>null</c> when the grid is small (permutes or compares are cheaper) or
+    /// too uneven for equal-width buckets: BucketStart[q] = #{interior points in buckets &lt; q}, see <see cref="Bucket"/>.
+    /// </summary>
+    public int[]? BucketStart { get; }
+
+    /// <summary>The float32 factor of <see cref="Bucket"/>: bucket count / (L_s − L_0), rounded to float.</summary>
+    public float BucketScale { get; }
+
+    /// <summary>The most interior points in one bucket: how many compare-and-step corrections the guess needs.</summary>
+    public int BucketCorrections { get; }
+
+    /// <summary>The last bucket's number (bucket count − 1).</summary>
+    public int LastBucket { get; }
+
     /// <summary>Lowest grid point (the clamp's lower bound).</summary>
     public float Low => Grid[0];
 
     /// <summary>Highest grid point (the clamp's upper bound).</summary>
     public float High => Grid[^1];
+
+    /// <summary>Grids with at least this many cells get a bucket guess: b ≥ 6, where every vector width's binary search
+    /// would gather on each of its log2(s) dependent steps.</summary>
+    public const int MinimumBucketedIntervals = 33;
+
+    /// <summary>At most this many buckets (16 KiB of int32, inside L1 next to the level tables).</summary>
+    public const int MaximumBuckets = 4096;
+
+    /// <summary>At most this many corrections: beyond it the binary search's log2(s) steps are as cheap.</summary>
+    public const int MaximumCorrections = 2;
+
+    /// <summary>
+    /// The bucket of x ∈ [L_0, L_s]: min(⌊(x − L_0)·scale⌋, last), in float32. The vector kernels compute exactly these
+    /// float operations, so a level and the coordinate equal to it fall in the same bucket.
+    /// </summary>
+    /// <remarks>
+    /// <para>(x − L_0)·scale is monotone in x (round-to-nearest keeps order) and so is the truncation, so for x in bucket
+    /// q every interior point of a lower bucket is &lt; x and every point of a higher one is &gt; x. Hence
+    /// #{interior points &lt; x} = BucketStart[q] + #{points in bucket q that are &lt; x}, and at most
+    /// <see cref="BucketCorrections"/> steps "index += [Interior[index] &lt; x]" reach it; the +∞ padding of
+    /// <see cref="Interior"/> stops the steps at s − 1.</para>
+    /// </remarks>
+    public static int Bucket(float x, float low, float scale, int last) => Math.Min((int)((x - low) * scale), last);
+
+    private static (int[]? Start, float Scale, int Corrections) BuildBuckets(float[] grid, int intervals)
+    {
+        float low = grid[0];
+        float span = grid[^1] - grid[0];
+        // Equal-width buckets fit uniform and moderately companded grids; the first count that leaves at most
+        // MaximumCorrections points per bucket wins (fewer buckets, smaller table in cache).
+        for (int count = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)intervals); count <= MaximumBuckets; count *= 2)
+        {
+            float scale = count / span;
+            if (!float.IsFinite(scale))
+            {
+                break;
+            }
+            var perBucket = new int[count];
+            for (int i = 1; i < intervals; i++)
+            {
+                perBucket[Bucket(grid[i], low, scale, count - 1)]++;
+            }
+            int corrections = perBucket.Max();
+            if (corrections > MaximumCorrections)
+            {
+                continue;
+            }
+            var start = new int[count];
+            for (int q = 1; q < count; q++)
+            {
+                start[q] = start[q - 1] + perBucket[q - 1];
+            }
+            return (start, scale, corrections);
+        }
+        return (null, 0, 0);
+    }
 
     /// <summary>The encoder's table for a design of a level-based scheme (truncated, QSGD, NUQSGD).</summary>
     /// <exception cref="ArgumentException">The design's levels are not what its spec promises, or collapse in float32.</exception>

@@ -2,6 +2,11 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Driver = Verified.Codec.Kernels.VectorKernel<
+    Verified.Codec.Kernels.Vector256Isa,
+    System.Runtime.Intrinsics.Vector256<float>,
+    System.Runtime.Intrinsics.Vector256<int>,
+    System.Runtime.Intrinsics.Vector256<uint>>;
 using VecF = System.Runtime.Intrinsics.Vector256<float>;
 using VecI = System.Runtime.Intrinsics.Vector256<int>;
 using VecU = System.Runtime.Intrinsics.Vector256<uint>;
@@ -9,169 +14,29 @@ using VecU = System.Runtime.Intrinsics.Vector256<uint>;
 namespace Verified.Codec.Kernels;
 
 /// <summary>
-/// The 8-lane path (AVX2): one vector per group of 8 coordinates. Bit-exact twin of <see cref="ScalarKernel"/>; see
-/// <see cref="Vector512Kernel"/> for the structure, which this file repeats at half the width.
+/// The 8-lane path (AVX2): <see cref="VectorKernel{TIsa, TF, TI, TU}"/> over <see cref="Vector256Isa"/> (one vector
+/// per group of 8 codes), plus its own sum of squares. Bit-exact twin of <see cref="ScalarKernel"/>.
 /// </summary>
-internal static unsafe class Vector256Kernel
+internal static class Vector256Kernel
 {
     public static bool IsSupported => Avx2.IsSupported;
 
-    private const int Lanes = 8;
-
-    private const int CompareCountLimit = 15;
-
     public static uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, Span<byte> packed) =>
-        Encode<TruncatedRule>(gradient, start, end, table, 0, k0, k1, packed);
+        Driver.EncodeTruncated(gradient, start, end, table, k0, k1, packed);
 
     public static uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed) =>
-        Encode<NormScaledRule>(gradient, start, end, table, inverseNorm, k0, k1, packed);
+        Driver.EncodeNormScaled(gradient, start, end, table, inverseNorm, k0, k1, packed);
 
-    private static uint Encode<TRule>(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed)
-        where TRule : struct, IRoundingRule
-    {
-        int bits = table.Bits;
-        ulong laneMask = BitPacking.LaneMask(bits);
-        int byteEnd = (int)WireFormat.PackedLength(end, bits);
-        int offset = (int)((long)start * bits >> 3);
-        ref float source = ref MemoryMarshal.GetReference(gradient);
-        ref byte destination = ref MemoryMarshal.GetReference(packed);
+    public static uint EncodeSign(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed) =>
+        Driver.EncodeSign(gradient, start, end, packed);
 
-        VecU absMask = Vector256.Create(ScalarKernel.AbsMask);
-        VecF low = Vector256.Create(table.Low);
-        VecF high = Vector256.Create(table.High);
-        VecF inverse = Vector256.Create(inverseNorm);
-        VecF one = VecF.One;
-        VecI signBit = Vector256.Create(1 << (bits - 1));
-        VecU key0 = Vector256.Create(k0);
-        VecU key1 = Vector256.Create(k1);
-        VecU iota = VecU.Indices;
-        VecF scale24 = Vector256.Create(RoundingKey.Scale24);
-        VecU max = VecU.Zero;
-        int j = start;
-        fixed (float* interior = table.Interior, lower = table.Lower, width = table.Width)
-        {
-            int searchSize = table.SearchSize;
-            int tableSize = table.Intervals;
-            int interiorCount = tableSize - 1;
-            VecF interior0 = Vector256.Load(interior), interior1 = Vector256.Load(interior + Lanes);
-            VecF lower0 = Vector256.Load(lower), lower1 = Vector256.Load(lower + Lanes);
-            VecF width0 = Vector256.Load(width), width1 = Vector256.Load(width + Lanes);
-            for (; j + Lanes <= end; j += Lanes)
-            {
-                VecF g = Vector256.LoadUnsafe(ref source, (nuint)j);
-                VecU magnitude = g.AsUInt32() & absMask;
-                max = Vector256.Max(max, magnitude);
-                VecF x = TRule.IsNormScaled
-                    ? Vector256.MinNative(magnitude.AsSingle() * inverse, one)
-                    : Vector256.MinNative(Vector256.MaxNative(g, low), high);
+    public static uint EncodeFull(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed) =>
+        Driver.EncodeFull(gradient, start, end, packed);
 
-                // idx = #{interior points < x} = k − 1 (see Vector512Kernel).
-                VecI index = VecI.Zero;
-                if (interiorCount <= CompareCountLimit)
-                {
-                    for (int i = 0; i < interiorCount; i++)
-                    {
-                        index -= Vector256.LessThan(Vector256.Create(interior[i]), x).AsInt32();
-                    }
-                }
-                else
-                {
-                    for (int step = searchSize >> 1; step > 0; step >>= 1)
-                    {
-                        VecF probe = Lookup(interior0, interior1, interior, searchSize, index + Vector256.Create(step - 1));
-                        index += Vector256.LessThan(probe, x).AsInt32() & Vector256.Create(step);
-                    }
-                }
-                VecF above = x - Lookup(lower0, lower1, lower, tableSize, index);
-                VecF cellWidth = Lookup(width0, width1, width, tableSize, index);
+    public static void Decode(ReadOnlySpan<byte> packed, int bits, int start, int end, ReadOnlySpan<float> table, Span<float> destination, bool accumulate) =>
+        Driver.Decode(packed, bits, start, end, table, destination, accumulate);
 
-                VecF u = Uniform(Vector256.Create((uint)j) + iota, key0, key1, scale24);
-                VecI code = index - Vector256.LessThan(u * cellWidth, above).AsInt32();
-                if (TRule.IsNormScaled)
-                {
-                    code |= Vector256.LessThan(g, VecF.Zero).AsInt32() & signBit;
-                }
-
-                // 8 codes → 8 bytes → pext → b bytes.
-                Vector128<short> shorts = Vector256.Narrow(code, code).GetLower();
-                ulong codes = Vector128.Narrow(shorts, shorts).AsUInt64().ToScalar();
-                BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codes, bits, laneMask), bits, offset + 8 <= byteEnd);
-                offset += bits;
-            }
-        }
-        uint tail = TRule.IsNormScaled
-            ? ScalarKernel.EncodeNormScaled(gradient, j, end, table, inverseNorm, k0, k1, packed)
-            : ScalarKernel.EncodeTruncated(gradient, j, end, table, k0, k1, packed);
-        return Math.Max(tail, MaxAcross(max));
-    }
-
-    public static uint EncodeSign(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed)
-    {
-        ref float source = ref MemoryMarshal.GetReference(gradient);
-        ref byte destination = ref MemoryMarshal.GetReference(packed);
-        VecU absMask = Vector256.Create(ScalarKernel.AbsMask);
-        VecU max = VecU.Zero;
-        int j = start;
-        for (; j + Lanes <= end; j += Lanes)
-        {
-            VecF g = Vector256.LoadUnsafe(ref source, (nuint)j);
-            max = Vector256.Max(max, g.AsUInt32() & absMask);
-            Unsafe.Add(ref destination, j >> 3) = (byte)Vector256.GreaterThanOrEqual(g, VecF.Zero).ExtractMostSignificantBits();
-        }
-        return Math.Max(ScalarKernel.EncodeSign(gradient, j, end, packed), MaxAcross(max));
-    }
-
-    public static uint EncodeFull(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed)
-    {
-        ref float source = ref MemoryMarshal.GetReference(gradient);
-        ref float destination = ref Unsafe.As<byte, float>(ref MemoryMarshal.GetReference(packed));
-        VecU absMask = Vector256.Create(ScalarKernel.AbsMask);
-        VecU max = VecU.Zero;
-        int j = start;
-        for (; j + Lanes <= end; j += Lanes)
-        {
-            VecF g = Vector256.LoadUnsafe(ref source, (nuint)j);
-            max = Vector256.Max(max, g.AsUInt32() & absMask);
-            g.StoreUnsafe(ref destination, (nuint)j);
-        }
-        return Math.Max(ScalarKernel.EncodeFull(gradient, j, end, packed), MaxAcross(max));
-    }
-
-    public static void Decode(ReadOnlySpan<byte> packed, int bits, int start, int end, ReadOnlySpan<float> table, Span<float> destination, bool accumulate)
-    {
-        ulong laneMask = BitPacking.LaneMask(bits);
-        int offset = (int)((long)start * bits >> 3);
-        int readable = packed.Length;
-        ref byte source = ref MemoryMarshal.GetReference(packed);
-        ref float output = ref MemoryMarshal.GetReference(destination);
-        int tableSize = 1 << bits;
-        int j = start;
-        fixed (float* values = table)
-        {
-            VecF values0 = Vector256.Load(values), values1 = Vector256.Load(values + Lanes);
-            for (; j + Lanes <= end; j += Lanes)
-            {
-                ulong group = BitPacking.Load(ref Unsafe.Add(ref source, offset), bits, offset + 8 <= readable);
-                offset += bits;
-                Vector128<byte> codes = Vector128.CreateScalar(BitPacking.Unpack8(group, bits, laneMask)).AsByte();
-                VecF value = Lookup(values0, values1, values, tableSize, Avx2.ConvertToVector256Int32(codes));
-                if (accumulate)
-                {
-                    value = Vector256.LoadUnsafe(ref output, (nuint)j) + value;
-                }
-                value.StoreUnsafe(ref output, (nuint)j);
-            }
-        }
-        if (accumulate)
-        {
-            ScalarKernel.DecodeAccumulate(packed, bits, j, end, table, destination);
-        }
-        else
-        {
-            ScalarKernel.Decode(packed, bits, j, end, table, destination);
-        }
-    }
-
+    /// <summary>Σ g² in the canonical order: 16 double lanes = 4 vectors (why per width: <see cref="Vector128Kernel.SumOfSquares"/>).</summary>
     public static double SumOfSquares(ReadOnlySpan<float> gradient)
     {
         ref float source = ref MemoryMarshal.GetReference(gradient);
@@ -201,27 +66,105 @@ internal static unsafe class Vector256Kernel
         }
         return ScalarKernel.CombineLanes(lanes);
     }
+}
+
+/// <summary>The 8-lane steps of <see cref="VectorKernel{TIsa, TF, TI, TU}"/>.</summary>
+internal readonly unsafe struct Vector256Isa : IVectorIsa<VecF, VecI, VecU>
+{
+    private const int Lanes = 8;
+
+    public static VecU Indices => VecU.Indices;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static VecF Uniform(VecU index, VecU key0, VecU key1, VecF scale24)
-    {
-        VecU h = Finalize(Finalize(index ^ key0) ^ key1);
-        return Vector256.ConvertToSingle(Vector256.ShiftRightLogical(h, 8).AsInt32()) * scale24;
-    }
+    public static VecF Load(ref float source, int index) => Vector256.LoadUnsafe(ref source, (nuint)index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static VecU Finalize(VecU h)
-    {
-        h ^= Vector256.ShiftRightLogical(h, 16);
-        h *= Vector256.Create(0x85EBCA6B);
-        h ^= Vector256.ShiftRightLogical(h, 13);
-        h *= Vector256.Create(0xC2B2AE35);
-        return h ^ Vector256.ShiftRightLogical(h, 16);
-    }
+    public static VecF Load(float* source) => Vector256.Load(source);
 
-    /// <summary>table[index] per lane: one permute for ≤ 8 entries, two and a blend for ≤ 16, a gather beyond.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static VecF Lookup(VecF table0, VecF table1, float* table, int size, VecI index)
+    public static void Store(VecF value, ref float destination, int index) => value.StoreUnsafe(ref destination, (nuint)index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF Broadcast(float value) => Vector256.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI Broadcast(int value) => Vector256.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecU Broadcast(uint value) => Vector256.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF Add(VecF left, VecF right) => left + right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF Subtract(VecF left, VecF right) => left - right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF Multiply(VecF left, VecF right) => left * right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI Add(VecI left, VecI right) => left + right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI Subtract(VecI left, VecI right) => left - right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI And(VecI left, VecI right) => left & right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI Or(VecI left, VecI right) => left | right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecU Add(VecU left, VecU right) => left + right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecU Multiply(VecU left, VecU right) => left * right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecU And(VecU left, VecU right) => left & right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecU Xor(VecU left, VecU right) => left ^ right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecU ShiftRightLogical(VecU value, int count) => Vector256.ShiftRightLogical(value, count);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecU AsUInt32(VecF value) => value.AsUInt32();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF AsSingle(VecU value) => value.AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI AsInt32(VecU value) => value.AsInt32();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF MinNative(VecF left, VecF right) => Vector256.MinNative(left, right);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF MaxNative(VecF left, VecF right) => Vector256.MaxNative(left, right);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecU MaxUInt32(VecU left, VecU right) => Vector256.Max(left, right);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI LessThan(VecF left, VecF right) => Vector256.LessThan(left, right).AsInt32();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI ConvertToInt32Native(VecF value) => Vector256.ConvertToInt32Native(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI Clamp(VecI value, VecI last) => Vector256.Max(Vector256.Min(value, last), VecI.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI Gather(int* table, VecI index) => Avx2.GatherVector256(table, index, 4);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF ConvertToSingle(VecI value) => Vector256.ConvertToSingle(value);
+
+    /// <summary>One <c>vpermps</c> for ≤ 8 entries, two and a blend for ≤ 16, a gather beyond.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF Lookup(VecF table0, VecF table1, float* table, int size, VecI index)
     {
         if (size <= Lanes)
         {
@@ -237,13 +180,23 @@ internal static unsafe class Vector256Kernel
         return Avx2.GatherVector256(table, index, 4);
     }
 
-    private static uint MaxAcross(VecU max)
+    public static uint MaxAcross(VecU value)
     {
-        uint result = 0;
-        for (int i = 0; i < VecU.Count; i++)
-        {
-            result = Math.Max(result, max.GetElement(i));
-        }
-        return result;
+        Vector128<uint> half = Vector128.Max(value.GetLower(), value.GetUpper());
+        return Math.Max(Math.Max(half.GetElement(0), half.GetElement(1)), Math.Max(half.GetElement(2), half.GetElement(3)));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong NonNegativeBits(VecF value) => Vector256.GreaterThanOrEqual(value, VecF.Zero).ExtractMostSignificantBits();
+
+    /// <summary>8 int codes → 8 shorts → 8 bytes (truncating narrows; codes are &lt; 256).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<byte> NarrowToBytes(VecI first, VecI second)
+    {
+        Vector128<short> shorts = Vector256.Narrow(first, first).GetLower();
+        return Vector128.Narrow(shorts, shorts).AsByte();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI WidenBytes(Vector128<byte> codes) => Avx2.ConvertToVector256Int32(codes);
 }

@@ -1,0 +1,331 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Verified.Codec.Kernels;
+
+/// <summary>
+/// The vector encoder and decoder, written once for every width: <typeparamref name="TIsa"/> supplies the
+/// width-specific steps (<see cref="IVectorIsa{TF, TI, TU}"/>). Bit-exact twin of <see cref="ScalarKernel"/>: the same
+/// float32 operations in the same order, lane by lane; only the cell search differs (a count of compares, a bucket
+/// guess with corrections, or a branch-free binary search), because the cell is defined mathematically, not by the
+/// algorithm. The sum of squares stays per width (<see cref="Vector128Kernel.SumOfSquares"/>).
+/// </summary>
+/// <remarks>
+/// <para>The loop unit is a block of max(8, Lanes) coordinates, a whole number of vectors and of 8-code groups: BMI2
+/// <c>pext</c> packs 8 codes of b bits into b whole bytes (<see cref="BitPacking"/>), so a block never ends inside a
+/// byte. 4 lanes: two vectors per group; 8 lanes: one vector per group; 16 lanes: one vector, two groups. What is left
+/// after the last whole block goes to the scalar kernel (bit packing depends on the position, so the overlapping
+/// final vector of elementwise maps does not apply).</para>
+/// <para>Ranges start on a multiple of 8 coordinates (the callers' chunks are multiples of 16), so every block starts
+/// on a byte boundary of the packed stream.</para>
+/// </remarks>
+internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
+    where TIsa : struct, IVectorIsa<TF, TI, TU>
+    where TF : unmanaged
+    where TI : unmanaged
+    where TU : unmanaged
+{
+    /// <summary>Up to this many interior points a count of compares beats the binary search (measured on Zen 4).</summary>
+    private const int CompareCountLimit = 15;
+
+    // Lanes, and whether a block is two vectors (4 lanes) or two groups (16 lanes), are written as
+    // Unsafe.SizeOf<TF>() expressions rather than properties: the importer folds SizeOf to a constant and drops the dead
+    // branch before inlining, whereas a property is an inline candidate like any other, and in these large loops the
+    // JIT's inline budget ran out and left such calls (and the dead branch) in the hot loop (measured: QSGD b = 3
+    // encode at 490 M/s instead of 1,780 M/s).
+
+    // The entry points below are AggressiveOptimization: compiled fully optimized on first use, skipping tier 0.
+    // Tier-0 code does not inline, and here every TIsa step is a method, so until tier-up each lane operation was a
+    // call (measured, default tiering, thread CPU time over the first second: QSGD b = 3 encode 431 M coords/s
+    // against 1,627 fully optimized; sign encode 3,027 against 7,000). The hand-written kernels did not have this
+    // problem because Vector512.* are intrinsics even at tier 0. The cost is no PGO for these methods, which the
+    // measurements show they do not need. Decode is the exception: fully optimized without PGO, its 8-lane
+    // instantiation kept the accumulate flag and the lookup-size branches in the loop and decoded at ~2,800 M coords/s
+    // against ~4,800 after tier-up (TNQSGD b = 3, d = 2^22, thread CPU time), so it tiers normally and pays its
+    // tier-0 calls only during warm-up.
+
+    public static uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, Span<byte> packed) =>
+        Encode<TruncatedRule>(gradient, start, end, table, 0, k0, k1, packed);
+
+    public static uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed) =>
+        Encode<NormScaledRule>(gradient, start, end, table, inverseNorm, k0, k1, packed);
+
+    /// <remarks>
+    /// The per-element math (<see cref="ScalarKernel.Round"/> on Lanes coordinates) and the cell search are written
+    /// in this method's body, not in helpers: the JIT's inline budget grows with the root method's own IL, and with
+    /// the math in two aggressively inlined helpers it ran out and left the helpers as calls in the hot loop
+    /// (measured: TNQSGD b = 3 encode 1,050 M coords/s instead of 1,900). The 4-lane path runs the body twice per
+    /// block through the inner loop over <c>v</c>, so the body exists once in IL.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static uint Encode<TRule>(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed)
+        where TRule : struct, IRoundingRule
+    {
+        int bits = table.Bits;
+        ulong laneMask = BitPacking.LaneMask(bits);
+        int byteEnd = (int)WireFormat.PackedLength(end, bits);
+        int offset = (int)((long)start * bits >> 3);
+        ref float source = ref MemoryMarshal.GetReference(gradient);
+        ref byte destination = ref MemoryMarshal.GetReference(packed);
+        int lanes = Unsafe.SizeOf<TF>() / sizeof(float);
+
+        TU absMask = TIsa.Broadcast(ScalarKernel.AbsMask);
+        TF low = TIsa.Broadcast(table.Low);
+        TF high = TIsa.Broadcast(table.High);
+        TF inverse = TIsa.Broadcast(inverseNorm);
+        TF one = TIsa.Broadcast(1.0f);
+        TI signBit = TIsa.Broadcast(1 << (bits - 1));
+        TU key0 = TIsa.Broadcast(k0);
+        TU key1 = TIsa.Broadcast(k1);
+        TF scale24 = TIsa.Broadcast(RoundingKey.Scale24);
+        int tableSize = table.Intervals;
+        int interiorCount = tableSize - 1;
+        int searchSize = table.SearchSize;
+        // The bucket guess only where the binary search would gather (s > 2·Lanes): there its log2(s) gathers form
+        // one dependent chain (8 at b = 8), the guess is one gather plus ≤ LevelTable.MaximumCorrections. Where
+        // permutes hold the table the binary search stays: it never touches memory.
+        bool bucketed = table.BucketStart is not null && interiorCount > CompareCountLimit && searchSize > 2 * lanes;
+        TF bucketScale = TIsa.Broadcast(table.BucketScale);
+        TI lastBucket = TIsa.Broadcast(table.LastBucket);
+        int corrections = table.BucketCorrections;
+        TU max = default;
+        int j = start;
+        fixed (float* interior = table.Interior, lower = table.Lower, width = table.Width)
+        fixed (int* bucketStart = table.BucketStart)
+        {
+            // Tables are padded to ≥ 32 floats, so the first 2·Lanes entries are always readable.
+            TF interior0 = TIsa.Load(interior), interior1 = TIsa.Load(interior + lanes);
+            TF lower0 = TIsa.Load(lower), lower1 = TIsa.Load(lower + lanes);
+            TF width0 = TIsa.Load(width), width1 = TIsa.Load(width + lanes);
+            for (; j + (Unsafe.SizeOf<TF>() == 64 ? 16 : 8) <= end; j += Unsafe.SizeOf<TF>() == 64 ? 16 : 8)
+            {
+                TI first = default, second = default;
+                for (int v = 0; v < (Unsafe.SizeOf<TF>() == 16 ? 2 : 1); v++)
+                {
+                    int at = j + (v * lanes);
+                    TF g = TIsa.Load(ref source, at);
+                    TU magnitude = TIsa.And(TIsa.AsUInt32(g), absMask);
+                    max = TIsa.MaxUInt32(max, magnitude);
+                    TF x = TRule.IsNormScaled
+                        ? TIsa.MinNative(TIsa.Multiply(TIsa.AsSingle(magnitude), inverse), one)
+                        : TIsa.MinNative(TIsa.MaxNative(g, low), high);
+
+                    // idx = #{interior points < x} = k − 1: a compare per point for small grids (the mask is −1
+                    // where true); the bucket guess (LevelTable.Bucket) and its corrections; else a branch-free
+                    // binary search over the +∞-padded interior points (SearchSize a power of two).
+                    TI index = default;
+                    if (interiorCount <= CompareCountLimit)
+                    {
+                        for (int i = 0; i < interiorCount; i++)
+                        {
+                            index = TIsa.Subtract(index, TIsa.LessThan(TIsa.Broadcast(interior[i]), x));
+                        }
+                    }
+                    else if (bucketed)
+                    {
+                        TF t = TIsa.Multiply(TIsa.Subtract(x, low), bucketScale);
+                        index = TIsa.Gather(bucketStart, TIsa.Clamp(TIsa.ConvertToInt32Native(t), lastBucket));
+                        for (int i = 0; i < corrections; i++)
+                        {
+                            index = TIsa.Subtract(index, TIsa.LessThan(TIsa.Lookup(interior0, interior1, interior, searchSize, index), x));
+                        }
+                    }
+                    else
+                    {
+                        for (int step = searchSize >> 1; step > 0; step >>= 1)
+                        {
+                            TF probe = TIsa.Lookup(interior0, interior1, interior, searchSize, TIsa.Add(index, TIsa.Broadcast(step - 1)));
+                            index = TIsa.Add(index, TIsa.And(TIsa.LessThan(probe, x), TIsa.Broadcast(step)));
+                        }
+                    }
+                    TF above = TIsa.Subtract(x, TIsa.Lookup(lower0, lower1, lower, tableSize, index));
+                    TF cellWidth = TIsa.Lookup(width0, width1, width, tableSize, index);
+
+                    // code = (k − 1) + [u·W_k < x − L_{k−1}]; the compare mask is −1 where true.
+                    TF u = Uniform(TIsa.Add(TIsa.Broadcast((uint)at), TIsa.Indices), key0, key1, scale24);
+                    TI code = TIsa.Subtract(index, TIsa.LessThan(TIsa.Multiply(u, cellWidth), above));
+                    if (TRule.IsNormScaled)
+                    {
+                        code = TIsa.Or(code, TIsa.And(TIsa.LessThan(g, default), signBit));
+                    }
+                    if (v == 0)
+                    {
+                        first = code;
+                    }
+                    else
+                    {
+                        second = code;
+                    }
+                }
+
+                // Block codes → one per byte (8 or 16 bytes) → pext per group of 8 → b bytes per group. The wide
+                // 8-byte store is allowed while it stays inside this range; the next group overwrites its excess.
+                Vector128<ulong> codes = TIsa.NarrowToBytes(first, second).AsUInt64();
+                BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codes.ToScalar(), bits, laneMask), bits, offset + 8 <= byteEnd);
+                offset += bits;
+                if (Unsafe.SizeOf<TF>() == 64)
+                {
+                    BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codes.GetElement(1), bits, laneMask), bits, offset + 8 <= byteEnd);
+                    offset += bits;
+                }
+            }
+        }
+        // Reduce max before the tail call: a vector live across a call is spilled, and the JIT put that spill inside
+        // the loop (a 64-byte store and reload per iteration; sign encode ran at half speed).
+        uint vectorMax = TIsa.MaxAcross(max);
+        uint tail = TRule.IsNormScaled
+            ? ScalarKernel.EncodeNormScaled(gradient, j, end, table, inverseNorm, k0, k1, packed)
+            : ScalarKernel.EncodeTruncated(gradient, j, end, table, k0, k1, packed);
+        return Math.Max(tail, vectorMax);
+    }
+
+    /// <summary>The counter-based uniform of <see cref="RoundingKey"/> for Lanes consecutive coordinates.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TF Uniform(TU index, TU key0, TU key1, TF scale24)
+    {
+        TU h = Finalize(TIsa.Xor(Finalize(TIsa.Xor(index, key0)), key1));
+        return TIsa.Multiply(TIsa.ConvertToSingle(TIsa.AsInt32(TIsa.ShiftRightLogical(h, 8))), scale24);
+    }
+
+    /// <summary>MurmurHash3's fmix32 per lane (<see cref="RoundingKey.Finalize"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TU Finalize(TU h)
+    {
+        h = TIsa.Xor(h, TIsa.ShiftRightLogical(h, 16));
+        h = TIsa.Multiply(h, TIsa.Broadcast(0x85EBCA6Bu));
+        h = TIsa.Xor(h, TIsa.ShiftRightLogical(h, 13));
+        h = TIsa.Multiply(h, TIsa.Broadcast(0xC2B2AE35u));
+        return TIsa.Xor(h, TIsa.ShiftRightLogical(h, 16));
+    }
+
+    /// <summary>Sign: bit i of a compare mask is coordinate j + i's code, exactly the 1-bit packing, LSB first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static uint EncodeSign(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed)
+    {
+        ref float source = ref MemoryMarshal.GetReference(gradient);
+        ref byte destination = ref MemoryMarshal.GetReference(packed);
+        TU absMask = TIsa.Broadcast(ScalarKernel.AbsMask);
+        TU max = default;
+        int j = start;
+        for (; j + (Unsafe.SizeOf<TF>() == 64 ? 16 : 8) <= end; j += Unsafe.SizeOf<TF>() == 64 ? 16 : 8)
+        {
+            TF g = TIsa.Load(ref source, j);
+            max = TIsa.MaxUInt32(max, TIsa.And(TIsa.AsUInt32(g), absMask));
+            ulong positive = TIsa.NonNegativeBits(g);
+            if (Unsafe.SizeOf<TF>() == 16)
+            {
+                TF upper = TIsa.Load(ref source, j + 4);
+                max = TIsa.MaxUInt32(max, TIsa.And(TIsa.AsUInt32(upper), absMask));
+                positive |= TIsa.NonNegativeBits(upper) << 4;
+            }
+            if (Unsafe.SizeOf<TF>() == 64)
+            {
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref destination, j >> 3), (ushort)positive);
+            }
+            else
+            {
+                Unsafe.Add(ref destination, j >> 3) = (byte)positive;
+            }
+        }
+        uint vectorMax = TIsa.MaxAcross(max);
+        return Math.Max(ScalarKernel.EncodeSign(gradient, j, end, packed), vectorMax);
+    }
+
+    /// <summary>Full precision: a copy that also finds the largest |g| bit pattern.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static uint EncodeFull(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed)
+    {
+        ref float source = ref MemoryMarshal.GetReference(gradient);
+        ref float destination = ref Unsafe.As<byte, float>(ref MemoryMarshal.GetReference(packed));
+        TU absMask = TIsa.Broadcast(ScalarKernel.AbsMask);
+        TU max = default;
+        int j = start;
+        for (; j + (Unsafe.SizeOf<TF>() / sizeof(float)) <= end; j += Unsafe.SizeOf<TF>() / sizeof(float))
+        {
+            TF g = TIsa.Load(ref source, j);
+            max = TIsa.MaxUInt32(max, TIsa.And(TIsa.AsUInt32(g), absMask));
+            TIsa.Store(g, ref destination, j);
+        }
+        uint vectorMax = TIsa.MaxAcross(max);
+        return Math.Max(ScalarKernel.EncodeFull(gradient, j, end, packed), vectorMax);
+    }
+
+    /// <summary>destination[j] = table[code_j] (<paramref name="accumulate"/>: sum[j] += table[code_j]).</summary>
+    /// <remarks>BMI2 <c>pdep</c> spreads a group's b bytes to 8 codes, one per byte; the ISA widens them to int lanes
+    /// and looks the values up.</remarks>
+    public static void Decode(ReadOnlySpan<byte> packed, int bits, int start, int end, ReadOnlySpan<float> table, Span<float> destination, bool accumulate)
+    {
+        ulong laneMask = BitPacking.LaneMask(bits);
+        int offset = (int)((long)start * bits >> 3);
+        int readable = packed.Length;
+        ref byte source = ref MemoryMarshal.GetReference(packed);
+        ref float output = ref MemoryMarshal.GetReference(destination);
+        int tableSize = 1 << bits;
+        int j = start;
+        fixed (float* values = table)
+        {
+            // The decoder's table is 256 floats, so the two registers are always readable.
+            TF values0 = TIsa.Load(values), values1 = TIsa.Load(values + (Unsafe.SizeOf<TF>() / sizeof(float)));
+            for (; j + (Unsafe.SizeOf<TF>() == 64 ? 16 : 8) <= end; j += Unsafe.SizeOf<TF>() == 64 ? 16 : 8)
+            {
+                ulong codes0 = BitPacking.Unpack8(BitPacking.Load(ref Unsafe.Add(ref source, offset), bits, offset + 8 <= readable), bits, laneMask);
+                offset += bits;
+                Vector128<byte> codes;
+                if (Unsafe.SizeOf<TF>() == 64)
+                {
+                    ulong codes1 = BitPacking.Unpack8(BitPacking.Load(ref Unsafe.Add(ref source, offset), bits, offset + 8 <= readable), bits, laneMask);
+                    offset += bits;
+                    codes = Vector128.Create(codes0, codes1).AsByte();
+                }
+                else
+                {
+                    codes = Vector128.CreateScalar(codes0).AsByte();
+                }
+                Emit(ref output, j, TIsa.Lookup(values0, values1, values, tableSize, TIsa.WidenBytes(codes)), accumulate);
+                if (Unsafe.SizeOf<TF>() == 16)
+                {
+                    TI upper = TIsa.WidenBytes(Vector128.CreateScalar(codes0 >> 32).AsByte());
+                    Emit(ref output, j + 4, TIsa.Lookup(values0, values1, values, tableSize, upper), accumulate);
+                }
+            }
+        }
+        if (accumulate)
+        {
+            ScalarKernel.DecodeAccumulate(packed, bits, j, end, table, destination);
+        }
+        else
+        {
+            ScalarKernel.Decode(packed, bits, j, end, table, destination);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Emit(ref float output, int j, TF value, bool accumulate)
+    {
+        if (accumulate)
+        {
+            value = TIsa.Add(TIsa.Load(ref output, j), value);
+        }
+        TIsa.Store(value, ref output, j);
+    }
+}
+
+/// <summary>Which rounding a kernel applies; a type argument so the JIT compiles one loop per rule.</summary>
+internal interface IRoundingRule
+{
+    /// <summary>QSGD/NUQSGD (magnitude relative to ‖v‖ plus a sign bit) rather than a truncated scheme.</summary>
+    static abstract bool IsNormScaled { get; }
+}
+
+/// <summary>Truncated schemes: clamp to [L_0, L_s], round on the levels.</summary>
+internal readonly struct TruncatedRule : IRoundingRule
+{
+    public static bool IsNormScaled => false;
+}
+
+/// <summary>QSGD/NUQSGD: round |g|/‖v‖ on the magnitudes, sign in the top bit.</summary>
+internal readonly struct NormScaledRule : IRoundingRule
+{
+    public static bool IsNormScaled => true;
+}
