@@ -23,11 +23,15 @@ def load(path):
 
 def main(paths):
     groups = OrderedDict()
+    seen = set()
     for path in paths:
         for run in load(path):
             config = run["config"]
-            if run["finalAccuracy"] is None or run["roundsCompleted"] != config["rounds"]:
+            key = (run["label"], config["seed"])
+            # A (label, seed) pair counts once: the first file that has it completed wins.
+            if run["finalAccuracy"] is None or run["roundsCompleted"] != config["rounds"] or key in seen:
                 continue
+            seen.add(key)
             groups.setdefault(run["label"], []).append(run)
     fp = groups.get("fp")
     fp_bytes = statistics.mean(r["totalBytes"] for r in fp) if fp else None
