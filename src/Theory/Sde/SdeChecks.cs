@@ -27,6 +27,15 @@ internal static class SdeChecks
         return value;
     }
 
+    public static double Finite(string name, double value)
+    {
+        if (!double.IsFinite(value))
+        {
+            Throw(name, value, "a finite number");
+        }
+        return value;
+    }
+
     public static double NonNegative(string name, double value)
     {
         if (!(value >= 0) || double.IsInfinity(value))
