@@ -15,8 +15,9 @@ public static class SignDrift
     /// <summary>κ_∞ = √(2/π) ≈ 0.797885, the Gaussian slope (spec §4.3).</summary>
     public static double GaussianKappa { get; } = Math.Sqrt(2 / Math.PI);
 
-    /// <summary>Above this ν, κ_ν uses its asymptotic series (error &lt; 1e-17), not the difference of two ln Γ.</summary>
-    internal const double KappaSeriesThreshold = 1e4;
+    /// <summary>Above this ν, κ_ν uses its asymptotic series (relative error ≤ 2e-14); below, Γ itself (no overflow
+    /// up to Γ(150.5)), since a difference of two ln Γ loses ~1e-13 at large ν.</summary>
+    internal const double KappaSeriesThreshold = 300;
 
     /// <summary>E[sign(g + σZ)] = Erf(g/(√2σ)), Z ~ N(0, 1) (spec §4.3, §6 item 22).</summary>
     /// <param name="gradient">g. Range: finite.</param>
@@ -29,8 +30,9 @@ public static class SignDrift
     }
 
     /// <summary>
-    /// E[sign(g + σT)] = 2Ξ_ν(g/σ) − 1, T ~ Student-t_ν with CDF Ξ_ν (spec §4.3, §6 item 22), computed as
-    /// sign(x)(1 − 2Ξ_ν(−|x|)) so that the tail probability keeps its digits.
+    /// E[sign(g + σT)] = 2Ξ_ν(g/σ) − 1, T ~ Student-t_ν with CDF Ξ_ν (spec §4.3, §6 item 22), through the regularized
+    /// incomplete beta: 2Ξ_ν(x) − 1 = sign(x)·I_z(½, ν/2) with z = x²/(ν + x²), or sign(x)·(1 − I_{1−z}(ν/2, ½)) when
+    /// z &gt; ½, so that neither small nor large |x| loses digits to cancellation.
     /// </summary>
     /// <param name="gradient">g. Range: finite.</param>
     /// <param name="scale">σ. Range: σ ≥ 0 (σ = 0 gives sign(g)).</param>
@@ -49,8 +51,16 @@ public static class SignDrift
             return Math.Sign(gradient);
         }
         double x = gradient / scale;
-        double tail = MathNet.Numerics.Distributions.StudentT.CDF(0, 1, degreesOfFreedom, -Math.Abs(x));
-        return Math.Sign(x) * (1 - (2 * tail));
+        double x2 = x * x;
+        if (double.IsPositiveInfinity(x2))
+        {
+            return Math.Sign(x);
+        }
+        double z = x2 / (degreesOfFreedom + x2);
+        double magnitude = z <= 0.5
+            ? SpecialFunctions.BetaRegularized(0.5, degreesOfFreedom / 2, z)
+            : 1 - SpecialFunctions.BetaRegularized(degreesOfFreedom / 2, 0.5, degreesOfFreedom / (degreesOfFreedom + x2));
+        return Math.Sign(x) * magnitude;
     }
 
     /// <summary>
@@ -67,11 +77,11 @@ public static class SignDrift
         }
         if (nu > KappaSeriesThreshold)
         {
-            // Γ(x + ½)/Γ(x) = √x(1 − 1/(8x) + 1/(128x²) + 5/(1024x³) − …) at x = ν/2.
+            // Γ(x + ½)/Γ(x) = √x(1 − 1/(8x) + 1/(128x²) + 5/(1024x³) − 21/(32768x⁴) + …) at x = ν/2.
             double u = 1 / nu;
-            return GaussianKappa * (1 - (u / 4) + (u * u / 32) + (5 * u * u * u / 128));
+            return GaussianKappa * (1 - (u * (0.25 - (u * ((1.0 / 32) + (u * ((5.0 / 128) - (u * 21.0 / 2048))))))));
         }
-        return 2 * Math.Exp(SpecialFunctions.GammaLn((nu + 1) / 2) - SpecialFunctions.GammaLn(nu / 2)) / Math.Sqrt(nu * Math.PI);
+        return 2 * SpecialFunctions.Gamma((nu + 1) / 2) / (SpecialFunctions.Gamma(nu / 2) * Math.Sqrt(nu * Math.PI));
     }
 
     /// <summary>Var(σT) = σ²ν/(ν − 2) for ν &gt; 2, +∞ for ν ≤ 2 (spec §4.2); σ² for ν = +∞.</summary>
