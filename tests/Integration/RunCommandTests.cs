@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Verified.Host.Cli;
 using Verified.Host.Runs;
@@ -96,5 +97,34 @@ public sealed class RunCommandTests : IDisposable
 
         Assert.Equal(["tnq-3", "fp"], ExperimentPlan.Create(null, template, 1, baseline: true).Runs.Select(r => r.Label));
         Assert.Equal(["tnq-3"], ExperimentPlan.Create(null, template, 1, baseline: false).Runs.Select(r => r.Label));
+    }
+
+    [Fact]
+    public void Plot_MergesSeedsFromSeveralFiles_CountingEachRoundOnce_AndNamesABadLine()
+    {
+        string header = string.Join(',', RunReport.Columns);
+        string Row(string label, string scheme, int bits, int seed, int round, string accuracy, long total) =>
+            string.Join(',', [label, scheme, bits.ToString(CultureInfo.InvariantCulture), seed.ToString(CultureInfo.InvariantCulture),
+                round.ToString(CultureInfo.InvariantCulture), "0.5", "100", total.ToString(CultureInfo.InvariantCulture), accuracy, "",
+                "", "", "", "", "", "", "", "", "", "", "", "1.5"]);
+        string first = Path.Combine(_directory.FullName, "a.csv");
+        string second = Path.Combine(_directory.FullName, "b.csv");
+        File.WriteAllLines(first, [header, Row("tnq-3", "tnq", 3, 1, 1, "", 100), Row("tnq-3", "tnq", 3, 1, 2, "0.9", 200), Row("fp", "fp", 32, 1, 1, "", 1000), Row("fp", "fp", 32, 1, 2, "0.95", 2000)]);
+        // Seed 2 of tnq-3, a repeat of seed 1 (ignored: the first file wins), and an interrupted write's tail.
+        File.WriteAllLines(second, [header, Row("tnq-3", "tnq", 3, 2, 1, "", 100), Row("tnq-3", "tnq", 3, 2, 2, "0.8", 200), Row("tnq-3", "tnq", 3, 1, 2, "0.1", 200), "tnq-3,tnq,3"]);
+
+        var (exit, output, error) = Run("plot", first, second, "--out", Path.Combine(_directory.FullName, "plots"));
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("tnq-3          2  0.8500 ± 0.0707", output, StringComparison.Ordinal);
+        Assert.Contains("fp             1  0.9500", output, StringComparison.Ordinal);
+        Assert.Contains("interrupted write", error, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_directory.FullName, "plots", "accuracy.png")));
+
+        File.WriteAllLines(first, [header, "tnq-3,tnq,x"]);
+        File.AppendAllLines(first, [Row("fp", "fp", 32, 1, 1, "", 1)]);
+        (exit, _, error) = Run("plot", first, "--out", Path.Combine(_directory.FullName, "plots"));
+        Assert.Equal(VerifiedCli.InvalidArgumentsExitCode, exit);
+        Assert.Contains("line 2", error, StringComparison.Ordinal);
     }
 }

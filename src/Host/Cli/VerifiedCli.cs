@@ -18,6 +18,7 @@ internal static class VerifiedCli
         root.Subcommands.Add(RunCommand.Create(output, error));
         root.Subcommands.Add(AuditCommand.Create(output, error));
         root.Subcommands.Add(ServeCommand.Create(output, error));
+        root.Subcommands.Add(PlotCommand.Create(output, error));
         ParseResult parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error };
         if (parse.CommandResult.Command.Name == "serve")

@@ -110,11 +110,41 @@ internal static class RunPlots
         return plot;
     }
 
+    /// <summary>
+    /// Writes accuracy.png, loss.png and, with more than two labels, tradeoff.png for rows merged from several
+    /// invocations (<c>verified plot</c>); <paramref name="aggregate"/> gives the trade-off's points.
+    /// </summary>
+    public static IReadOnlyList<string> Write(
+        string directory, IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows, IReadOnlyList<LabelAggregate> aggregate)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(aggregate);
+        int seeds = rows.Select(r => r.Spec.Seed).Distinct().Count();
+        string note = seeds > 1 ? string.Create(CultureInfo.InvariantCulture, $" (mean of {seeds} seeds)") : "";
+        var written = new List<string>();
+        void Write(Plot plot, string name)
+        {
+            string path = Path.Combine(directory, name);
+            plot.SavePng(path, Width, Height);
+            written.Add(path);
+        }
+        Write(Accuracy(rows, note), "accuracy.png");
+        Write(Loss(rows, note), "loss.png");
+        if (aggregate.Count > 2)
+        {
+            Write(Tradeoff(aggregate, note), "tradeoff.png");
+        }
+        return written;
+    }
+
+    private static string Tradeoff(RunReport report) =>
+        Save(Tradeoff(report.Aggregate(), SeedNote(report)), report, "tradeoff.png");
+
     /// <summary>Final accuracy (mean ± sd over seeds) against total uploaded MB, one line per scheme over its bit widths.</summary>
-    private static string Tradeoff(RunReport report)
+    private static Plot Tradeoff(IEnumerable<LabelAggregate> aggregate, string seedNote)
     {
         var plot = new Plot();
-        foreach (var scheme in report.Aggregate().GroupBy(a => a.Scheme))
+        foreach (var scheme in aggregate.GroupBy(a => a.Scheme))
         {
             LabelAggregate[] points = [.. scheme.OrderBy(a => a.BytesMean)];
             double[] megabytes = [.. points.Select(p => p.BytesMean / 1e6)];
@@ -133,11 +163,11 @@ internal static class RunPlots
                 text.LabelFontSize = 11;
             }
         }
-        plot.Title("Final test accuracy against uploaded bytes" + SeedNote(report));
+        plot.Title("Final test accuracy against uploaded bytes" + seedNote);
         plot.XLabel("total uploaded MB (all clients, all rounds; real payload bytes)");
         plot.YLabel("final test accuracy");
         plot.ShowLegend(Alignment.LowerRight);
-        return Save(plot, report, "tradeoff.png");
+        return plot;
     }
 
     private static IEnumerable<string> Labels(IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows) => rows.Select(r => r.Metrics.Label).Distinct();
