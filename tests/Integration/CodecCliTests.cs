@@ -6,6 +6,7 @@ using Verified.Theory;
 namespace Verified.Integration;
 
 /// <summary>The <c>verified codec</c> verbs end to end on files: issue 3's acceptance round trip and its error exits.</summary>
+[Collection(LibtorchTests.Name)] // `bench codec` runs the TorchSharp baseline, which uses libtorch's global generator
 public sealed class CodecCliTests : IDisposable
 {
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("verified-codec-cli-");
@@ -118,5 +119,8 @@ public sealed class CodecCliTests : IDisposable
         Assert.True(bench.Exit == 0, bench.Error);
         Assert.Contains("\"decodeAccumulate\"", bench.Output, StringComparison.Ordinal);
         Assert.Contains("\"copy\"", bench.Output, StringComparison.Ordinal);
+        // All three baselines of issue 3: the scalar path, the memory copy and the TorchSharp tensor-op quantizer.
+        Assert.Contains("\"path\": \"scalar\"", bench.Output, StringComparison.Ordinal);
+        Assert.Contains("\"path\": \"torch\"", bench.Output, StringComparison.Ordinal);
     }
 }

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Verified.Codec;
+using Verified.Simulation.Baselines;
 using Verified.Theory;
 
 namespace Verified.Host.Cli;
@@ -20,7 +21,7 @@ internal static class BenchCommand
         var pathOption = new Option<string?>("--path") { Description = "Kernel path: scalar, v128, v256 or v512 (default: the best, or VERIFIED_CODEC_PATH)." };
         var quick = new Option<bool>("--quick") { Description = "Only tnq and tuq at b = 3 (the targets) and the baselines." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
-        var codec = new Command("codec", "Encode, decode and decode-accumulate throughput (million coordinates per second, one thread) for every scheme and b ∈ {1, 2, 3, 4, 8}, next to the scalar path and a memory copy.")
+        var codec = new Command("codec", "Encode, decode and decode-accumulate throughput (million coordinates per second, one thread) for every scheme and b ∈ {1, 2, 3, 4, 8}, next to the scalar path, a memory copy and the same quantizer in TorchSharp tensor ops.")
         {
             seconds, dimension, pathOption, quick, json,
         };
@@ -93,6 +94,15 @@ internal static class BenchCommand
                 double decode = Measure(() => codec.Decode(payload, decoded), d, seconds);
                 double accumulate = Measure(() => codec.DecodeAccumulate(payload, sum, 0.125f), d, seconds);
                 Report(spec.Name, spec.BitsPerCoordinate, CodecPaths.Name(p), encode, decode, accumulate, payload.Length);
+            }
+            if (scalarBaseline)
+            {
+                // The third baseline, for the cases that carry the scalar one: tensor ops, one uint8 code per coordinate.
+                using var tensors = new TensorOpQuantizer(design, gradient);
+                double encode = Measure(tensors.Encode, d, seconds);
+                double decode = Measure(tensors.Decode, d, seconds);
+                double accumulate = Measure(() => tensors.DecodeAccumulate(0.125f), d, seconds);
+                Report(spec.Name, spec.BitsPerCoordinate, "torch", encode, decode, accumulate, d);
             }
         }
         return results;
