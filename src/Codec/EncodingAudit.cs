@@ -1,4 +1,5 @@
 using System.Globalization;
+using Verified.Theory;
 
 namespace Verified.Codec;
 
@@ -76,14 +77,15 @@ public readonly record struct EncodingAudit(
         // The decoder's own values per index, sorted and without the duplicate ±0 of QSGD/NUQSGD's sign bit.
         Span<float> table = stackalloc float[256];
         int count = codec.DecodedLevels(header, table);
-        Span<float> levels = table[..count];
-        levels.Sort();
-        int unique = 1;
-        for (int i = 1; i < levels.Length; i++)
+        Span<float> decodedLevels = table[..count];
+        decodedLevels.Sort();
+        Span<double> levels = stackalloc double[count];
+        int unique = 0;
+        foreach (float level in decodedLevels)
         {
-            if (levels[i] != levels[unique - 1])
+            if (unique == 0 || level != levels[unique - 1])
             {
-                levels[unique++] = levels[i];
+                levels[unique++] = level;
             }
         }
         levels = levels[..unique];
@@ -93,42 +95,16 @@ public readonly record struct EncodingAudit(
             return new EncodingAudit(d, errorSum / d, 0, 0, 0, 0, high);
         }
 
-        double roundingSum = 0, expectedSum = 0, truncatedSum = 0;
-        long truncated = 0;
+        // What the rounding must give for this very gradient (its expectation, the truncation figures) is Theory's;
+        // only the draw itself is measured here.
+        ConditionalError expected = ConditionalError.Of(levels, gradient);
+        double roundingSum = 0;
         for (int j = 0; j < d; j++)
         {
-            double g = gradient[j];
-            double c = Math.Clamp(g, low, high);
-            double excess = Math.Abs(g) - high;
-            if (excess > 0)
-            {
-                truncated++;
-                truncatedSum += excess * excess;
-            }
-            double r = scratch[j] - c;
+            double r = scratch[j] - Math.Clamp(gradient[j], low, high);
             roundingSum += r * r;
-            int k = UpperCell(levels, c);
-            expectedSum += (levels[k] - c) * (c - levels[k - 1]);
         }
-        return new EncodingAudit(d, errorSum / d, roundingSum / d, expectedSum / d, (double)truncated / d, truncatedSum / d, high);
-    }
-
-    /// <summary>The k ≥ 1 with levels[k − 1] ≤ c ≤ levels[k] (binary search; c is within the levels).</summary>
-    private static int UpperCell(ReadOnlySpan<float> levels, double c)
-    {
-        int lo = 1, hi = levels.Length - 1;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (levels[mid] < c)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-        return lo;
+        return new EncodingAudit(
+            d, errorSum / d, roundingSum / d, expected.RoundingVariance, expected.TruncationRate, expected.TruncationMse, expected.OuterLevel);
     }
 }
