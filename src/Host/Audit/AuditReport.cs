@@ -238,14 +238,14 @@ internal sealed class AuditReport(string directory, IReadOnlyList<(AuditInput In
         json.WriteStartObject();
         json.WriteString("file", input.Path);
         json.WriteString("label", input.Label);
-        WriteNumber(json, "round", input.Round);
-        WriteNumber(json, "client", input.Client);
+        json.WriteFiniteOrNull("round", input.Round);
+        json.WriteFiniteOrNull("client", input.Client);
         json.WriteNumber("dimension", r.Dimension);
-        WriteNumber(json, "meanSquare", r.MeanSquare);
+        json.WriteFiniteOrNull("meanSquare", r.MeanSquare);
         json.WriteStartObject("options");
         json.WriteNumber("draws", r.Options.Draws);
         json.WriteNumber("seed", r.Options.Seed);
-        WriteNumber(json, "z", r.Options.Z);
+        json.WriteFiniteOrNull("z", r.Options.Z);
         json.WriteNumber("bootstrapReplicates", r.Options.BootstrapReplicates);
         json.WriteNumber("bootstrapSize", r.Options.BootstrapSize);
         json.WriteNumber("lomaxFitSize", r.Fit.LomaxFitSize);
@@ -254,14 +254,14 @@ internal sealed class AuditReport(string directory, IReadOnlyList<(AuditInput In
         json.WriteStartObject("fit");
         json.WriteString("chosen", r.Fit.Chosen);
         json.WriteString("reason", r.Fit.Reason);
-        WriteNumber(json, "designScale", r.Fit.DesignModel.Scale);
-        WriteNumber(json, "designShape", r.Fit.DesignModel.TailShape);
-        WriteNumber(json, "ksCriticalValue", r.Fit.KsCriticalValue);
+        json.WriteFiniteOrNull("designScale", r.Fit.DesignModel.Scale);
+        json.WriteFiniteOrNull("designShape", r.Fit.DesignModel.TailShape);
+        json.WriteFiniteOrNull("ksCriticalValue", r.Fit.KsCriticalValue);
         json.WriteStartObject("hill");
         json.WriteNumber("tailCount", r.Fit.Hill.TailCount);
-        WriteNumber(json, "tailIndex", r.Fit.Hill.TailIndex);
-        WriteNumber(json, "standardError", r.Fit.Hill.StandardError);
-        WriteNumber(json, "impliedShape", r.Fit.Hill.TailIndex + 1);
+        json.WriteFiniteOrNull("tailIndex", r.Fit.Hill.TailIndex);
+        json.WriteFiniteOrNull("standardError", r.Fit.Hill.StandardError);
+        json.WriteFiniteOrNull("impliedShape", r.Fit.Hill.TailIndex + 1);
         json.WriteEndObject();
         json.WriteStartArray("models");
         foreach (ModelFitReport m in r.Fit.Models)
@@ -269,12 +269,12 @@ internal sealed class AuditReport(string directory, IReadOnlyList<(AuditInput In
             json.WriteStartObject();
             json.WriteString("kind", m.Kind);
             json.WriteBoolean("designable", m.Model is not null);
-            WriteNumber(json, "scale", m.Scale);
-            WriteNumber(json, "shape", m.Shape);
+            json.WriteFiniteOrNull("scale", m.Scale);
+            json.WriteFiniteOrNull("shape", m.Shape);
             json.WriteNumber("parameters", m.Parameters);
-            WriteNumber(json, "logLikelihood", m.LogLikelihood);
-            WriteNumber(json, "bic", m.Bic);
-            WriteNumber(json, "ksDistance", m.KsDistance);
+            json.WriteFiniteOrNull("logLikelihood", m.LogLikelihood);
+            json.WriteFiniteOrNull("bic", m.Bic);
+            json.WriteFiniteOrNull("ksDistance", m.KsDistance);
             if (m.Note is not null)
             {
                 json.WriteString("note", m.Note);
@@ -283,9 +283,9 @@ internal sealed class AuditReport(string directory, IReadOnlyList<(AuditInput In
             foreach (QuantilePair p in m.QuantilePairs)
             {
                 json.WriteStartArray();
-                WriteNumberValue(json, p.TailProbability);
-                WriteNumberValue(json, p.Model);
-                WriteNumberValue(json, p.Sample);
+                json.WriteFiniteOrNullValue(p.TailProbability);
+                json.WriteFiniteOrNullValue(p.Model);
+                json.WriteFiniteOrNullValue(p.Sample);
                 json.WriteEndArray();
             }
             json.WriteEndArray();
@@ -301,35 +301,35 @@ internal sealed class AuditReport(string directory, IReadOnlyList<(AuditInput In
             json.WriteString("label", s.Label);
             json.WriteString("scheme", s.Spec.Name);
             json.WriteNumber("bits", s.Spec.BitsPerCoordinate);
-            WriteNumber(json, "alpha", s.Design.Alpha);
+            json.WriteFiniteOrNull("alpha", s.Design.Alpha);
             json.WriteStartArray("levels");
             foreach (double level in s.Levels)
             {
-                WriteNumberValue(json, level);
+                json.WriteFiniteOrNullValue(level);
             }
             json.WriteEndArray();
             json.WriteNumber("bytes", s.Bytes);
-            WriteNumber(json, "bitsPerCoordinate", s.BitsPerCoordinate);
-            WriteNumber(json, "compressionRatio", s.CompressionRatio);
-            WriteNumber(json, "errorBound", s.ErrorBound);
+            json.WriteFiniteOrNull("bitsPerCoordinate", s.BitsPerCoordinate);
+            json.WriteFiniteOrNull("compressionRatio", s.CompressionRatio);
+            json.WriteFiniteOrNull("errorBound", s.ErrorBound);
             json.WriteBoolean("withinErrorBound", s.WithinErrorBound);
-            WriteNumber(json, "mseOverMeanSquare", s.Figure(AuditFigure.MeanSquaredError)!.Measured / r.MeanSquare);
-            WriteNumber(json, "rawSquaredBias", s.RawSquaredBias);
+            json.WriteFiniteOrNull("mseOverMeanSquare", s.Figure(AuditFigure.MeanSquaredError)!.Measured / r.MeanSquare);
+            json.WriteFiniteOrNull("rawSquaredBias", s.RawSquaredBias);
             json.WriteNumber("draws", s.Draws);
             json.WriteStartArray("figures");
             foreach (AuditFigure f in s.Figures)
             {
                 json.WriteStartObject();
                 json.WriteString("name", f.Name);
-                WriteNumber(json, "measured", f.Measured);
-                WriteNumber(json, "givenGradient", f.GivenGradient);
-                WriteNumber(json, "predicted", f.Predicted);
-                WriteNumber(json, "ratio", f.Ratio);
-                WriteNumber(json, "codecStandardError", f.CodecStandardError);
-                WriteNumber(json, "codecTolerance", f.CodecTolerance);
-                WriteNumber(json, "codecBand", CodecBand(f));
-                WriteNumber(json, "modelStandardError", f.ModelStandardError);
-                WriteNumber(json, "modelBand", ModelBand(f));
+                json.WriteFiniteOrNull("measured", f.Measured);
+                json.WriteFiniteOrNull("givenGradient", f.GivenGradient);
+                json.WriteFiniteOrNull("predicted", f.Predicted);
+                json.WriteFiniteOrNull("ratio", f.Ratio);
+                json.WriteFiniteOrNull("codecStandardError", f.CodecStandardError);
+                json.WriteFiniteOrNull("codecTolerance", f.CodecTolerance);
+                json.WriteFiniteOrNull("codecBand", CodecBand(f));
+                json.WriteFiniteOrNull("modelStandardError", f.ModelStandardError);
+                json.WriteFiniteOrNull("modelBand", ModelBand(f));
                 json.WriteBoolean("codecWithin", f.CodecWithin);
                 json.WriteBoolean("modelWithin", f.ModelWithin);
                 json.WriteBoolean("flagged", f.Flagged);
@@ -341,29 +341,5 @@ internal sealed class AuditReport(string directory, IReadOnlyList<(AuditInput In
         }
         json.WriteEndArray();
         json.WriteEndObject();
-    }
-
-    private static void WriteNumber(Utf8JsonWriter json, string name, double? value)
-    {
-        if (value is { } v && double.IsFinite(v))
-        {
-            json.WriteNumber(name, v);
-        }
-        else
-        {
-            json.WriteNull(name);
-        }
-    }
-
-    private static void WriteNumberValue(Utf8JsonWriter json, double value)
-    {
-        if (double.IsFinite(value))
-        {
-            json.WriteNumberValue(value);
-        }
-        else
-        {
-            json.WriteNullValue();
-        }
     }
 }

@@ -152,17 +152,7 @@ internal static class TheoryCommand
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
-            void Number(string name, double value)
-            {
-                if (double.IsFinite(value))
-                {
-                    writer.WriteNumber(name, value);
-                }
-                else
-                {
-                    writer.WriteNull(name);
-                }
-            }
+            void Number(string name, double value) => writer.WriteFiniteOrNull(name, value);
             writer.WriteStartObject();
             writer.WriteString("scheme", design.Spec.Name);
             writer.WriteNumber("bits", design.BitsPerCoordinate);

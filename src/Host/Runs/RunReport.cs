@@ -146,7 +146,7 @@ internal sealed class RunReport : IDisposable
                 json.WriteNumber("bits", aggregate.Bits);
                 json.WriteNumber("seeds", aggregate.Seeds);
                 json.WriteNumber("finalAccuracyMean", aggregate.AccuracyMean);
-                WriteNullable(json, "finalAccuracySd", aggregate.AccuracyStandardDeviation);
+                json.WriteFiniteOrNull("finalAccuracySd", aggregate.AccuracyStandardDeviation);
                 json.WriteNumber("totalBytesMean", aggregate.BytesMean);
                 json.WriteNumber("bitsPerCoordinate", aggregate.BitsPerCoordinate);
                 json.WriteNumber("roundsPerSecondMean", aggregate.RoundsPerSecond);
@@ -185,8 +185,8 @@ internal sealed class RunReport : IDisposable
         json.WriteEndObject();
         json.WriteNumber("dimension", summary.Dimension);
         json.WriteNumber("roundsCompleted", summary.Rounds);
-        WriteNullable(json, "finalAccuracy", summary.FinalAccuracy);
-        WriteNullable(json, "finalLoss", summary.FinalLoss);
+        json.WriteFiniteOrNull("finalAccuracy", summary.FinalAccuracy);
+        json.WriteFiniteOrNull("finalLoss", summary.FinalLoss);
         json.WriteNumber("totalBytes", summary.TotalBytes);
         json.WriteNumber("float32Bytes", summary.Float32Bytes);
         json.WriteNumber("compressionRatio", summary.CompressionRatio);
@@ -206,18 +206,6 @@ internal sealed class RunReport : IDisposable
         json.WriteNumber("codecShareOfTraining", t.Training > TimeSpan.Zero ? t.Codec / t.Training : 0);
         json.WriteEndObject();
         json.WriteEndObject();
-    }
-
-    private static void WriteNullable(Utf8JsonWriter json, string name, double? value)
-    {
-        if (value is { } v && double.IsFinite(v))
-        {
-            json.WriteNumber(name, v);
-        }
-        else
-        {
-            json.WriteNull(name);
-        }
     }
 
     /// <summary>Invariant, round-trippable; empty for missing or non-finite values (CSV readers take empty as NA).</summary>
