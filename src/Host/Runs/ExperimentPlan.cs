@@ -7,12 +7,15 @@ namespace Verified.Host.Runs;
 /// The runs one <c>verified run</c> invocation makes: a single scheme with its full-precision baseline, or a preset
 /// that reproduces one of the papers' figures, each repeated over consecutive seeds.
 /// </summary>
-/// <param name="Name">What the plan is: <c>single</c>, <c>fig-accuracy</c> or <c>fig-tradeoff</c>.</param>
+/// <param name="Name">What the plan is: <c>single</c>, <c>fig-accuracy</c>, <c>fig-tradeoff</c> or <c>heavy-tails</c>.</param>
 /// <param name="Runs">The specs, in the order they run.</param>
 internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec> Runs)
 {
     /// <summary>The presets, by name.</summary>
-    public static readonly ImmutableArray<string> Presets = ["fig-accuracy", "fig-tradeoff"];
+    public static readonly ImmutableArray<string> Presets = ["fig-accuracy", "fig-tradeoff", "heavy-tails"];
+
+    /// <summary>The schemes of the heavy-tails preset besides full precision: the two remedies and the unbiased baseline.</summary>
+    public static readonly ImmutableArray<string> HeavyTailSchemes = ["sign", "qsgd", "tnq"];
 
     /// <summary>The schemes the figures compare (P2 §3.5: the truncated schemes against QSGD and NQSGD).</summary>
     public static readonly ImmutableArray<string> FigureSchemes = ["qsgd", "nuqsgd", "tuq", "tnq", "tbq"];
@@ -24,7 +27,7 @@ internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec
     /// The plan for <paramref name="preset"/> (null: the single run of <paramref name="template"/>), over
     /// <paramref name="seeds"/> seeds starting at the template's.
     /// </summary>
-    /// <param name="preset">null, <c>fig-accuracy</c> or <c>fig-tradeoff</c>.</param>
+    /// <param name="preset">null, <c>fig-accuracy</c>, <c>fig-tradeoff</c> or <c>heavy-tails</c>.</param>
     /// <param name="template">Every field but scheme and bits comes from it (and, for a single run, those too).</param>
     /// <param name="seeds">How many seeds. Range: 1..100.</param>
     /// <param name="baseline">A single run also runs full precision with the same settings (unless it is fp).</param>
@@ -40,6 +43,9 @@ internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec
             "fig-accuracy" => [template with { Scheme = "fp" }, .. FigureSchemes.Select(s => template with { Scheme = s, Bits = 3 }), template with { Scheme = "sign" }],
             // P2: final accuracy against total uploaded bits, b = 2..5 for each scheme; full precision as the reference.
             "fig-tradeoff" => [template with { Scheme = "fp" }, .. FigureSchemes.SelectMany(s => TradeoffBits.Select(b => template with { Scheme = s, Bits = b }))],
+            // P3 against P1/P2 (issue 6): under the template's gradient noise, full precision, sign compression, unbiased
+            // QSGD and truncated TNQSGD at the template's bits.
+            "heavy-tails" => [template with { Scheme = "fp" }, .. HeavyTailSchemes.Select(s => template with { Scheme = s })],
             _ => throw new ArgumentException($"Unknown preset '{preset}': use {string.Join(" or ", Presets)}.", nameof(preset)),
         };
         ImmutableArray<ExperimentSpec> runs = [.. Enumerable.Range(0, seeds).SelectMany(i => configurations.Select(c => c with { Seed = template.Seed + i }))];

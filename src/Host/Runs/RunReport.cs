@@ -178,6 +178,8 @@ internal sealed class RunReport : IDisposable
         json.WriteNumber("weightDecay", spec.WeightDecay);
         json.WriteString("split", spec.Split);
         json.WriteNumber("seed", spec.Seed);
+        json.WriteString("noise", spec.Noise);
+        json.WriteNumber("noiseScale", spec.NoiseScale);
         json.WriteNumber("evaluateEvery", spec.EvaluateEvery);
         json.WriteNumber("auditEvery", spec.AuditEvery);
         json.WriteNumber("workers", spec.Workers);

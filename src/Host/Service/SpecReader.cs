@@ -16,7 +16,7 @@ internal static class SpecReader
     public static readonly IReadOnlyList<string> Fields =
     [
         "scheme", "bits", "clients", "rounds", "model", "batchSize", "learningRate", "momentum", "weightDecay", "split", "seed",
-        "evaluateEvery", "auditEvery", "workers", "threads",
+        "evaluateEvery", "auditEvery", "workers", "threads", "noise", "noiseScale",
     ];
 
     // What GET /api/runs/{id} shows of a spec besides its fields; accepted (and ignored) so that a spec can be resubmitted as shown.
@@ -62,6 +62,8 @@ internal static class SpecReader
                 case "scheme": spec = Text(value, field, Add) is { } scheme ? spec with { Scheme = scheme } : spec; break;
                 case "model": spec = Text(value, field, Add) is { } model ? spec with { Model = model } : spec; break;
                 case "split": spec = Text(value, field, Add) is { } split ? spec with { Split = split } : spec; break;
+                case "noise": spec = Text(value, field, Add) is { } noise ? spec with { Noise = noise } : spec; break;
+                case "noiseScale": spec = Real(value, field, Add) is { } noiseScale ? spec with { NoiseScale = noiseScale } : spec; break;
                 case "bits": spec = Integer(value, field, Add) is { } bits ? spec with { Bits = bits } : spec; break;
                 case "clients": spec = Integer(value, field, Add) is { } clients ? spec with { Clients = clients } : spec; break;
                 case "rounds": spec = Integer(value, field, Add) is { } rounds ? spec with { Rounds = rounds } : spec; break;

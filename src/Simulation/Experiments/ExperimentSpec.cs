@@ -67,6 +67,15 @@ public sealed record ExperimentSpec
     /// <summary>Client threads (results do not depend on it).</summary>
     public int Workers { get; init; } = 1;
 
+    /// <summary>
+    /// Synthetic gradient noise added by each client before compression: <c>none</c>, <c>gaussian</c> or
+    /// <c>student-t:ν</c> (ν &gt; 0; ν ≤ 2 has infinite variance). Default none.
+    /// </summary>
+    public string Noise { get; init; } = "none";
+
+    /// <summary>The noise's per-coordinate scale σ. Range: &gt; 0 when <see cref="Noise"/> is not none. Default 0.</summary>
+    public double NoiseScale { get; init; }
+
     /// <summary>libtorch intra-op threads.</summary>
     public int Threads { get; init; } = 1;
 
@@ -104,6 +113,7 @@ public sealed record ExperimentSpec
         Check(AuditEvery >= 0, "auditEvery", $"audit-every = {AuditEvery} is out of range: it must be an integer ≥ 0 (0 turns auditing off).");
         Check(Workers is >= 1 and <= 64, "workers", $"workers = {Workers} is out of range: it must be an integer from 1 to 64.");
         Check(Threads is >= 1 and <= 64, "threads", $"threads = {Threads} is out of range: it must be an integer from 1 to 64.");
+        Check(TryParseNoise(Noise, NoiseScale, out _, out string noiseError), "noise", $"{noiseError}");
         return errors.ToImmutable();
     }
 
@@ -142,9 +152,26 @@ public sealed record ExperimentSpec
             Split = split!,
             Sgd = new SgdOptions { LearningRate = LearningRate, Momentum = Momentum, WeightDecay = WeightDecay },
             Seed = Seed,
+            Noise = GradientNoise.Parse(Noise, NoiseScale),
             Workers = Math.Min(Workers, Clients),
             Threads = Threads,
         };
+    }
+
+    private static bool TryParseNoise(string? kind, double scale, out GradientNoise? noise, out string error)
+    {
+        noise = null;
+        error = "";
+        try
+        {
+            noise = GradientNoise.Parse(kind, scale);
+            return true;
+        }
+        catch (FormatException exception)
+        {
+            error = exception.Message;
+            return false;
+        }
     }
 
     private static bool TryParseModel(string? text, out ModelKind kind)

@@ -17,6 +17,9 @@ public static class Seeds
     /// <summary>The stream of dropout masks (one seed per round and client).</summary>
     public const int DropoutStream = 3;
 
+    /// <summary>The stream of synthetic gradient noise (one seed per round and client; <see cref="GradientNoise"/>).</summary>
+    public const int NoiseStream = 4;
+
     /// <summary>A 64-bit seed for <paramref name="stream"/>, <paramref name="index"/> of run <paramref name="seed"/>.</summary>
     public static ulong Derive(long seed, int stream, int index)
     {

@@ -386,6 +386,8 @@ public sealed class SynchronousTrainer : IDisposable
         double value = loss.item<float>();
         long flattenStart = _time.GetTimestamp();
         worker.Gradient.GatherGradients();
+        // Synthetic noise goes on before the channel, so the codec compresses what a noisy client would send.
+        Config.Noise.AddTo(worker.Gradient.Span, Config.Seed, round, client);
         long end = _time.GetTimestamp();
         Interlocked.Add(ref _gradientTicks, flattenStart - start);
         Interlocked.Add(ref _flattenTicks, end - flattenStart);
