@@ -97,6 +97,30 @@ public sealed class RunCommandTests : IDisposable
 
         Assert.Equal(["tnq-3", "fp"], ExperimentPlan.Create(null, template, 1, baseline: true).Runs.Select(r => r.Label));
         Assert.Equal(["tnq-3"], ExperimentPlan.Create(null, template, 1, baseline: false).Runs.Select(r => r.Label));
+
+        var noisy = template with { Noise = "student-t:1.5", NoiseScale = 0.01 };
+        ExperimentPlan heavyTails = ExperimentPlan.Create("heavy-tails", noisy, seeds: 3, baseline: true);
+        Assert.Equal(["fp", "sign", "qsgd-3", "tnq-3"], heavyTails.Runs.Take(4).Select(r => r.Label));
+        Assert.Equal(12, heavyTails.Runs.Length);
+        Assert.All(heavyTails.Runs, r => Assert.Equal(("student-t:1.5", 0.01), (r.Noise, r.NoiseScale)));
+    }
+
+    [Fact]
+    public void AFailedRun_IsListedInTheSummary_WithTheRoundsItCompleted()
+    {
+        var spec = new ExperimentSpec { Scheme = "qsgd", Rounds = 10, Noise = "student-t:1.5", NoiseScale = 0.01 };
+        ExperimentPlan plan = ExperimentPlan.Create(null, spec, 1, baseline: false);
+        string directory = Path.Combine(_directory.FullName, "failed");
+        using (var report = new RunReport(directory, plan))
+        {
+            report.Fail(plan.Runs[0], "Round 0, client 0: Coordinate 0 of the gradient is NaN");
+        }
+        using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "summary.json")));
+        JsonElement failed = Assert.Single(summary.RootElement.GetProperty("failedRuns").EnumerateArray());
+        Assert.Equal("qsgd-3", failed.GetProperty("label").GetString());
+        Assert.Equal(0, failed.GetProperty("roundsCompleted").GetInt32());
+        Assert.Contains("NaN", failed.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, summary.RootElement.GetProperty("finishedRuns").GetInt32());
     }
 
     [Fact]

@@ -172,6 +172,7 @@ internal static class RunCommand
                 {
                     // Training diverged (NaN gradient): say where, keep what was measured, go on with the other runs.
                     error.WriteLine($"verified run: {spec.Label} (seed {spec.Seed}) failed: {exception.Message}");
+                    report.Fail(spec, exception.Message);
                 }
             }
             IReadOnlyList<string> plots = WritePlots(report, error);
@@ -241,6 +242,11 @@ internal static class RunCommand
     private static void PrintSummary(RunReport report, IReadOnlyList<string> plots, TextWriter output)
     {
         ImmutableArray<LabelAggregate> aggregate = report.Aggregate();
+        foreach (RunFailure failure in report.Failures)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {failure.Spec.Label,-9} seed {failure.Spec.Seed}: diverged after {failure.RoundsCompleted} rounds (no final accuracy)"));
+        }
         if (aggregate.IsEmpty)
         {
             return;

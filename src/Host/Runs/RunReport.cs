@@ -24,6 +24,7 @@ internal sealed class RunReport : IDisposable
 
     private readonly StreamWriter _csv;
     private readonly List<RunSummary> _summaries = [];
+    private readonly List<RunFailure> _failures = [];
     private readonly List<(ExperimentSpec Spec, RoundMetrics Metrics)> _rows = [];
 
     /// <summary>Creates the directory if needed and starts <c>metrics.csv</c> (replacing an old one).</summary>
@@ -92,6 +93,23 @@ internal sealed class RunReport : IDisposable
         WriteSummary(interrupted);
     }
 
+    /// <summary>Runs that stopped with an error (training diverged), in the order they failed.</summary>
+    public IReadOnlyList<RunFailure> Failures => _failures;
+
+    /// <summary>
+    /// Records a run that stopped with an error (a NaN gradient: training diverged) and rewrites <c>summary.json</c>.
+    /// Its rows stay in metrics.csv; it gets no summary and no aggregate, and <c>failedRuns</c> lists it.
+    /// </summary>
+    public void Fail(ExperimentSpec spec, string message)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(message);
+        int rounds = _rows.Count(r => ReferenceEquals(r.Spec, spec));
+        _failures.Add(new RunFailure(spec, rounds, message));
+        _csv.Flush();
+        WriteSummary(interrupted: false);
+    }
+
     /// <summary>Mean ± sd of the final accuracy and bytes per label, over the runs that finished all their rounds.</summary>
     public ImmutableArray<LabelAggregate> Aggregate() =>
     [
@@ -135,6 +153,17 @@ internal sealed class RunReport : IDisposable
             foreach (RunSummary summary in _summaries)
             {
                 WriteRun(json, summary);
+            }
+            json.WriteEndArray();
+            json.WriteStartArray("failedRuns");
+            foreach (RunFailure failure in _failures)
+            {
+                json.WriteStartObject();
+                json.WriteString("label", failure.Spec.Label);
+                json.WriteNumber("seed", failure.Spec.Seed);
+                json.WriteNumber("roundsCompleted", failure.RoundsCompleted);
+                json.WriteString("error", failure.Message);
+                json.WriteEndObject();
             }
             json.WriteEndArray();
             json.WriteStartArray("aggregate");
@@ -248,3 +277,9 @@ internal static class Statistics
         return Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
     }
 }
+
+/// <summary>A run that stopped with an error.</summary>
+/// <param name="Spec">The run.</param>
+/// <param name="RoundsCompleted">Rounds it finished (and wrote to metrics.csv) before the error.</param>
+/// <param name="Message">The error, e.g. the NaN gradient's round, client and coordinate.</param>
+internal sealed record RunFailure(ExperimentSpec Spec, int RoundsCompleted, string Message);
