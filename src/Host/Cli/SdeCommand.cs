@@ -134,9 +134,12 @@ internal static class SdeOutput
         output.WriteLine("Claims (measured vs predicted, tolerance):");
         foreach (SdeClaim c in report.Claims)
         {
-            string relation = double.IsPositiveInfinity(c.Predicted)
-                ? $"measured {SdeCommand.Fmt(c.Measured)} > threshold {SdeCommand.Fmt(c.Tolerance)} (predicted ∞)"
-                : $"measured {SdeCommand.Fmt(c.Measured)}, predicted {SdeCommand.Fmt(c.Predicted)}, tolerance ±{SdeCommand.Fmt(c.Tolerance)}";
+            string relation = c.Comparison switch
+            {
+                SdeComparison.Exceeds => $"measured {SdeCommand.Fmt(c.Measured)}, predicted {SdeCommand.Fmt(c.Predicted)}; passes when > {SdeCommand.Fmt(c.Tolerance)}",
+                SdeComparison.AtMost => $"measured {SdeCommand.Fmt(c.Measured)}, predicted {SdeCommand.Fmt(c.Predicted)}; passes when ≤ {SdeCommand.Fmt(c.Tolerance)}",
+                _ => $"measured {SdeCommand.Fmt(c.Measured)}, predicted {SdeCommand.Fmt(c.Predicted)}, tolerance ±{SdeCommand.Fmt(c.Tolerance)}",
+            };
             output.WriteLine($"  {(c.Passed ? "PASS" : "FAIL")}  {c.Name}: {relation}");
             output.WriteLine($"        {c.Note}");
         }
@@ -209,6 +212,12 @@ internal static class SdeOutput
                     writer.WriteFiniteOrNull("predicted", c.Predicted);
                     writer.WriteString("predictedText", double.IsPositiveInfinity(c.Predicted) ? "infinite" : SdeCommand.Fmt(c.Predicted));
                     writer.WriteFiniteOrNull("tolerance", c.Tolerance);
+                    writer.WriteString("comparison", c.Comparison switch
+                    {
+                        SdeComparison.AtMost => "measured <= tolerance",
+                        SdeComparison.Exceeds => "measured > tolerance",
+                        _ => "|measured - predicted| <= tolerance",
+                    });
                     writer.WriteBoolean("passed", c.Passed);
                     writer.WriteString("note", c.Note);
                     writer.WriteEndObject();

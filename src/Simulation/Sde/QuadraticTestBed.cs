@@ -17,8 +17,8 @@ namespace Verified.Simulation.Sde;
 /// <param name="BatchLagOneCorrelation">Lag-1 correlation of consecutive batch means within replicas (≈ 0 when the batches are long enough).</param>
 /// <param name="MomentWindowLengths">Window lengths W_j = (Steps − BurnIn)/4^(J−j), j = 0..J.</param>
 /// <param name="SecondMoments">
-/// Per replica, the running second moment ‖x‖²/d averaged over the first W_j steps after the burn-in (the heavy-tail
-/// "does it settle" statistic); empty when <c>MomentWindows</c> = 0.
+/// Per replica, the mean of ‖x‖²/d over each of the 4^J consecutive blocks of W_0 steps after the burn-in (the
+/// heavy-tail "does it settle" statistic is built from them); empty when <c>MomentWindows</c> = 0.
 /// </param>
 /// <param name="Diverged">Whether some replica's x left the finite doubles (its later points are +∞).</param>
 public sealed record TestBedResult(
@@ -33,8 +33,28 @@ public sealed record TestBedResult(
     ImmutableArray<ImmutableArray<double>> SecondMoments,
     bool Diverged)
 {
-    /// <summary>The median over replicas of the second moment at window j.</summary>
-    public double MedianSecondMoment(int window) => Median([.. SecondMoments.Select(r => r[window])]);
+    /// <summary>
+    /// The median, over every replica's consecutive blocks of W_j steps, of the block mean of ‖x‖²/d: at j = J one
+    /// block per replica (the whole window), at j = 0 all R·4^J shortest blocks.
+    /// </summary>
+    public double MedianSecondMoment(int window)
+    {
+        int group = 1 << (2 * window);
+        var means = new List<double>();
+        foreach (ImmutableArray<double> blocks in SecondMoments)
+        {
+            for (int start = 0; start + group <= blocks.Length; start += group)
+            {
+                double sum = 0;
+                for (int b = start; b < start + group; b++)
+                {
+                    sum += blocks[b];
+                }
+                means.Add(sum / group);
+            }
+        }
+        return Median([.. means]);
+    }
 
     internal static double Median(double[] values)
     {
@@ -76,8 +96,8 @@ public static class QuadraticTestBed
             var random = SdeRandom.ForStream(seed, (ulong)r);
             var trajectory = new double[points];
             var batches = new double[run.Batches];
-            var moment = new double[lengths.Length];
-            diverged[r] = RunReplica(run, Stepper.Create(run), random, trajectory, batches, batchLength, lengths.AsSpan(), moment);
+            var moment = new double[windows == 0 ? 0 : 1 << (2 * windows)];
+            diverged[r] = RunReplica(run, Stepper.Create(run), random, trajectory, batches, batchLength, windows == 0 ? 0 : lengths[0], moment);
             trajectories[r] = trajectory;
             batchMeans[r] = batches;
             moments[r] = moment;
@@ -124,14 +144,13 @@ public static class QuadraticTestBed
 
     private static bool RunReplica(
         TestBedRun run, Stepper stepper, SdeRandom random, double[] trajectory, double[] batches, int batchLength,
-        ReadOnlySpan<int> windowLengths, double[] moments)
+        int blockLength, double[] moments)
     {
         QuadraticProblem problem = run.Problem;
         var x = new double[problem.Dimension];
         Array.Fill(x, run.InitialValue);
         double inverseDimension = 1.0 / problem.Dimension;
-        double momentSum = 0;
-        int nextWindow = 0;
+        int nextWindow = 0; // the moment block being summed
         trajectory[0] = problem.Loss(x);
         for (int k = 1; k <= run.Steps; k++)
         {
@@ -139,7 +158,7 @@ public static class QuadraticTestBed
             double loss = problem.Loss(x);
             if (!double.IsFinite(loss))
             {
-                FillDiverged(run, k, trajectory, batches, moments, nextWindow);
+                FillDiverged(run, k, trajectory, batches, moments, nextWindow, blockLength);
                 return true;
             }
             if (k % run.RecordEvery == 0)
@@ -154,13 +173,13 @@ public static class QuadraticTestBed
                 {
                     batches[batch] += loss;
                 }
-                if (nextWindow < windowLengths.Length)
+                if (blockLength > 0)
                 {
-                    momentSum += 2 * loss * inverseDimension / problem.Curvature;
-                    if (sinceBurnIn == windowLengths[nextWindow])
+                    int block = (sinceBurnIn - 1) / blockLength;
+                    if (block < moments.Length)
                     {
-                        moments[nextWindow] = momentSum / sinceBurnIn;
-                        nextWindow++;
+                        moments[block] += 2 * loss * inverseDimension / problem.Curvature;
+                        nextWindow = block;
                     }
                 }
             }
@@ -169,11 +188,19 @@ public static class QuadraticTestBed
         {
             batches[b] /= batchLength;
         }
+        for (int b = 0; b < moments.Length; b++)
+        {
+            moments[b] /= blockLength;
+        }
         return false;
     }
 
-    private static void FillDiverged(TestBedRun run, int step, double[] trajectory, double[] batches, double[] moments, int nextWindow)
+    private static void FillDiverged(TestBedRun run, int step, double[] trajectory, double[] batches, double[] moments, int nextWindow, int blockLength)
     {
+        for (int w = 0; w < nextWindow; w++)
+        {
+            moments[w] /= blockLength;
+        }
         for (int p = (step + run.RecordEvery - 1) / run.RecordEvery; p < trajectory.Length; p++)
         {
             trajectory[p] = double.PositiveInfinity;

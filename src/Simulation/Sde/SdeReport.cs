@@ -31,17 +31,34 @@ public interface ISdeExperiment
 /// </summary>
 public sealed record SdeClaim(string Name, double Measured, double Predicted, double Tolerance, bool Passed, string Note)
 {
+    /// <summary>How <see cref="Measured"/> is compared: with <see cref="Predicted"/> ± <see cref="Tolerance"/>, or
+    /// with <see cref="Tolerance"/> as a threshold.</summary>
+    public SdeComparison Comparison { get; init; }
+
     /// <summary>|measured − predicted| ≤ tolerance.</summary>
     public static SdeClaim Within(string name, double measured, double predicted, double tolerance, string note) =>
         new(name, measured, predicted, tolerance, Math.Abs(measured - predicted) <= tolerance, note);
 
     /// <summary>measured &gt; threshold (the quantity grows without bound; predicted +∞).</summary>
     public static SdeClaim Exceeds(string name, double measured, double threshold, string note) =>
-        new(name, measured, double.PositiveInfinity, threshold, measured > threshold, note);
+        new(name, measured, double.PositiveInfinity, threshold, measured > threshold, note) { Comparison = SdeComparison.Exceeds };
 
     /// <summary>measured ≤ threshold, with a finite prediction to show beside it.</summary>
     public static SdeClaim AtMost(string name, double measured, double predicted, double threshold, string note) =>
-        new(name, measured, predicted, threshold, measured <= threshold, note);
+        new(name, measured, predicted, threshold, measured <= threshold, note) { Comparison = SdeComparison.AtMost };
+}
+
+/// <summary>The comparison an <see cref="SdeClaim"/> makes.</summary>
+public enum SdeComparison
+{
+    /// <summary>|measured − predicted| ≤ tolerance.</summary>
+    Within,
+
+    /// <summary>measured ≤ tolerance (a threshold).</summary>
+    AtMost,
+
+    /// <summary>measured &gt; tolerance (a threshold).</summary>
+    Exceeds,
 }
 
 /// <summary>A table: a title, column headers, and rows of formatted cells (numbers in invariant culture).</summary>
