@@ -19,6 +19,7 @@ internal static class VerifiedCli
         root.Subcommands.Add(AuditCommand.Create(output, error));
         root.Subcommands.Add(ServeCommand.Create(output, error));
         root.Subcommands.Add(PlotCommand.Create(output, error));
+        root.Subcommands.Add(SdeCommand.Create(output, error));
         ParseResult parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error };
         if (parse.CommandResult.Command.Name == "serve")

@@ -1,0 +1,286 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ScottPlot;
+using Verified.Simulation.Sde;
+
+namespace Verified.Host.Cli;
+
+/// <summary>
+/// <c>verified sde</c>: runs an experiment of the SDE paper's quadratic test bed (src/Simulation/Sde) and prints its
+/// parameters, tables and one verdict per claim; writes the series as CSV and PNG. Exit 0 when every claim passes,
+/// 1 when one fails, 2 for invalid options.
+/// </summary>
+internal static class SdeCommand
+{
+    public const string DefaultOut = "runs/sde";
+
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        string names = string.Join(", ", SdeExperiments.All.Select(e => e.Name).Append("all"));
+        var experiment = new Option<string>("--experiment") { Description = $"Which experiment: {names}.", DefaultValueFactory = _ => "all" };
+        var outDirectory = new Option<string>("--out") { Description = $"Directory for the CSV and PNG files (default {DefaultOut}/<experiment>).", };
+        var json = new Option<bool>("--json") { Description = "Print the report(s) as JSON on stdout instead of tables." };
+        var seed = new Option<string>("--seed") { Description = "Seed of every draw: an integer from 0 to 2^64 − 1 (default 1).", DefaultValueFactory = _ => "1" };
+        var quick = new Option<bool>("--quick") { Description = "Reduced steps and replicas (tolerances stay valid, the precision drops)." };
+        var command = new Command("sde", "Check the SDE paper's loss floors and scaling rules on a quadratic test bed (discrete runs and Euler–Maruyama).")
+        {
+            experiment, outDirectory, json, seed, quick,
+        };
+        command.SetAction(parse =>
+        {
+            string name = parse.GetValue(experiment)!;
+            if (name != "all" && !SdeExperiments.ByName.ContainsKey(name))
+            {
+                error.WriteLine($"verified sde: --experiment '{name}' is not known: use one of {names}.");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+            if (!ulong.TryParse(parse.GetValue(seed), NumberStyles.None, CultureInfo.InvariantCulture, out ulong seedValue))
+            {
+                error.WriteLine($"verified sde: --seed '{parse.GetValue(seed)}' is out of range: it must be an integer from 0 to 18446744073709551615.");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+            ISdeExperiment[] selected = name == "all" ? [.. SdeExperiments.All] : [SdeExperiments.ByName[name]];
+            var options = new SdeExperimentOptions(seedValue, parse.GetValue(quick));
+            bool asJson = parse.GetValue(json);
+            string? outOption = parse.GetValue(outDirectory);
+            var results = new List<(SdeReport Report, string Directory, IReadOnlyList<string> Files, TimeSpan Elapsed)>();
+            foreach (ISdeExperiment e in selected)
+            {
+                var clock = Stopwatch.StartNew();
+                SdeReport report = e.Run(options);
+                TimeSpan elapsed = clock.Elapsed;
+                string directory = Path.GetFullPath(outOption is null
+                    ? Path.Combine(DefaultOut, e.Name)
+                    : selected.Length > 1 ? Path.Combine(outOption, e.Name) : outOption);
+                IReadOnlyList<string> files;
+                try
+                {
+                    files = SdeOutput.Write(report, directory);
+                }
+                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+                {
+                    error.WriteLine($"verified sde: --out '{directory}' cannot be written: {exception.Message}");
+                    return VerifiedCli.InvalidArgumentsExitCode;
+                }
+                results.Add((report, directory, files, elapsed));
+                if (!asJson)
+                {
+                    SdeOutput.WriteText(output, report, elapsed);
+                    output.WriteLine($"  wrote {files.Count} file(s) to {directory}");
+                    output.WriteLine();
+                }
+            }
+            if (asJson)
+            {
+                SdeOutput.WriteJson(output, results.Select(r => (r.Report, r.Directory, r.Files, r.Elapsed)).ToList(), options);
+            }
+            else if (results.Count > 1)
+            {
+                foreach (var r in results)
+                {
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{r.Report.Experiment,-12} {(r.Report.Passed ? "PASS" : "FAIL")}  {r.Report.Claims.Count(c => c.Passed)}/{r.Report.Claims.Length} claims  {r.Elapsed.TotalSeconds:0.0} s"));
+                }
+            }
+            bool passed = results.All(r => r.Report.Passed);
+            if (!passed)
+            {
+                foreach (var r in results)
+                {
+                    foreach (SdeClaim c in r.Report.Claims.Where(c => !c.Passed))
+                    {
+                        error.WriteLine($"verified sde: finding: {r.Report.Experiment}: claim '{c.Name}' failed: measured {Fmt(c.Measured)}, predicted {Fmt(c.Predicted)}, tolerance {Fmt(c.Tolerance)}.");
+                    }
+                }
+            }
+            return passed ? 0 : 1;
+        });
+        return command;
+    }
+
+    internal static string Fmt(double value) => double.IsFinite(value)
+        ? value.ToString(Math.Abs(value) is >= 1e-3 and < 1e5 or 0 ? "0.#####" : "0.####e+0", CultureInfo.InvariantCulture)
+        : double.IsPositiveInfinity(value) ? "∞" : "NaN";
+}
+
+/// <summary>Text, JSON, CSV and PNG renderings of an <see cref="SdeReport"/>.</summary>
+internal static class SdeOutput
+{
+    private const int Width = 960;
+    private const int Height = 600;
+
+    public static void WriteText(TextWriter output, SdeReport report, TimeSpan elapsed)
+    {
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"verified sde --experiment {report.Experiment}: {report.Description} ({elapsed.TotalSeconds:0.0} s)"));
+        foreach (var p in report.Parameters)
+        {
+            output.WriteLine($"  {p.Key,-24} {p.Value}");
+        }
+        foreach (SdeTable table in report.Tables)
+        {
+            output.WriteLine();
+            output.WriteLine(table.Title);
+            int[] widths = [.. table.Columns.Select((c, i) => Math.Max(c.Length, table.Rows.Select(r => r[i].Length).DefaultIfEmpty(0).Max()))];
+            output.WriteLine("  " + string.Join("  ", table.Columns.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
+            foreach (var row in table.Rows)
+            {
+                output.WriteLine("  " + string.Join("  ", row.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
+            }
+        }
+        output.WriteLine();
+        output.WriteLine("Claims (measured vs predicted, tolerance):");
+        foreach (SdeClaim c in report.Claims)
+        {
+            string relation = c.Comparison switch
+            {
+                SdeComparison.Exceeds => $"measured {SdeCommand.Fmt(c.Measured)}, predicted {SdeCommand.Fmt(c.Predicted)}; passes when > {SdeCommand.Fmt(c.Tolerance)}",
+                SdeComparison.AtMost => $"measured {SdeCommand.Fmt(c.Measured)}, predicted {SdeCommand.Fmt(c.Predicted)}; passes when ≤ {SdeCommand.Fmt(c.Tolerance)}",
+                _ => $"measured {SdeCommand.Fmt(c.Measured)}, predicted {SdeCommand.Fmt(c.Predicted)}, tolerance ±{SdeCommand.Fmt(c.Tolerance)}",
+            };
+            output.WriteLine($"  {(c.Passed ? "PASS" : "FAIL")}  {c.Name}: {relation}");
+            output.WriteLine($"        {c.Note}");
+        }
+        output.WriteLine(report.Passed
+            ? $"  {report.Experiment}: all {report.Claims.Length} claims pass"
+            : $"  {report.Experiment}: {report.Claims.Count(c => !c.Passed)} of {report.Claims.Length} claims FAIL");
+    }
+
+    public static void WriteJson(TextWriter output, IReadOnlyList<(SdeReport Report, string Directory, IReadOnlyList<string> Files, TimeSpan Elapsed)> results, SdeExperimentOptions options)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("seed", options.Seed);
+            writer.WriteBoolean("quick", options.Quick);
+            writer.WriteBoolean("passed", results.All(r => r.Report.Passed));
+            writer.WriteStartArray("experiments");
+            foreach (var (report, directory, files, elapsed) in results)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("name", report.Experiment);
+                writer.WriteString("description", report.Description);
+                writer.WriteBoolean("passed", report.Passed);
+                writer.WriteNumber("seconds", Math.Round(elapsed.TotalSeconds, 2));
+                writer.WriteString("outputDirectory", directory);
+                writer.WriteStartArray("files");
+                foreach (string f in files)
+                {
+                    writer.WriteStringValue(f);
+                }
+                writer.WriteEndArray();
+                writer.WriteStartObject("parameters");
+                foreach (var p in report.Parameters)
+                {
+                    writer.WriteString(p.Key, p.Value);
+                }
+                writer.WriteEndObject();
+                writer.WriteStartArray("tables");
+                foreach (SdeTable t in report.Tables)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("title", t.Title);
+                    writer.WriteStartArray("columns");
+                    foreach (string c in t.Columns)
+                    {
+                        writer.WriteStringValue(c);
+                    }
+                    writer.WriteEndArray();
+                    writer.WriteStartArray("rows");
+                    foreach (var row in t.Rows)
+                    {
+                        writer.WriteStartArray();
+                        foreach (string cell in row)
+                        {
+                            writer.WriteStringValue(cell);
+                        }
+                        writer.WriteEndArray();
+                    }
+                    writer.WriteEndArray();
+                    writer.WriteEndObject();
+                }
+                writer.WriteEndArray();
+                writer.WriteStartArray("claims");
+                foreach (SdeClaim c in report.Claims)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("name", c.Name);
+                    writer.WriteFiniteOrNull("measured", c.Measured);
+                    writer.WriteFiniteOrNull("predicted", c.Predicted);
+                    writer.WriteString("predictedText", double.IsPositiveInfinity(c.Predicted) ? "infinite" : SdeCommand.Fmt(c.Predicted));
+                    writer.WriteFiniteOrNull("tolerance", c.Tolerance);
+                    writer.WriteString("comparison", c.Comparison switch
+                    {
+                        SdeComparison.AtMost => "measured <= tolerance",
+                        SdeComparison.Exceeds => "measured > tolerance",
+                        _ => "|measured - predicted| <= tolerance",
+                    });
+                    writer.WriteBoolean("passed", c.Passed);
+                    writer.WriteString("note", c.Note);
+                    writer.WriteEndObject();
+                }
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        output.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    /// <summary>Writes <c>&lt;series&gt;.csv</c> and <c>&lt;series&gt;.png</c> for each series; returns the paths.</summary>
+    public static IReadOnlyList<string> Write(SdeReport report, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var written = new List<string>();
+        foreach (SdeSeries s in report.Series)
+        {
+            string csv = Path.Combine(directory, s.Name + ".csv");
+            using (var writer = new StreamWriter(csv, append: false, new UTF8Encoding(false)))
+            {
+                writer.WriteLine("line,x,y,error");
+                foreach (SdeLine line in s.Lines)
+                {
+                    for (int i = 0; i < line.X.Length; i++)
+                    {
+                        double e = line.Error.IsDefaultOrEmpty ? 0 : line.Error[i];
+                        writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\"{line.Label.Replace("\"", "\"\"", StringComparison.Ordinal)}\",{line.X[i]:R},{line.Y[i]:R},{e:R}"));
+                    }
+                }
+            }
+            written.Add(csv);
+            string png = Path.Combine(directory, s.Name + ".png");
+            Plot plot = Draw(report, s);
+            plot.SavePng(png, Width, Height);
+            written.Add(png);
+        }
+        return written;
+    }
+
+    private static Plot Draw(SdeReport report, SdeSeries s)
+    {
+        var plot = new Plot();
+        foreach (SdeLine line in s.Lines)
+        {
+            var points = line.X.Zip(line.Y)
+                .Where(p => double.IsFinite(p.First) && double.IsFinite(p.Second) && (!s.LogX || p.First > 0) && (!s.LogY || p.Second > 0))
+                .Select(p => (X: s.LogX ? Math.Log10(p.First) : p.First, Y: s.LogY ? Math.Log10(p.Second) : p.Second))
+                .ToArray();
+            if (points.Length == 0)
+            {
+                continue;
+            }
+            var scatter = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
+            scatter.LegendText = line.Label;
+            scatter.MarkerSize = points.Length > 40 ? 0 : 5;
+        }
+        plot.Title($"{report.Experiment}: {s.Name}");
+        plot.XLabel(s.LogX ? $"log10 {s.XLabel}" : s.XLabel);
+        plot.YLabel(s.LogY ? $"log10 {s.YLabel}" : s.YLabel);
+        plot.ShowLegend(Alignment.UpperRight);
+        return plot;
+    }
+}

@@ -1,0 +1,185 @@
+using System.Collections.Immutable;
+using Verified.Theory.Sde;
+
+namespace Verified.Simulation.Sde;
+
+/// <summary>
+/// <c>floors</c>: stationary loss of DSGD, DCSGD (Bernoulli q = 0.5, 0.25 and rand-2 of 10) and DSignSGD, discrete and
+/// Euler–Maruyama, against <c>LossFloors</c> (spec §4.4 items 1, 2, 4; §6 items 23–24), and spec §4.4's table of
+/// simulated values reproduced at its settings.
+/// </summary>
+public sealed class FloorsExperiment : ISdeExperiment
+{
+    /// <inheritdoc />
+    public string Name => "floors";
+
+    /// <inheritdoc />
+    public string Description => "Stationary loss vs σ for DSGD, DCSGD and DSignSGD (discrete and SDE) against LossFloors (spec §4.4 items 1, 2, 4).";
+
+    /// <summary>The noise scales of the sweep (per sample, B = 1).</summary>
+    public static ImmutableArray<double> Sigmas { get; } = [0.25, 0.5, 1, 2];
+
+    /// <inheritdoc />
+    public SdeReport Run(SdeExperimentOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var claims = new List<SdeClaim>();
+        var tables = new List<SdeTable>();
+        var series = new List<SdeSeries>();
+        int index = 0;
+
+        // Part 1: spec §4.4's table (d = 1, λ = 1, η = 0.01, N = 4, σ = 1, 4·10^5 steps).
+        const double eta = 0.01;
+        const double lambda = 1;
+        int specSteps = options.Quick ? 100_000 : 400_000;
+        int specReplicas = options.Quick ? 4 : 8;
+        var specRows = new List<string[]>();
+        var trajectories = new List<SdeLine>();
+        (string Label, SdeMethod Method, NoiseModel Noise, string SpecSimulated, string SpecPredicted)[] specCases =
+        [
+            ("DSGD", SdeMethod.Dsgd, NoiseModel.Gaussian(1), "6.11e-4", "6.25e-4 (SDE); 6.28e-4 (discrete)"),
+            ("DCSGD, Bernoulli q = 0.5 (ω = 1)", SdeMethod.Dcsgd(new BernoulliSparsifier(0.5)), NoiseModel.Gaussian(1), "1.230e-3", "1.252e-3"),
+            ("DSignSGD, Gaussian", SdeMethod.DSignSgd, NoiseModel.Gaussian(1), "7.93e-4", "7.83e-4"),
+            ("DSignSGD, Cauchy (ν = 1)", SdeMethod.DSignSgd, NoiseModel.StudentT(1, 1), "9.90e-4", "9.82e-4"),
+        ];
+        foreach (var c in specCases)
+        {
+            var problem = new QuadraticProblem(1, lambda, 4, 1, c.Noise);
+            var discreteRun = new TestBedRun(problem, c.Method, Integrator.Discrete, eta, specSteps, 2_000, specReplicas, RecordEvery: 1000);
+            TestBedResult discrete = ExperimentKit.Run(options, index++, discreteRun);
+            TestBedResult? sde = c.Noise.Variance is double.PositiveInfinity && c.Method is not DSignSgdMethod
+                ? null
+                : ExperimentKit.Run(options, index++, discreteRun with { Integrator = Integrator.EulerMaruyama });
+            (double predicted, double discreteExact, double allowance, string note) = Predict(c.Method, problem, eta, eta);
+            specRows.Add(
+            [
+                c.Label,
+                Fmt.I($"{Fmt.S(discrete.StationaryLoss)} ± {Fmt.S(discrete.StationaryStandardError)}"),
+                sde is null ? "—" : Fmt.I($"{Fmt.S(sde.StationaryLoss)} ± {Fmt.S(sde.StationaryStandardError)}"),
+                Fmt.S(predicted),
+                double.IsNaN(discreteExact) ? "—" : Fmt.S(discreteExact),
+                c.SpecSimulated,
+                c.SpecPredicted,
+            ]);
+            claims.Add(ExperimentKit.FloorClaim($"spec table: {c.Label}, discrete floor = LossFloors", discrete, predicted, allowance, note));
+            if (sde is not null)
+            {
+                claims.Add(ExperimentKit.FloorClaim($"spec table: {c.Label}, SDE (EM h = η) floor = LossFloors", sde, predicted, allowance, note));
+            }
+            if (!double.IsNaN(discreteExact))
+            {
+                claims.Add(ExperimentKit.FloorClaim($"spec table: {c.Label}, discrete floor = exact discrete floor", discrete, discreteExact, 0, "exact recursion, no allowance"));
+            }
+            trajectories.Add(ExperimentKit.Line(discrete, c.Label + " (discrete)"));
+        }
+        tables.Add(Fmt.Table(
+            Fmt.I($"Spec §4.4 table: d = 1, λ = 1, η = 0.01, N = 4, σ = 1, {specSteps:N0} steps × {specReplicas} replicas (mean ± batch-means SE)"),
+            ["method", "discrete", "SDE (EM, h = η)", "predicted (LossFloors)", "exact discrete", "spec simulated", "spec predicted"],
+            specRows));
+        series.Add(new SdeSeries("spec-table-trajectories", "t = kη", "loss f(x_k), replica mean", [.. trajectories], LogY: true));
+
+        // Part 2: the σ sweep, d = 10, N = 4.
+        const int dimension = 10;
+        const int agents = 4;
+        int steps = options.Quick ? 30_000 : 100_000;
+        int burnIn = options.Quick ? 3_000 : 5_000;
+        int replicas = options.Quick ? 2 : 4;
+        (string Label, SdeMethod Method)[] methods =
+        [
+            ("DSGD", SdeMethod.Dsgd),
+            ("DCSGD Bernoulli q = 0.5", SdeMethod.Dcsgd(new BernoulliSparsifier(0.5))),
+            ("DCSGD Bernoulli q = 0.25", SdeMethod.Dcsgd(new BernoulliSparsifier(0.25))),
+            ("DCSGD rand-2 of 10", SdeMethod.Dcsgd(new RandK(dimension, 2))),
+            ("DSignSGD", SdeMethod.DSignSgd),
+        ];
+        var rows = new List<string[]>();
+        var lines = new List<SdeLine>();
+        foreach (var m in methods)
+        {
+            var measured = new List<(double Sigma, double Floor, double Se, double Em, double EmSe, double Predicted)>();
+            foreach (double sigma in Sigmas)
+            {
+                var problem = new QuadraticProblem(dimension, lambda, agents, 1, NoiseModel.Gaussian(sigma));
+                var run = new TestBedRun(problem, m.Method, Integrator.Discrete, eta, steps, burnIn, replicas, RecordEvery: 1000);
+                TestBedResult discrete = ExperimentKit.Run(options, index++, run);
+                TestBedResult sde = ExperimentKit.Run(options, index++, run with { Integrator = Integrator.EulerMaruyama });
+                (double predicted, double discreteExact, double allowance, string note) = Predict(m.Method, problem, eta, eta);
+                double omega = m.Method is DSignSgdMethod ? double.NaN : m.Method.Omega(dimension);
+                rows.Add(
+                [
+                    m.Label,
+                    double.IsNaN(omega) ? "—" : Fmt.N(omega),
+                    Fmt.N(sigma),
+                    Fmt.I($"{Fmt.S(discrete.StationaryLoss)} ± {Fmt.S(discrete.StationaryStandardError)}"),
+                    Fmt.I($"{Fmt.S(sde.StationaryLoss)} ± {Fmt.S(sde.StationaryStandardError)}"),
+                    Fmt.S(predicted),
+                    double.IsNaN(discreteExact) ? "—" : Fmt.S(discreteExact),
+                    Fmt.Pct((discrete.StationaryLoss / predicted) - 1),
+                ]);
+                claims.Add(ExperimentKit.FloorClaim(Fmt.I($"{m.Label}, σ = {sigma}: discrete floor = LossFloors"), discrete, predicted, allowance, note));
+                claims.Add(ExperimentKit.FloorClaim(Fmt.I($"{m.Label}, σ = {sigma}: SDE (EM) floor = LossFloors"), sde, predicted, allowance, note));
+                measured.Add((sigma, discrete.StationaryLoss, discrete.StationaryStandardError, sde.StationaryLoss, sde.StationaryStandardError, predicted));
+            }
+            double[] x = [.. measured.Select(r => r.Sigma)];
+            lines.Add(new SdeLine(m.Label + " discrete", [.. x], [.. measured.Select(r => r.Floor)], [.. measured.Select(r => r.Se)]));
+            lines.Add(new SdeLine(m.Label + " SDE", [.. x], [.. measured.Select(r => r.Em)], [.. measured.Select(r => r.EmSe)]));
+            lines.Add(new SdeLine(m.Label + " LossFloors", [.. x], [.. measured.Select(r => r.Predicted)], [.. measured.Select(_ => 0.0)]));
+
+            // The σ-exponent: 2 for DSGD/DCSGD (floor ∝ σ²), 1 for DSignSGD (∝ σ).
+            (double slope, double slopeSe) = Statistics.LogLogSlope(x, [.. measured.Select(r => r.Floor)], [.. measured.Select(r => r.Se)]);
+            double[] predictedFloors = [.. measured.Select(r => r.Predicted)];
+            (double predictedSlope, _) = Statistics.LogLogSlope(x, predictedFloors, new double[x.Length]);
+            double slopeAllowance = m.Method is DSignSgdMethod
+                ? (ExperimentKit.SignAllowance(eta, eta, new QuadraticProblem(dimension, lambda, agents, 1, NoiseModel.Gaussian(Sigmas[0])))
+                   + ExperimentKit.SignAllowance(eta, eta, new QuadraticProblem(dimension, lambda, agents, 1, NoiseModel.Gaussian(Sigmas[^1]))))
+                  / Math.Log(Sigmas[^1] / Sigmas[0])
+                : 0;
+            claims.Add(SdeClaim.Within(
+                $"{m.Label}: slope of log floor vs log σ (discrete)",
+                slope,
+                predictedSlope,
+                (ExperimentKit.Z * slopeSe) + slopeAllowance,
+                Fmt.I($"weighted least squares on log floor, SE = {Fmt.S(slopeSe)} from the floors' SEs; tolerance = {ExperimentKit.Z}·SE + {Fmt.S(slopeAllowance)} (the allowance's change over σ / ln(σmax/σmin))")));
+        }
+        tables.Add(Fmt.Table(
+            Fmt.I($"Stationary loss vs σ: d = {dimension}, λ = 1, η = 0.01, N = {agents}, B = 1, Gaussian noise, {steps:N0} steps (burn-in {burnIn:N0}) × {replicas} replicas"),
+            ["method", "ω", "σ", "discrete", "SDE (EM, h = η)", "predicted (LossFloors)", "exact discrete", "discrete vs predicted"],
+            rows));
+        series.Add(new SdeSeries("floors-vs-sigma", "σ (per sample)", "stationary loss", [.. lines], LogX: true, LogY: true));
+
+        return new SdeReport(
+            Name,
+            Description,
+            [
+                Fmt.P("seed", options.Seed),
+                Fmt.P("quick", options.Quick),
+                Fmt.P("λ", lambda),
+                Fmt.P("η (= h, the SDE step)", eta),
+                Fmt.P("spec table", Fmt.I($"d = 1, N = 4, σ = 1, {specSteps:N0} steps, burn-in 2,000, {specReplicas} replicas")),
+                Fmt.P("σ sweep", Fmt.I($"d = {dimension}, N = {agents}, B = 1, σ ∈ {{{string.Join(", ", Sigmas)}}}, {steps:N0} steps, burn-in {burnIn:N0}, {replicas} replicas")),
+                Fmt.P("standard error", "batch means: 20 batches per replica, SE = sd(batch means)/√(20R)"),
+                Fmt.P("tolerance", "5·SE + the discretisation allowance (Discretisation: exact hλ/(2 − hλ − ηωλ/N) for DSGD/DCSGD; 2×(first-order + cubic-drift) for DSignSGD)"),
+            ],
+            [.. tables],
+            [.. series],
+            [.. claims]);
+    }
+
+    /// <summary>The SDE floor (LossFloors), the exact discrete/EM floor where there is one, the relative allowance and its note.</summary>
+    internal static (double Predicted, double DiscreteExact, double Allowance, string Note) Predict(SdeMethod method, QuadraticProblem p, double eta, double h)
+    {
+        NoiseModel noise = p.AgentNoise;
+        if (method is DSignSgdMethod)
+        {
+            double allowance = ExperimentKit.SignAllowance(eta, h, p);
+            return (LossFloors.DSignSgd(eta, p.Dimension, p.Agents, noise), double.NaN, allowance,
+                "DSignSGD: 2 × first-order discretisation and cubic-drift excess, Discretisation.SignRelativeExcess");
+        }
+        double omega = method.Omega(p.Dimension);
+        StationaryLoss floor = omega == 0
+            ? LossFloors.Dsgd(eta, p.Dimension, p.Agents, noise)
+            : LossFloors.Dcsgd(eta, p.Dimension, p.Agents, p.Curvature, omega, noise);
+        double excess = Discretisation.LinearRelativeExcess(eta, h, p.Curvature, p.Agents, omega);
+        return (floor.Value, floor.Value * (1 + excess), excess, "exact discrete/EM excess hλ/(2 − hλ − ηωλ/N)");
+    }
+}

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Verified.Host.Cli;
+using Verified.Simulation.Sde;
+
+namespace Verified.Integration;
+
+/// <summary>
+/// `verified sde` end to end: each experiment through the verb in-process at --quick settings (its tolerances are
+/// still 5 standard errors of that run plus the stated discretisation allowance; the full settings run in the verb,
+/// 15–70 s each, see docs/sde.md), every claim passing; JSON shape, output files and option errors.
+/// </summary>
+public sealed class SdeCommandTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "verified-sde-tests-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    private static (int ExitCode, string Output, string Error) Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int exitCode = VerifiedCli.Run(args, output, error);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    [Theory]
+    [InlineData("floors")]
+    [InlineData("heavy-tails")]
+    [InlineData("scaling")]
+    [InlineData("speedup")]
+    public void Experiment_QuickSettings_AllClaimsPass(string experiment)
+    {
+        string directory = Path.Combine(_directory, experiment);
+        (int exitCode, string output, string error) = Run("sde", "--experiment", experiment, "--quick", "--json", "--out", directory);
+        Assert.True(exitCode == 0, error + output);
+        JsonElement root = JsonDocument.Parse(output).RootElement;
+        Assert.True(root.GetProperty("passed").GetBoolean());
+        JsonElement report = Assert.Single(root.GetProperty("experiments").EnumerateArray());
+        Assert.Equal(experiment, report.GetProperty("name").GetString());
+        JsonElement[] claims = [.. report.GetProperty("claims").EnumerateArray()];
+        Assert.NotEmpty(claims);
+        Assert.All(claims, c => Assert.True(c.GetProperty("passed").GetBoolean(), c.GetProperty("name").GetString()));
+        Assert.NotEmpty(report.GetProperty("tables").EnumerateArray());
+        string[] files = [.. report.GetProperty("files").EnumerateArray().Select(f => f.GetString()!)];
+        Assert.Contains(files, f => f.EndsWith(".png", StringComparison.Ordinal));
+        Assert.Contains(files, f => f.EndsWith(".csv", StringComparison.Ordinal));
+        Assert.All(files, f => Assert.True(new FileInfo(f).Length > 0, f));
+    }
+
+    [Fact]
+    public void TextOutput_PrintsParametersTablesAndOneVerdictPerClaim()
+    {
+        (int exitCode, string output, string error) = Run("sde", "--experiment", "speedup", "--quick", "--out", _directory);
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("DSignSGD floor vs N", output, StringComparison.Ordinal);
+        Assert.Contains("PASS  DSignSGD discrete: slope of log floor vs log N", output, StringComparison.Ordinal);
+        Assert.Contains("wrote 2 file(s) to " + _directory, output, StringComparison.Ordinal);
+        Assert.Equal(14, output.Split('\n').Count(l => l.StartsWith("  PASS  ", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("--experiment", "floor", "--experiment 'floor' is not known: use one of floors, heavy-tails, scaling, speedup, all.")]
+    [InlineData("--seed", "-3", "--seed '-3' is out of range")]
+    public void InvalidOption_ExitsWith2_NamingTheOption(string option, string value, string message)
+    {
+        (int exitCode, _, string error) = Run("sde", option, value, "--out", _directory);
+        Assert.Equal(VerifiedCli.InvalidArgumentsExitCode, exitCode);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Registry_HoldsTheFourExperimentsByName()
+    {
+        Assert.Equal(["floors", "heavy-tails", "scaling", "speedup"], SdeExperiments.All.Select(e => e.Name));
+        Assert.All(SdeExperiments.All, e => Assert.Same(e, SdeExperiments.ByName[e.Name]));
+    }
+}
