@@ -1,4 +1,6 @@
+using System.Collections.Immutable;
 using System.Text.Json;
+using Verified.Codec;
 using Verified.Host.Cli;
 using Verified.Simulation.Sde;
 
@@ -34,6 +36,7 @@ public sealed class SdeCommandTests : IDisposable
     [InlineData("heavy-tails")]
     [InlineData("scaling")]
     [InlineData("speedup")]
+    [InlineData("theorem1")]
     public void Experiment_QuickSettings_AllClaimsPass(string experiment)
     {
         string directory = Path.Combine(_directory, experiment);
@@ -65,7 +68,7 @@ public sealed class SdeCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--experiment", "floor", "--experiment 'floor' is not known: use one of floors, heavy-tails, scaling, speedup, all.")]
+    [InlineData("--experiment", "floor", "--experiment 'floor' is not known: use one of floors, heavy-tails, scaling, speedup, theorem1, all.")]
     [InlineData("--seed", "-3", "--seed '-3' is out of range")]
     public void InvalidOption_ExitsWith2_NamingTheOption(string option, string value, string message)
     {
@@ -75,9 +78,30 @@ public sealed class SdeCommandTests : IDisposable
     }
 
     [Fact]
-    public void Registry_HoldsTheFourExperimentsByName()
+    public void Registry_HoldsTheFiveExperimentsByName()
     {
-        Assert.Equal(["floors", "heavy-tails", "scaling", "speedup"], SdeExperiments.All.Select(e => e.Name));
+        Assert.Equal(["floors", "heavy-tails", "scaling", "speedup", "theorem1"], SdeExperiments.All.Select(e => e.Name));
         Assert.All(SdeExperiments.All, e => Assert.Same(e, SdeExperiments.ByName[e.Name]));
+    }
+
+    [Fact]
+    public void Theorem1_FarFromTheOptimum_TwoBitTruncationExceedsTheBound_AndThePathInequalityStillHolds()
+    {
+        // The finding docs/sde.md reports: with ∇F(θ₀) = 10γ, beyond every α, truncation clips the descent direction
+        // ((A3) fails while descending), and the 2-bit schemes' left side passes E_DSGD + E_TQ. The path-by-path
+        // descent inequality, which needs only η ≤ 1/L, holds throughout.
+        var settings = new Theorem1Settings { Dimension = 64, Rounds = 1000, InitialGradient = Theorem1Experiment.FarStart };
+        ImmutableArray<Theorem1Row> rows = Theorem1Check.Run(settings, new GradientCodec());
+        Assert.All(rows.Where(r => r.Spec.BitsPerCoordinate == 2), r => Assert.True(r.GradientNormAverage > r.Bound, $"{r.Label}: {r.GradientNormAverage} ≤ {r.Bound}"));
+        Assert.All(rows, r => Assert.True(r.WorstPathwiseSlack >= 0, $"{r.Label}: slack {r.WorstPathwiseSlack}"));
+        Assert.True(rows.Single(r => r.Label == "fp").GradientNormAverage < rows.Single(r => r.Label == "fp").Bound);
+    }
+
+    [Fact]
+    public void Theorem1_RejectsAStepAbove1OverL()
+    {
+        var settings = new Theorem1Settings { LearningRate = 0.5, Curvature = 4 };
+        ArgumentOutOfRangeException error = Assert.Throws<ArgumentOutOfRangeException>(() => Theorem1Check.Run(settings, new GradientCodec()));
+        Assert.Contains("needs η ≤ 1/L", error.Message, StringComparison.Ordinal);
     }
 }

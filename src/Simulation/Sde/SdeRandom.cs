@@ -53,6 +53,15 @@ public sealed class SdeRandom : Random
         }
     }
 
+    /// <summary>One Laplace(0, <paramref name="scale"/>) draw (variance 2·scale²): a random sign times scale·Exp(1), by inversion.</summary>
+    public double NextLaplace(double scale)
+    {
+        ulong bits = NextUInt64();
+        // 1 − u with u on the 53-bit grid of [0, 1) is in (0, 1], so the logarithm is finite; bit 0 gives the sign.
+        double magnitude = -scale * Math.Log(1 - ((bits >> 11) * (1.0 / (1UL << 53))));
+        return (bits & 1) == 0 ? magnitude : -magnitude;
+    }
+
     /// <summary>Uniform on [0, 1) with 53 random bits.</summary>
     public override double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 

@@ -88,7 +88,7 @@ public static class SdeExperiments
 {
     /// <summary>Every experiment, in the order <c>--experiment all</c> runs them.</summary>
     public static ImmutableArray<ISdeExperiment> All { get; } =
-        [new FloorsExperiment(), new HeavyTailsExperiment(), new ScalingExperiment(), new SpeedupExperiment()];
+        [new FloorsExperiment(), new HeavyTailsExperiment(), new ScalingExperiment(), new SpeedupExperiment(), new Theorem1Experiment()];
 
     /// <summary>Name → experiment.</summary>
     public static ImmutableDictionary<string, ISdeExperiment> ByName { get; } =
