@@ -74,7 +74,7 @@ internal static class CodecCommand
                 else
                 {
                     // QSGD/NUQSGD: the dimension enters Theory's predicted errors (not the levels), so it is the real d.
-                    QuantizerDesign design = codec.Designs.GetOrDesign(spec, fitted, spec is NormScaledSpec ? Math.Max(gradient.Length, 1) : null);
+                    QuantizerDesign design = codec.Designs.GetOrDesign(spec, fitted, spec.DesignNeedsDimension ? Math.Max(gradient.Length, 1) : null);
                     codec.Encode(gradient, design, new RoundingKey(parse.GetValue(seed), parse.GetValue(round), parse.GetValue(client)), payload);
                     modelText = Describe(fitted);
                 }
