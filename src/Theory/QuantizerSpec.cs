@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 
 namespace Verified.Theory;
 
@@ -105,18 +106,14 @@ public abstract record QuantizerSpec
     {
         ArgumentNullException.ThrowIfNull(scheme);
         threshold ??= Threshold.Optimal;
-        int colon = scheme.IndexOf(':', StringComparison.Ordinal);
-        string name = colon < 0 ? scheme : scheme[..colon];
-        string? parameter = colon < 0 ? null : scheme[(colon + 1)..];
+        if (SchemeProblem(scheme) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(scheme));
+        }
+        (string name, string? parameter) = Split(scheme);
         if (threshold is not OptimalThreshold && name is not ("tuq" or "tnq" or "tbq"))
         {
             throw new ArgumentException($"The {name} scheme does not truncate, so it takes no threshold.", nameof(threshold));
-        }
-        if (parameter is not null && name is not ("bernoulli" or "randk"))
-        {
-            throw new ArgumentException(
-                $"Unknown scheme '{scheme}': only bernoulli:Q and randk:K take a parameter; use one of {string.Join(", ", SchemeSyntax)}.",
-                nameof(scheme));
         }
         return name switch
         {
@@ -128,54 +125,46 @@ public abstract record QuantizerSpec
             "tuq" => new TruncatedUniform(bits, threshold),
             "tnq" => new TruncatedNonUniform(bits, threshold),
             "tbq" => new TruncatedBiScaled(bits, threshold),
-            "bernoulli" => new BernoulliSparsification(ParseKeepProbability(scheme, parameter)),
-            "randk" => new RandKSparsification(ParseKept(scheme, parameter)),
-            _ => throw new ArgumentException($"Unknown scheme '{scheme}': use one of {string.Join(", ", SchemeSyntax)}.", nameof(scheme)),
+            "bernoulli" => new BernoulliSparsification(double.Parse(parameter!, NumberStyles.Float, CultureInfo.InvariantCulture)),
+            _ => new RandKSparsification(int.Parse(parameter!, NumberStyles.None, CultureInfo.InvariantCulture)),
         };
     }
 
-    /// <summary>Whether <paramref name="scheme"/> is written as <see cref="SchemeSyntax"/> allows (parameters checked too).</summary>
-    public static bool IsValidScheme(string? scheme)
+    /// <summary>
+    /// Why <paramref name="scheme"/> is not written as <see cref="SchemeSyntax"/> allows (an unknown name, a missing or
+    /// malformed parameter), naming the allowed values; <c>null</c> when it is. Bits and thresholds are not checked here.
+    /// </summary>
+    public static string? SchemeProblem(string? scheme)
     {
-        if (scheme is null)
+        if (string.IsNullOrEmpty(scheme))
         {
-            return false;
+            return $"The scheme is empty: use one of {string.Join(", ", SchemeSyntax)}.";
         }
-        try
+        (string name, string? parameter) = Split(scheme);
+        if (!SchemeNames.Contains(name))
         {
-            _ = Create(scheme, MaxBits);
-            return true;
+            return $"Unknown scheme '{scheme}': use one of {string.Join(", ", SchemeSyntax)}.";
         }
-        catch (ArgumentException)
+        return name switch
         {
-            return false;
-        }
-    }
-
-    private static double ParseKeepProbability(string scheme, string? parameter)
-    {
-        if (parameter is null
-            || !double.TryParse(parameter, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double q)
-            || !BernoulliSparsification.IsValidKeepProbability(q))
-        {
-            throw new ArgumentException(
+            "bernoulli" when parameter is null
+                || !double.TryParse(parameter, NumberStyles.Float, CultureInfo.InvariantCulture, out double q)
+                || !BernoulliSparsification.IsValidKeepProbability(q) =>
                 $"Scheme '{scheme}' needs its keep probability: write bernoulli:Q with Q a number in (0, 1], e.g. bernoulli:0.1.",
-                nameof(scheme));
-        }
-        return q;
+            "randk" when parameter is null
+                || !int.TryParse(parameter, NumberStyles.None, CultureInfo.InvariantCulture, out int k)
+                || k < 1 =>
+                $"Scheme '{scheme}' needs the number of coordinates it keeps: write randk:K with K an integer from 1 to d, e.g. randk:1000.",
+            not ("bernoulli" or "randk") when parameter is not null =>
+                $"Scheme '{scheme}' takes no parameter: only bernoulli:Q and randk:K do; use one of {string.Join(", ", SchemeSyntax)}.",
+            _ => null,
+        };
     }
 
-    private static int ParseKept(string scheme, string? parameter)
+    private static (string Name, string? Parameter) Split(string scheme)
     {
-        if (parameter is null
-            || !int.TryParse(parameter, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int k)
-            || k < 1)
-        {
-            throw new ArgumentException(
-                $"Scheme '{scheme}' needs the number of coordinates it keeps: write randk:K with K an integer from 1 to d, e.g. randk:1000.",
-                nameof(scheme));
-        }
-        return k;
+        int colon = scheme.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? (scheme, null) : (scheme[..colon], scheme[(colon + 1)..]);
     }
 
     private protected QuantizerSpec()

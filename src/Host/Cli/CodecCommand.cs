@@ -25,13 +25,13 @@ internal static class CodecCommand
     {
         var scheme = new Option<string>("--scheme")
         {
-            Description = "Quantization scheme: fp, qsgd, nuqsgd, tuq, tnq, tbq or sign.",
+            Description = TheoryCommand.SchemeDescription,
             DefaultValueFactory = _ => "tnq",
         };
-        RestrictTo(scheme, TheoryCommand.Schemes);
+        TheoryCommand.RestrictToSchemes(scheme);
         var bits = new Option<int>("--bits")
         {
-            Description = "Bits per coordinate b. Truncated schemes: 1..8. qsgd/nuqsgd: 2..8 (sign bit included). Ignored by fp and sign.",
+            Description = "Bits per coordinate b. Truncated schemes: 1..8. qsgd/nuqsgd: 2..8 (sign bit included). Ignored by fp, sign, usign, bernoulli and randk.",
             DefaultValueFactory = _ => 3,
         };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the stochastic rounding.", DefaultValueFactory = _ => 0UL };
@@ -65,19 +65,22 @@ internal static class CodecCommand
                 var codec = new GradientCodec();
                 byte[] payload = new byte[GradientCodec.GetMaxEncodedLength(spec, gradient.Length)];
                 string modelText;
+                int written;
                 GradientModel? fitted = FitOrNull(gradient, parse.GetValue(model)!);
                 if (fitted is null)
                 {
-                    GradientCodec.EncodeZero(spec, gradient.Length, payload);
+                    written = GradientCodec.EncodeZero(spec, gradient.Length, payload);
                     modelText = "none (the input is all zero: a zero-scale payload)";
                 }
                 else
                 {
-                    // QSGD/NUQSGD: the dimension enters Theory's predicted errors (not the levels), so it is the real d.
+                    // QSGD/NUQSGD and rand-k: the dimension enters Theory's predicted errors (not the levels), so it is the real d.
                     QuantizerDesign design = codec.Designs.GetOrDesign(spec, fitted, spec.DesignNeedsDimension ? Math.Max(gradient.Length, 1) : null);
-                    codec.Encode(gradient, design, new RoundingKey(parse.GetValue(seed), parse.GetValue(round), parse.GetValue(client)), payload);
+                    written = codec.Encode(gradient, design, new RoundingKey(parse.GetValue(seed), parse.GetValue(round), parse.GetValue(client)), payload);
                     modelText = Describe(fitted);
                 }
+                // Bernoulli payloads are shorter than the worst case GetMaxEncodedLength allows for.
+                payload = payload[..written];
                 File.WriteAllBytes(parse.GetValue(outputFile)!.FullName, payload);
                 PayloadHeader header = GradientCodec.ReadHeader(payload);
                 output.WriteLine(string.Create(

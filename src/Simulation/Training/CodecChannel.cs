@@ -66,7 +66,7 @@ public sealed class CodecChannel : IGradientChannel
     public int AuditEvery { get; }
 
     /// <inheritdoc />
-    public string Name => Spec is FullPrecision or Sign ? Spec.Name : string.Create(CultureInfo.InvariantCulture, $"{Spec.Name}-{Spec.BitsPerCoordinate}");
+    public string Name => Spec.Label;
 
     /// <summary>Sees each gradient before it is encoded (gradient capture); null: none.</summary>
     public IUploadObserver? Observer { get; set; }
