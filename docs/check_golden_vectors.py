@@ -216,4 +216,6 @@ if __name__ == '__main__':
     assert len(blocks) == 8, 'expected 8 golden vectors, found %d' % len(blocks)
     assert blocks[6] == golden7, 'golden 7 differs from the re-encoding'
     assert blocks[7] == golden8, 'golden 8 differs from the re-encoding'
+    assert decode(blocks[6]) == [0, -4, 0, 0, 0, 0, 8, -2, 0, 0], 'golden 7 values'
+    assert decode(blocks[7]) == [0, 0, f32(0.25 * (7 / 3)), 0, f32(-1 * (7 / 3)), 0, 7], 'golden 8 values'
     print('all golden vectors check')
