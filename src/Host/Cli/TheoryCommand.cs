@@ -105,7 +105,13 @@ internal static class TheoryCommand
     public static void RestrictToSchemes(Option<string> option) =>
         option.Validators.Add(result =>
         {
-            if (QuantizerSpec.SchemeProblem(result.GetValueOrDefault<string>()) is { } problem)
+            string? value = result.GetValueOrDefault<string>();
+            string name = value?.Split(':')[0] ?? "";
+            if (!QuantizerSpec.SchemeNames.Contains(name))
+            {
+                result.AddError($"{option.Name} '{value}' is not known: use one of {string.Join(", ", QuantizerSpec.SchemeSyntax)}.");
+            }
+            else if (QuantizerSpec.SchemeProblem(value) is { } problem)
             {
                 result.AddError($"{option.Name}: {problem}");
             }
