@@ -85,7 +85,7 @@ internal static class CodecCommand
                 PayloadHeader header = GradientCodec.ReadHeader(payload);
                 output.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{parse.GetValue(outputFile)!.Name}: {header.SchemeName} b = {header.Bits}, d = {header.Dimension}, {payload.Length} bytes = {PayloadHeader.Size} header + {header.PayloadLength} indices ({8.0 * payload.Length / Math.Max(1, header.Dimension):0.####} bits per coordinate with the header); model {modelText}"));
+                    $"{parse.GetValue(outputFile)!.Name}: {header.SchemeName} {(header.IsSparse ? $"keeping {header.ValueCount}" : $"b = {header.Bits}")}, d = {header.Dimension}, {payload.Length} bytes = {PayloadHeader.Size} header + {header.PayloadLength} {(header.IsSparse ? "bitmap and values" : "indices")} ({8.0 * payload.Length / Math.Max(1, header.Dimension):0.####} bits per coordinate with the header); model {modelText}"));
                 return 0;
             }
             catch (Exception exception) when (exception is ArgumentException or IOException or UnauthorizedAccessException or CodecFormatException)
@@ -207,8 +207,19 @@ internal static class CodecCommand
         CultureInfo invariant = CultureInfo.InvariantCulture;
         void Row(string name, string value) => output.WriteLine(string.Create(invariant, $"  {name,-22}{value}"));
         output.WriteLine(string.Create(invariant, $"payload v{h.Version}: {h.SchemeName}, b = {h.Bits}, d = {h.Dimension}"));
-        Row("bytes", string.Create(invariant, $"{h.TotalLength} = {PayloadHeader.Size} header + {h.PayloadLength} indices"));
-        Row("bits per coordinate", string.Create(invariant, $"{h.Bits} on the wire, {8.0 * h.TotalLength / Math.Max(1, h.Dimension):0.####} with the header"));
+        if (h.IsSparse)
+        {
+            int bitmap = h.PayloadLength - (4 * h.ValueCount);
+            Row("bytes", string.Create(invariant, $"{h.TotalLength} = {PayloadHeader.Size} header + {bitmap} keep bitmap + {4 * h.ValueCount} values"));
+            Row("kept", string.Create(invariant, $"{h.ValueCount} of {h.Dimension} coordinates"));
+            Row(h.Scheme == WireScheme.Bernoulli ? "keep probability q" : "k", h.Alpha.ToString("R", invariant));
+            Row("bits per coordinate", string.Create(invariant, $"{8.0 * h.PayloadLength / Math.Max(1, h.Dimension):0.####} on the wire, {8.0 * h.TotalLength / Math.Max(1, h.Dimension):0.####} with the header"));
+        }
+        else
+        {
+            Row("bytes", string.Create(invariant, $"{h.TotalLength} = {PayloadHeader.Size} header + {h.PayloadLength} indices"));
+            Row("bits per coordinate", string.Create(invariant, $"{h.Bits} on the wire, {8.0 * h.TotalLength / Math.Max(1, h.Dimension):0.####} with the header"));
+        }
         Row("scale", h.IsAllZero ? "0 (all-zero vector)" : h.Scale.ToString("R", invariant));
         if (h.Threshold != WireThreshold.None)
         {
@@ -245,7 +256,11 @@ internal static class CodecCommand
             writer.WriteNumber("bytes", h.TotalLength);
             writer.WriteNumber("headerBytes", PayloadHeader.Size);
             writer.WriteNumber("indexBytes", h.PayloadLength);
-            writer.WriteNumber("bitsPerCoordinate", h.Bits);
+            writer.WriteNumber("bitsPerCoordinate", h.IsSparse ? 8.0 * h.PayloadLength / Math.Max(1, h.Dimension) : h.Bits);
+            if (h.IsSparse)
+            {
+                writer.WriteNumber("kept", h.ValueCount);
+            }
             writer.WriteNumber("bitsPerCoordinateWithHeader", 8.0 * h.TotalLength / Math.Max(1, h.Dimension));
             writer.WriteNumber("scale", h.Scale);
             writer.WriteBoolean("allZero", h.IsAllZero);

@@ -145,7 +145,12 @@ internal static class TheoryCommand
         string modelText = design.Model.TailShape is { } rho
             ? $"{design.Model.Kind}(scale = {Number(design.Model.Scale)}, ρ = {Number(rho)})"
             : $"{design.Model.Kind}(scale = {Number(design.Model.Scale)})";
-        output.WriteLine($"{design.Spec.Name}, b = {design.BitsPerCoordinate} bits per coordinate, s = {design.Intervals} intervals, model {modelText}");
+        output.WriteLine(design.Spec switch
+        {
+            BernoulliSparsification b => string.Create(invariant, $"bernoulli, q = {b.KeepProbability}, ω = {Number(b.Omega(1))}, 1 + 32q = {Number(b.ExpectedBitsPerCoordinate(1))} bits per coordinate on average, model {modelText}"),
+            RandKSparsification k when design.Dimension is { } length => string.Create(invariant, $"randk, k = {k.Kept} of d = {length}, ω = {Number(k.Omega(length))}, 1 + 32k/d = {Number(k.ExpectedBitsPerCoordinate(length))} bits per coordinate, model {modelText}"),
+            _ => $"{design.Spec.Name}, b = {design.BitsPerCoordinate} bits per coordinate, s = {design.Intervals} intervals, model {modelText}",
+        });
         void Row(string name, string value, string note = "") =>
             output.WriteLine(string.Create(invariant, $"  {name,-26}{value,-14}{note}"));
         Row("α (threshold)", Number(design.Alpha), design.Spec is TruncatedSpec truncated ? $"threshold: {truncated.Threshold}" : "no truncation");
@@ -170,11 +175,11 @@ internal static class TheoryCommand
             _ => "M(α)",
         });
         Row("J (error)", Number(design.Error), "bound + truncation");
-        Row("J (high resolution)", Number(design.HighResolutionError), "(1/4)∫p/λ² + M(α), spec §1.5");
+        Row("J (high resolution)", Number(design.HighResolutionError), design.Spec is SparsifierSpec ? "the same: ω·E[g²]" : "(1/4)∫p/λ² + M(α), spec §1.5");
         if (request.Dimension is { } d && request.Clients is { } n)
         {
             Row("E_TQ", Number(design.ConvergenceError(d, n)), string.Create(invariant, $"(d/N)·J with d = {d}, N = {n}"));
-            Row("E_TQ (high resolution)", Number(design.HighResolutionConvergenceError(d, n)), "P1's closed form at TNQ's optimum");
+            Row("E_TQ (high resolution)", Number(design.HighResolutionConvergenceError(d, n)), design.Spec is TruncatedNonUniform ? "P1's closed form at TNQ's optimum" : "(d/N)·J (high resolution)");
         }
     }
 
