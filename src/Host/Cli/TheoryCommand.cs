@@ -8,7 +8,6 @@ namespace Verified.Host.Cli;
 /// <summary><c>verified theory</c>: the design of one scheme for one gradient model, as a table or JSON.</summary>
 internal static class TheoryCommand
 {
-    public static readonly string[] Schemes = [.. QuantizerSpec.SchemeSyntax];
     public static readonly string[] Models = ["laplace", "lomax", "pareto", "gaussian"];
 
     // Theory's argument names → the options a user typed, so an error names what to change.

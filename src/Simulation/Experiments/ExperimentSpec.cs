@@ -25,7 +25,7 @@ public sealed record ExperimentSpec
     /// <summary>Largest minibatch per client accepted.</summary>
     public const int MaxBatchSize = 4096;
 
-    /// <summary>Quantization scheme: fp, qsgd, nuqsgd, tuq, tnq, tbq or sign.</summary>
+    /// <summary>Quantization scheme: fp, qsgd, nuqsgd, tuq, tnq, tbq, sign, usign, bernoulli:Q or randk:K (<see cref="QuantizerSpec.SchemeSyntax"/>).</summary>
     public string Scheme { get; init; } = "tnq";
 
     /// <summary>Bits per coordinate (1..8 truncated, 2..8 qsgd/nuqsgd; ignored by fp and sign).</summary>
