@@ -375,6 +375,20 @@ public class SparseCodecProperties
         Expect(payload, "version 1", p => Set(p, 4, 1));
     }
 
+    [Fact]
+    public void Version2_IsVersion1PlusTheSparsifiers_SoOldSchemesReadUnderEitherNumber()
+    {
+        foreach ((string scheme, int bits) in new[] { ("tnq", 3), ("qsgd", 4), ("sign", 1), ("fp", 32) })
+        {
+            QuantizerDesign design = CodecFixtures.Design(scheme, bits);
+            byte[] payload = s_codec.Encode(CodecFixtures.Gradient(100, 3, design), design, new RoundingKey(1, 2, 3));
+            Assert.Equal(1, payload[4]);
+            byte[] asVersion2 = Reseal(Set((byte[])payload.Clone(), 4, 2));
+            Assert.Equal(2, GradientCodec.ReadHeader(asVersion2).Version);
+            Assert.Equal(s_codec.Decode(payload), s_codec.Decode(asVersion2));
+        }
+    }
+
     [Property(MaxTest = 400, Replay = "(20261123,4243)")]
     public Property MutatedSparsePayloads_RaiseOnlyCodecFormatException_EvenWithAValidChecksum() =>
         Prop.ForAll(
