@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """An independent decoder of docs/wire-format.md, written from the document alone (standard library only).
 
-It parses every golden vector in wire-format.md, checks the length and the CRC-32C, decodes the indices, and
-re-derives the indices of golden vectors 1 and 2 from the document's rounding rule. Run: python3 check_golden_vectors.py
+It parses every golden vector in wire-format.md, checks the length and the CRC-32C, decodes the indices (version 1)
+or the keep bitmap and values (version 2), re-derives the indices of golden vectors 1 and 2 from the document's
+rounding rule, and re-encodes golden vectors 7 and 8 byte for byte from its selection rules.
+Run: python3 check_golden_vectors.py
 """
 import math
 import pathlib
@@ -41,9 +43,13 @@ def fmix32(h):
     return h ^ (h >> 16)
 
 
-def uniforms(seed, round_, client, d):
+def key_words(seed, round_, client):
     z = splitmix(splitmix(seed) ^ (((round_ & M32) << 32) | (client & M32)))
-    k0, k1 = z & M32, z >> 32
+    return z & M32, z >> 32
+
+
+def uniforms(seed, round_, client, d):
+    k0, k1 = key_words(seed, round_, client)
     return [f32((fmix32(fmix32(j ^ k0) ^ k1) >> 8) * 2.0 ** -24) for j in range(d)]
 
 
@@ -73,9 +79,92 @@ def truncated_levels(scheme, bits, alpha, model, scale, beta=0.0, inner=0):
     return levels
 
 
+def decode_sparse(payload):
+    """Version 2, schemes 7 (bernoulli) and 8 (randk): a keep bitmap, then the kept values as float32."""
+    scheme, bits, threshold, model, inner = payload[5:10]
+    d, length = struct.unpack_from('<II', payload, 12)
+    (scale,) = struct.unpack_from('<f', payload, 20)
+    param, model_scale, shape, beta = struct.unpack_from('<dddd', payload, 24)
+    (checksum,) = struct.unpack_from('<I', payload, 56)
+    assert bits == 32 and threshold == model == inner == 0 and payload[10:12] == b'\0\0', 'fixed bytes'
+    assert scale == 1.0 and model_scale == shape == beta == 0.0, 'fixed fields'
+    bitmap_len = (d + 7) // 8
+    n, rest = divmod(length - bitmap_len, 4)
+    assert length >= bitmap_len and rest == 0 and n <= d and len(payload) == 60 + length, 'length'
+    assert crc32c(payload[:56] + payload[60:]) == checksum, 'checksum'
+    if scheme == 7:
+        assert 0 < param <= 1 and (param * 2 ** 24).is_integer(), 'q'
+    else:
+        assert param.is_integer() and 1 <= param <= d and n == param, 'k'
+    bitmap = int.from_bytes(payload[60:60 + bitmap_len], 'little')
+    assert bitmap >> d == 0, 'padding bits'
+    kept = [j for j in range(d) if bitmap >> j & 1]
+    assert len(kept) == n, 'popcount'
+    values = struct.unpack_from('<%df' % n, payload, 60 + bitmap_len)
+    assert all(math.isfinite(v) for v in values), 'finite'
+    out = [0.0] * d
+    for j, v in zip(kept, values):
+        out[j] = v
+    return out
+
+
+def header(version, scheme, bits, d, length, scale, param):
+    return (b'VFQC' + bytes([version, scheme, bits, 0, 0, 0, 0, 0]) + struct.pack('<IIf', d, length, scale)
+            + struct.pack('<dddd', param, 0.0, 0.0, 0.0))
+
+
+def seal(head, body):
+    return head + struct.pack('<I', crc32c(head + body)) + body
+
+
+def encode_bernoulli(gradient, q, seed, round_, client):
+    """The document's rule: N = round-half-even(q·2^24) in 1..2^24; keep j iff the top 24 hash bits < N; value g/q_eff."""
+    k0, k1 = key_words(seed, round_, client)
+    threshold = min(max(round(q * 2 ** 24), 1), 2 ** 24)  # Python's round() is half to even
+    q_eff = threshold / 2 ** 24
+    d = len(gradient)
+    bitmap, values = 0, []
+    for j, g in enumerate(gradient):
+        if fmix32(fmix32(j ^ k0) ^ k1) >> 8 < threshold:
+            bitmap |= 1 << j
+            values.append(f32(f32(g) / q_eff))
+    body = bitmap.to_bytes((d + 7) // 8, 'little') + struct.pack('<%df' % len(values), *values)
+    return seal(header(2, 7, 32, d, len(body), 1.0, q_eff), body)
+
+
+def below(k0, k1, j, n):
+    """Lemire's exact uniform integer in 0..n−1 from the hashes w_{j,t} = fmix32(fmix32(j ^ k0) ^ k1 ^ (t·0x9E3779B9))."""
+    inner = fmix32(j ^ k0)
+    t = 0
+    while True:
+        product = fmix32(inner ^ k1 ^ ((t * 0x9E3779B9) & M32)) * n
+        if product & M32 >= (1 << 32) % n:
+            return product >> 32
+        t += 1
+
+
+def encode_randk(gradient, k, seed, round_, client):
+    """Selection sampling: keep j iff r > 0 and (r = n or below(n) < r), r still to keep, n = d − j left; value g·(d/k)."""
+    k0, k1 = key_words(seed, round_, client)
+    d = len(gradient)
+    scale = d / k
+    bitmap, values, remaining = 0, [], k
+    for j, g in enumerate(gradient):
+        left = d - j
+        if remaining > 0 and (remaining == left or below(k0, k1, j, left) < remaining):
+            bitmap |= 1 << j
+            values.append(f32(f32(g) * scale))
+            remaining -= 1
+    body = bitmap.to_bytes((d + 7) // 8, 'little') + struct.pack('<%df' % len(values), *values)
+    return seal(header(2, 8, 32, d, len(body), 1.0, float(k)), body)
+
+
 def decode(payload):
     assert payload[:4] == b'VFQC', 'magic'
-    assert payload[4] == 1, 'version'
+    assert payload[4] in (1, 2), 'version'
+    if payload[5] in (7, 8):
+        assert payload[4] == 2, 'the sparsifiers are version 2'
+        return decode_sparse(payload)
     scheme, bits, _threshold, model, inner = payload[5:10]
     d, length = struct.unpack_from('<II', payload, 12)
     (scale,) = struct.unpack_from('<f', payload, 20)
@@ -119,3 +208,14 @@ if __name__ == '__main__':
     print('golden 1 codes', round_truncated([0, 0.5, -1, 2, -0.25], truncated_levels(3, 3, 1.0, 1, 1.0), uniforms(42, 0, 0, 5)))
     alpha = 3 * 0.5 * math.log1p(3 / (1.5 * math.sqrt(6)))
     print('golden 2 codes', round_truncated([0.1, -0.3, 0.7, -2, 0, 0.45], truncated_levels(4, 2, alpha, 1, 0.5), uniforms(7, 1, 2, 6)))
+    blocks = [bytes.fromhex(b.replace(' ', '')) for b in re.findall(r'```\n   (56465143[0-9A-F ]+)\n   ```', text)]
+    golden7 = encode_bernoulli([1, -2, 0.5, 0, 3, -0.25, 4, -1, 2, 0.125], 0.5, 3, 0, 1)
+    golden8 = encode_randk([1.5, -2, 0.25, 4, -1, 0.5, 3], 3, 5, 2, 0)
+    print('golden 7', golden7.hex().upper())
+    print('golden 8', golden8.hex().upper())
+    assert len(blocks) == 8, 'expected 8 golden vectors, found %d' % len(blocks)
+    assert blocks[6] == golden7, 'golden 7 differs from the re-encoding'
+    assert blocks[7] == golden8, 'golden 8 differs from the re-encoding'
+    assert decode(blocks[6]) == [0, -4, 0, 0, 0, 0, 8, -2, 0, 0], 'golden 7 values'
+    assert decode(blocks[7]) == [0, 0, f32(0.25 * (7 / 3)), 0, f32(-1 * (7 / 3)), 0, 7], 'golden 8 values'
+    print('all golden vectors check')

@@ -40,8 +40,8 @@ public sealed class CodecDesignCache
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(model);
-        // QSGD/NUQSGD designs depend on the dimension; the others ignore it, so it is not part of their key.
-        int? key = spec is NormScaledSpec ? dimension : null;
+        // QSGD/NUQSGD and rand-k designs depend on the dimension; the others ignore it, so it is not part of their key.
+        int? key = spec.DesignNeedsDimension ? dimension : null;
         if (_designs.TryGet((spec, model, key), out QuantizerDesign? design))
         {
             return design;

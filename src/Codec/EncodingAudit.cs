@@ -19,6 +19,8 @@ namespace Verified.Codec;
 /// codec's (beyond Monte-Carlo noise); a gap between it and the design's RoundingVariance is the model fit's.</item>
 /// <item><see cref="TruncationRate"/> = fraction of |g_j| &gt; l_s, and <see cref="TruncationMse"/> = (1/d)Σ(|g_j| − l_s)₊².</item>
 /// </list>
+/// <para>The sparsifiers (Bernoulli, rand-k) have no levels: their rounding variance is the whole error and its
+/// expectation is ω·(1/d)‖g‖²; the truncation figures are 0.</para>
 /// <para>Sign compression is deterministic: its rounding figures are 0 and its "truncation" is not one, so only the
 /// mean squared error (its bias) is meaningful. Full precision has no levels: every figure but the error is 0.</para>
 /// </remarks>
@@ -72,6 +74,18 @@ public readonly record struct EncodingAudit(
         if (header.Scheme == WireScheme.FullPrecision || header.IsAllZero)
         {
             return new EncodingAudit(d, errorSum / d, 0, 0, 0, 0, 0);
+        }
+        if (header.IsSparse)
+        {
+            // Unbiased with no truncation: the whole error is the sparsifier's variance, whose expectation given g is
+            // ω·(1/d)‖g‖² with the ω the header's q (or k) realises (spec §4.1).
+            double squares = 0;
+            foreach (float g in gradient)
+            {
+                squares += (double)g * g;
+            }
+            double omega = header.Scheme == WireScheme.Bernoulli ? (1 / header.Alpha) - 1 : ((double)d / header.Alpha) - 1;
+            return new EncodingAudit(d, errorSum / d, errorSum / d, omega * squares / d, 0, 0, 0);
         }
 
         // The decoder's own values per index, sorted and without the duplicate ±0 of QSGD/NUQSGD's sign bit.

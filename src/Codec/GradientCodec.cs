@@ -49,15 +49,18 @@ public sealed class GradientCodec
     public CodecDesignCache Designs { get; }
 
     /// <summary>
-    /// The exact size in bytes of an encoded vector: the 60-byte header plus ceil(d·b/8), with b the scheme's wire bits
-    /// (<see cref="WireBits"/>). Named after the BCL's codecs; the length does not depend on the data.
+    /// The size in bytes of an encoded vector: the 60-byte header plus ceil(d·b/8), with b the scheme's wire bits
+    /// (<see cref="WireBits"/>), exact for every scheme but Bernoulli, whose length depends on how many coordinates the
+    /// key keeps: for it this is the worst case 60 + ceil(d/8) + 4d (rand-k: exactly 60 + ceil(d/8) + 4k).
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">d &lt; 0, or the payload would exceed 2 GiB.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">d &lt; 0, rand-k's k &gt; d, or the payload would exceed 2 GiB.</exception>
     public static int GetMaxEncodedLength(QuantizerSpec spec, int dimension)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentOutOfRangeException.ThrowIfNegative(dimension);
-        long total = PayloadHeader.Size + WireFormat.PackedLength(dimension, WireBits(spec));
+        long total = spec is SparsifierSpec sparsifier
+            ? SparseCodec.MaxEncodedLength(sparsifier, dimension)
+            : PayloadHeader.Size + WireFormat.PackedLength(dimension, WireBits(spec));
         if (total > Array.MaxLength)
         {
             throw new ArgumentOutOfRangeException(nameof(dimension), dimension, string.Create(
@@ -66,11 +69,14 @@ public sealed class GradientCodec
         return (int)total;
     }
 
-    /// <summary>Bits per coordinate on the wire: the spec's b (sign bit included for QSGD/NUQSGD), 1 for sign, 32 for full precision.</summary>
+    /// <summary>
+    /// The header's bits byte: the spec's b (sign bit included for QSGD/NUQSGD), 1 for sign, 32 for full precision, and
+    /// 32 for the sparsifiers, the width of one kept value (their payload is a bitmap plus values, not d·b bits).
+    /// </summary>
     public static int WireBits(QuantizerSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return spec.BitsPerCoordinate;
+        return spec is SparsifierSpec ? SparseCodec.WireBits : spec.BitsPerCoordinate;
     }
 
     /// <summary>Encodes <paramref name="gradient"/> into <paramref name="destination"/>.</summary>
@@ -90,18 +96,23 @@ public sealed class GradientCodec
         return written;
     }
 
-    /// <summary>Encodes <paramref name="gradient"/> into a new array of exactly <see cref="GetMaxEncodedLength"/> bytes.</summary>
+    /// <summary>Encodes <paramref name="gradient"/> into a new array of exactly the payload's length.</summary>
     public byte[] Encode(ReadOnlySpan<float> gradient, QuantizerDesign design, RoundingKey key)
     {
         ArgumentNullException.ThrowIfNull(design);
         var payload = new byte[GetMaxEncodedLength(design.Spec, gradient.Length)];
-        Encode(gradient, design, key, payload);
+        int written = Encode(gradient, design, key, payload);
+        if (written < payload.Length)
+        {
+            Array.Resize(ref payload, written);
+        }
         return payload;
     }
 
     /// <summary>
     /// Writes the payload of an all-zero vector of <paramref name="dimension"/> coordinates for a spec whose model could
     /// not be fitted (a zero gradient has no scale): header scale 0, model none, all indices 0. It decodes to zeros.
+    /// The sparsifiers need no model: for them this is the ordinary encoding of d zeros under the key (0, 0, 0).
     /// </summary>
     /// <returns>The bytes written.</returns>
     public static int EncodeZero(QuantizerSpec spec, int dimension, Span<byte> destination)
@@ -110,6 +121,11 @@ public sealed class GradientCodec
         if (destination.Length < total)
         {
             CodecThrow.ArgumentException_DestinationTooShort(nameof(destination), total, destination.Length);
+        }
+        if (spec is SparsifierSpec sparsifier)
+        {
+            RoundingKey zeroKey = default;
+            return SparseCodec.Encode([], dimension, zeros: true, sparsifier, zeroKey.K0, zeroKey.K1, destination);
         }
         WireScheme scheme = WireFormat.SchemeOf(spec);
         Span<byte> payload = destination[..total];
@@ -150,7 +166,8 @@ public sealed class GradientCodec
 
     /// <summary>
     /// sum[j] += weight · decode(payload)[j], fused (server-side averaging: weight = 1/N). The result is bit-identical to
-    /// decoding and then adding weight·value in float32.
+    /// decoding and then adding weight·value in float32 (sparsifiers: the coordinates a payload does not keep are left
+    /// untouched, so a −0 in the sum stays −0 instead of becoming −0 + 0 = +0).
     /// </summary>
     /// <exception cref="CodecFormatException">The payload is not valid.</exception>
     /// <exception cref="ArgumentException">The sum's length differs from the dimension, or the weight is not finite.</exception>
@@ -168,11 +185,14 @@ public sealed class GradientCodec
         DecodeCore(header, payload[PayloadHeader.Size..], sum, accumulate: true, weight);
     }
 
-    /// <summary>The value every index of a payload decodes to (empty for full precision): for inspection and tests.</summary>
+    /// <summary>
+    /// The value every index of a payload decodes to: for inspection and tests. Empty for full precision and the
+    /// sparsifiers, which send values rather than indices.
+    /// </summary>
     /// <exception cref="CodecFormatException">The levels cannot be rebuilt from the header.</exception>
     public ImmutableArray<float> DecodedLevels(in PayloadHeader header)
     {
-        if (header.Scheme == WireScheme.FullPrecision)
+        if (header.Scheme == WireScheme.FullPrecision || header.IsSparse)
         {
             return [];
         }
@@ -183,13 +203,13 @@ public sealed class GradientCodec
 
     /// <summary>
     /// Writes the value each index of a payload decodes to into <paramref name="destination"/> and returns how many
-    /// there are, 2^b (0 for full precision). Does not allocate once the levels are cached.
+    /// there are, 2^b (0 for full precision and the sparsifiers). Does not allocate once the levels are cached.
     /// </summary>
     /// <exception cref="ArgumentException">The destination is shorter than 2^b.</exception>
     /// <exception cref="CodecFormatException">The levels cannot be rebuilt from the header.</exception>
     public int DecodedLevels(in PayloadHeader header, Span<float> destination)
     {
-        if (header.Scheme == WireScheme.FullPrecision)
+        if (header.Scheme == WireScheme.FullPrecision || header.IsSparse)
         {
             return 0;
         }
@@ -216,6 +236,13 @@ public sealed class GradientCodec
         {
             bytesWritten = 0;
             return false;
+        }
+        if (spec is SparsifierSpec sparsifier)
+        {
+            // Sequential by nature (rand-k's selection depends on the count so far, the values' offsets on the
+            // prefix popcount), so one scalar loop on every path; the bytes do not depend on the path or chunking.
+            bytesWritten = SparseCodec.Encode(gradient, gradient.Length, zeros: false, sparsifier, key.K0, key.K1, destination);
+            return true;
         }
         Span<byte> payload = destination[..total];
         Span<byte> packed = payload[PayloadHeader.Size..];
@@ -385,6 +412,11 @@ public sealed class GradientCodec
 
     private void DecodeCore(in PayloadHeader header, ReadOnlySpan<byte> packed, Span<float> destination, bool accumulate, float weight)
     {
+        if (header.IsSparse)
+        {
+            SparseCodec.Decode(header, packed, destination, accumulate, weight);
+            return;
+        }
         if (header.Scheme == WireScheme.FullPrecision)
         {
             DecodeFull(packed, destination, accumulate, weight);

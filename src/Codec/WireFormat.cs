@@ -27,6 +27,12 @@ public enum WireScheme : byte
 
     /// <summary>Sign: 1 bit per coordinate, decoded as ±m.</summary>
     Sign = 6,
+
+    /// <summary>Bernoulli sparsification (version 2): keep bitmap + the kept coordinates divided by q.</summary>
+    Bernoulli = 7,
+
+    /// <summary>rand-k (version 2): keep bitmap + the k kept coordinates times d/k.</summary>
+    RandK = 8,
 }
 
 /// <summary>The threshold byte of the wire format (offset 7): how a truncated scheme chose α.</summary>
@@ -68,15 +74,16 @@ public enum WireModel : byte
 /// The fixed 60-byte header of a payload, as read by <see cref="GradientCodec.ReadHeader"/>. Layout and rules in
 /// docs/wire-format.md; every multi-byte field is little-endian.
 /// </summary>
-/// <param name="Version">Format version (1).</param>
+/// <param name="Version">Format version: 1 for schemes 0–6, 2 for the sparsifiers (a version-2 decoder also reads 0–6).</param>
 /// <param name="Scheme">The scheme.</param>
-/// <param name="Bits">Bits per coordinate b on the wire (32 for full precision, 1 for sign).</param>
+/// <param name="Bits">Bits per coordinate b on the wire (32 for full precision, 1 for sign; 32 for the sparsifiers, the width of a kept value).</param>
 /// <param name="Threshold">How α was chosen (truncated schemes).</param>
 /// <param name="Model">The gradient model's family.</param>
 /// <param name="Dimension">d, the number of coordinates.</param>
-/// <param name="PayloadLength">Bytes after the header: ceil(d·b/8).</param>
-/// <param name="Scale">QSGD/NUQSGD: ‖v‖₂; sign: m; truncated and full precision: 1; 0 means an all-zero vector.</param>
-/// <param name="Alpha">Truncated schemes: α of the design (the fixed α for <see cref="WireThreshold.Fixed"/>); else 0.</param>
+/// <param name="PayloadLength">Bytes after the header: ceil(d·b/8); sparsifiers: ceil(d/8) + 4·(values kept).</param>
+/// <param name="Scale">QSGD/NUQSGD: ‖v‖₂; sign: m; truncated, full precision and sparsifiers: 1; 0 means an all-zero vector.</param>
+/// <param name="Alpha">Truncated schemes: α of the design (the fixed α for <see cref="WireThreshold.Fixed"/>); Bernoulli: the
+/// realised keep probability q (a multiple of 2^−24); rand-k: k; else 0.</param>
 /// <param name="ModelScale">The model's scale (γ, σ, g₀ or σ); 0 without a model.</param>
 /// <param name="ModelShape">The power-law models' ρ; 0 otherwise.</param>
 /// <param name="InnerCells">TBQSGD: n_in, the cells of its inner region; 0 otherwise.</param>
@@ -101,8 +108,14 @@ public readonly record struct PayloadHeader(
     /// <summary>Header size in bytes.</summary>
     public const int Size = 60;
 
-    /// <summary>The current format version.</summary>
+    /// <summary>The version written for schemes 0–6 (fp … sign): their payloads are unchanged since version 1.</summary>
     public const int CurrentVersion = 1;
+
+    /// <summary>The version written for the sparsifiers (schemes 7 and 8), which version 2 added.</summary>
+    public const int SparseVersion = 2;
+
+    /// <summary>The highest version this decoder reads (it reads 1 and 2).</summary>
+    public const int MaximumVersion = SparseVersion;
 
     /// <summary>The magic bytes "VFQC" at offset 0.</summary>
     public static ReadOnlySpan<byte> Magic => "VFQC"u8;
@@ -124,26 +137,35 @@ public readonly record struct PayloadHeader(
     /// <summary>Header plus payload: the exact size of the encoded upload in bytes.</summary>
     public int TotalLength => Size + PayloadLength;
 
-    /// <summary>Whether the payload decodes to the all-zero vector (scale 0; not used by full precision).</summary>
-    public bool IsAllZero => Scheme != WireScheme.FullPrecision && Scale == 0;
+    /// <summary>Whether the payload decodes to the all-zero vector (scale 0; not used by full precision and the sparsifiers).</summary>
+    public bool IsAllZero => Scheme is not (WireScheme.FullPrecision or WireScheme.Bernoulli or WireScheme.RandK) && Scale == 0;
+
+    /// <summary>Whether the payload is a sparsifier's (bitmap + values) rather than packed codes.</summary>
+    public bool IsSparse => Scheme is WireScheme.Bernoulli or WireScheme.RandK;
+
+    /// <summary>Sparsifiers: the number of float32 values after the bitmap; others: d.</summary>
+    public int ValueCount => IsSparse ? (PayloadLength - (int)(((long)Dimension + 7) >> 3)) / 4 : Dimension;
 
     /// <summary>s, the number of intervals between the levels the indices address (0 for full precision).</summary>
     public int Intervals => Scheme switch
     {
-        WireScheme.FullPrecision => 0,
+        WireScheme.FullPrecision or WireScheme.Bernoulli or WireScheme.RandK => 0,
         WireScheme.Sign => 1,
         WireScheme.Qsgd or WireScheme.Nuqsgd => (1 << (Bits - 1)) - 1,
         _ => (1 << Bits) - 1,
     };
 
-    /// <summary>The short scheme name used by the CLI and Theory (fp, qsgd, nuqsgd, tuq, tnq, tbq, sign).</summary>
+    /// <summary>The short scheme name used by the CLI and Theory (fp, qsgd, nuqsgd, tuq, tnq, tbq, sign, bernoulli, randk).</summary>
     public string SchemeName => WireFormat.SchemeName(Scheme);
 
-    /// <summary>Rebuilds the Theory spec the payload was encoded with.</summary>
+    /// <summary>Rebuilds the Theory spec the payload was encoded with (sign: the mean-absolute one; a unit sign is the
+    /// same payload with scale 1; Bernoulli: q as realised, a multiple of 2^−24).</summary>
     public QuantizerSpec ToSpec() => Scheme switch
     {
         WireScheme.FullPrecision => new FullPrecision(),
         WireScheme.Sign => new Sign(),
+        WireScheme.Bernoulli => new BernoulliSparsification(Alpha),
+        WireScheme.RandK => new RandKSparsification((int)Alpha),
         WireScheme.Qsgd => new Qsgd(Bits),
         WireScheme.Nuqsgd => new Nuqsgd(Bits),
         WireScheme.TruncatedUniform => new TruncatedUniform(Bits, ToThreshold()),
@@ -185,6 +207,8 @@ internal static class WireFormat
         WireScheme.TruncatedNonUniform => "tnq",
         WireScheme.TruncatedBiScaled => "tbq",
         WireScheme.Sign => "sign",
+        WireScheme.Bernoulli => "bernoulli",
+        WireScheme.RandK => "randk",
         _ => "unknown",
     };
 
@@ -197,6 +221,8 @@ internal static class WireFormat
         TruncatedNonUniform => WireScheme.TruncatedNonUniform,
         TruncatedBiScaled => WireScheme.TruncatedBiScaled,
         Sign => WireScheme.Sign,
+        BernoulliSparsification => WireScheme.Bernoulli,
+        RandKSparsification => WireScheme.RandK,
         _ => throw new ArgumentException($"The codec has no wire encoding for the scheme {spec.GetType().Name}.", nameof(spec)),
     };
 
@@ -266,9 +292,9 @@ internal static class WireFormat
             Fail($"The payload does not start with the magic bytes 'VFQC' (56 46 51 43): found {Convert.ToHexString(payload[..4])}; it is not a Verified codec payload.");
         }
         int version = payload[4];
-        if (version != PayloadHeader.CurrentVersion)
+        if (version is < PayloadHeader.CurrentVersion or > PayloadHeader.MaximumVersion)
         {
-            Fail($"The payload has format version {version}; this decoder reads version {PayloadHeader.CurrentVersion} only.");
+            Fail($"The payload has format version {version}; this decoder reads versions {PayloadHeader.CurrentVersion} and {PayloadHeader.MaximumVersion} only.");
         }
         var header = new PayloadHeader(
             version,
@@ -304,6 +330,11 @@ internal static class WireFormat
         {
             Fail($"The payload is corrupted: its CRC-32C is {crc:X8}, the header records {header.Checksum:X8}.");
         }
+        if (header.IsSparse)
+        {
+            SparseCodec.ValidateBody(header, payload[PayloadHeader.Size..]);
+            return header;
+        }
         ValidatePadding(header, payload[PayloadHeader.Size..]);
         if (header.IsAllZero && payload[PayloadHeader.Size..].ContainsAnyExcept((byte)0))
         {
@@ -314,11 +345,18 @@ internal static class WireFormat
 
     private static void ValidateFields(in PayloadHeader h)
     {
-        if (!Enum.IsDefined(h.Scheme))
+        if (!Enum.IsDefined(h.Scheme) || (h.Version == 1 && h.Scheme > WireScheme.Sign))
         {
-            Fail($"Unknown scheme byte {(byte)h.Scheme}: version 1 defines 0 (fp) to 6 (sign).");
+            Fail(h.Version == 1
+                ? $"Unknown scheme byte {(byte)h.Scheme} for version 1, which defines 0 (fp) to 6 (sign); the sparsifiers 7 (bernoulli) and 8 (randk) are version 2."
+                : $"Unknown scheme byte {(byte)h.Scheme}: version 2 defines 0 (fp) to 8 (randk).");
         }
         string name = SchemeName(h.Scheme);
+        if (h.IsSparse)
+        {
+            ValidateSparse(h, name);
+            return;
+        }
         (int minBits, int maxBits) = h.Scheme switch
         {
             WireScheme.FullPrecision => (32, 32),
@@ -366,6 +404,57 @@ internal static class WireFormat
         if (h.Scheme == WireScheme.FullPrecision && h.Scale != 1)
         {
             Fail(Invariant($"Scheme fp has scale 1, but the header says {h.Scale}."));
+        }
+    }
+
+    private static void ValidateSparse(in PayloadHeader h, string name)
+    {
+        if (h.Bits != SparseCodec.WireBits)
+        {
+            Fail($"Scheme {name} sends float32 values: its bits byte is {SparseCodec.WireBits}, but the header says {h.Bits}.");
+        }
+        if (h.Dimension > int.MaxValue - 1 || h.Dimension < 0)
+        {
+            Fail($"The dimension {(uint)h.Dimension} is larger than this decoder supports ({int.MaxValue - 1}).");
+        }
+        if (h.Threshold != WireThreshold.None || h.Model != WireModel.None || h.InnerCells != 0
+            || !IsPositiveZero(h.ModelScale) || !IsPositiveZero(h.ModelShape) || !IsPositiveZero(h.Beta))
+        {
+            Fail($"Scheme {name} carries no threshold or model: the threshold, model and inner-cell bytes, model scale, shape and β must all be zero.");
+        }
+        if (BitConverter.SingleToUInt32Bits(h.Scale) != BitConverter.SingleToUInt32Bits(1f))
+        {
+            Fail(Invariant($"Scheme {name} has scale 1 (its values are sent as they decode), but the header says {h.Scale}."));
+        }
+        if (h.Scheme == WireScheme.Bernoulli)
+        {
+            double grid = h.Alpha * SparseCodec.KeepResolution;
+            if (!(h.Alpha > 0 && h.Alpha <= 1))
+            {
+                Fail(Invariant($"bernoulli's keep probability q = {h.Alpha} is out of range: it must be in (0, 1]."));
+            }
+            if (grid != Math.Floor(grid))
+            {
+                Fail(Invariant($"bernoulli's keep probability q = {h.Alpha:R} is not a multiple of 2^−24, the only values an encoder realises."));
+            }
+        }
+        else if (!(h.Alpha >= 1 && h.Alpha <= h.Dimension && h.Alpha == Math.Floor(h.Alpha)))
+        {
+            Fail(Invariant($"randk's k = {h.Alpha:R} is out of range: it must be an integer from 1 to d = {h.Dimension}."));
+        }
+        long bitmap = ((long)h.Dimension + 7) >> 3;
+        long values = (h.PayloadLength - bitmap) / 4;
+        if (h.PayloadLength < bitmap || (h.PayloadLength - bitmap) % 4 != 0 || values > h.Dimension)
+        {
+            Fail($"The header's payload length {(uint)h.PayloadLength} is not ceil(d/8) + 4·n = {bitmap} + 4·n with 0 ≤ n ≤ d = {h.Dimension} values.");
+        }
+        if (h.Scheme == WireScheme.RandK && values != (long)h.Alpha)
+        {
+            Fail(Invariant($"randk's header says k = {h.Alpha}, but its payload length {h.PayloadLength} holds {values} values: they must be equal."));
+        }
+        if (PayloadHeader.Size + (long)h.PayloadLength > int.MaxValue)
+        {
+            Fail($"The payload length {(uint)h.PayloadLength} is larger than this decoder supports.");
         }
     }
 

@@ -25,7 +25,8 @@ public sealed record BiScaledSplit(double Beta, int InnerCells, int OuterCells);
 /// <remarks>
 /// <para>Error terms are per coordinate, for g drawn from <see cref="Model"/>:</para>
 /// <list type="bullet">
-/// <item><see cref="RoundingVarianceBound"/>: Lemma 1's Σ_k P_kΔ_k²/4 (QSGD/NUQSGD: their published bound).</item>
+/// <item><see cref="RoundingVarianceBound"/>: Lemma 1's Σ_k P_kΔ_k²/4 (QSGD/NUQSGD: their published bound;
+/// Bernoulli/rand-k: their exact variance ω·E[g²], spec §4.1).</item>
 /// <item><see cref="RoundingVariance"/>: the exact Σ_k ∫_{l_{k−1}}^{l_k} (l_k − g)(g − l_{k−1}) p(g) dg.</item>
 /// <item><see cref="TruncationMse"/>: the deterministic part, M(α) = E[(T_α(g) − g)²] (Sign: its bias E[g²] − m²).</item>
 /// <item><see cref="Error"/>: J = RoundingVarianceBound + TruncationMse, the "J (discrete bound)" of spec §2.6.</item>
@@ -70,13 +71,16 @@ public sealed record QuantizerDesign
     /// <summary>The truncation threshold α; +∞ for schemes that do not truncate.</summary>
     public double Alpha { get; }
 
-    /// <summary>The reconstruction levels, ascending (empty for full precision). Truncated schemes: l_0 = −α … l_s = α.</summary>
+    /// <summary>
+    /// The reconstruction levels, ascending. Truncated schemes: l_0 = −α … l_s = α; sign: ±m. Empty for full precision
+    /// and for the sparsifiers, which send values rather than level indices.
+    /// </summary>
     public ImmutableArray<double> Levels { get; }
 
     /// <summary>Whether <see cref="Levels"/> are gradient values or fractions of ‖v‖₂.</summary>
     public LevelUnit LevelUnit { get; }
 
-    /// <summary>The vector length the norm-scaled schemes' errors were computed for; <c>null</c> for per-coordinate schemes.</summary>
+    /// <summary>The vector length the norm-scaled schemes' errors and rand-k's ω were computed for; <c>null</c> for per-coordinate schemes.</summary>
     public int? Dimension { get; }
 
     /// <summary>s, the number of intervals between levels (spec §1.3).</summary>

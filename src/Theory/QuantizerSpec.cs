@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 
 namespace Verified.Theory;
 
@@ -71,7 +72,10 @@ public sealed record FixedThreshold : Threshold
 /// 2^b levels on [−α, α]; no sign bit (the levels are symmetric). Range: 1 ≤ b ≤ 8.</description></item>
 /// <item><term>QSGD, NUQSGD</term><description>one sign bit plus b − 1 bits for a level index 0..s with
 /// s = 2^{b−1} − 1, so b ≥ 2; plus one float32 norm per vector. Range: 2 ≤ b ≤ 8.</description></item>
-/// <item><term>Sign</term><description>1 bit per coordinate, plus one float32 magnitude per vector.</description></item>
+/// <item><term>Sign</term><description>1 bit per coordinate, plus one float32 magnitude per vector (m = E|g|, or 1
+/// for the unit sign <c>usign</c>).</description></item>
+/// <item><term>Bernoulli, rand-k</term><description>a d-bit keep bitmap plus one float32 per kept coordinate: 33 bits
+/// at worst, 1 + 32q (Bernoulli) or 1 + 32k/d (rand-k) on average.</description></item>
 /// <item><term>FullPrecision</term><description>32 bits (float32) per coordinate.</description></item>
 /// </list>
 /// </remarks>
@@ -81,41 +85,100 @@ public abstract record QuantizerSpec
     public const int MaxBits = 8;
 
     /// <summary>Every scheme's <see cref="Name"/>, in the order the papers introduce them.</summary>
-    public static ImmutableArray<string> SchemeNames { get; } = ["fp", "qsgd", "nuqsgd", "tuq", "tnq", "tbq", "sign"];
+    /// <remarks>bernoulli and randk take a parameter on the command line (<see cref="SchemeSyntax"/>).</remarks>
+    public static ImmutableArray<string> SchemeNames { get; } = ["fp", "qsgd", "nuqsgd", "tuq", "tnq", "tbq", "sign", "usign", "bernoulli", "randk"];
+
+    /// <summary>How each scheme is written where schemes are parsed by name: <c>bernoulli:Q</c> and <c>randk:K</c> carry
+    /// their keep probability and kept count; the others are their bare <see cref="Name"/>.</summary>
+    public static ImmutableArray<string> SchemeSyntax { get; } = ["fp", "qsgd", "nuqsgd", "tuq", "tnq", "tbq", "sign", "usign", "bernoulli:Q", "randk:K"];
 
     /// <summary>
-    /// The spec named <paramref name="scheme"/> (one of <see cref="SchemeNames"/>) at <paramref name="bits"/> bits per
-    /// coordinate; fp and sign ignore the bits. Truncated schemes take <paramref name="threshold"/> (default optimal).
+    /// The spec named <paramref name="scheme"/> at <paramref name="bits"/> bits per coordinate; fp, sign, usign and the
+    /// sparsifiers ignore the bits. Truncated schemes take <paramref name="threshold"/> (default optimal).
     /// </summary>
-    /// <exception cref="ArgumentException">An unknown scheme, bits out of the scheme's range, or a threshold the scheme
-    /// does not support; the message names the argument and its allowed values.</exception>
+    /// <param name="scheme">One of <see cref="SchemeSyntax"/>: a bare name, <c>bernoulli:Q</c> with 0 &lt; Q ≤ 1 (the keep
+    /// probability, invariant culture) or <c>randk:K</c> with K ≥ 1 (the coordinates kept; K ≤ d is checked at design).</param>
+    /// <param name="bits">b, for the schemes that take it.</param>
+    /// <param name="threshold">The truncated schemes' threshold.</param>
+    /// <exception cref="ArgumentException">An unknown scheme, a missing or malformed parameter, bits out of the scheme's
+    /// range, or a threshold the scheme does not support; the message names the argument and its allowed values.</exception>
     public static QuantizerSpec Create(string scheme, int bits, Threshold? threshold = null)
     {
         ArgumentNullException.ThrowIfNull(scheme);
         threshold ??= Threshold.Optimal;
-        if (threshold is not OptimalThreshold && scheme is not ("tuq" or "tnq" or "tbq"))
+        if (SchemeProblem(scheme) is { } problem)
         {
-            throw new ArgumentException($"The {scheme} scheme does not truncate, so it takes no threshold.", nameof(threshold));
+            throw new ArgumentException(problem, nameof(scheme));
         }
-        return scheme switch
+        (string name, string? parameter) = Split(scheme);
+        if (threshold is not OptimalThreshold && name is not ("tuq" or "tnq" or "tbq"))
+        {
+            throw new ArgumentException($"The {name} scheme does not truncate, so it takes no threshold.", nameof(threshold));
+        }
+        return name switch
         {
             "fp" => new FullPrecision(),
             "sign" => new Sign(),
+            "usign" => new Sign { Magnitude = SignMagnitude.Unit },
             "qsgd" => new Qsgd(bits),
             "nuqsgd" => new Nuqsgd(bits),
             "tuq" => new TruncatedUniform(bits, threshold),
             "tnq" => new TruncatedNonUniform(bits, threshold),
             "tbq" => new TruncatedBiScaled(bits, threshold),
-            _ => throw new ArgumentException($"Unknown scheme '{scheme}': use one of {string.Join(", ", SchemeNames)}.", nameof(scheme)),
+            "bernoulli" => new BernoulliSparsification(double.Parse(parameter!, NumberStyles.Float, CultureInfo.InvariantCulture)),
+            _ => new RandKSparsification(int.Parse(parameter!, NumberStyles.None, CultureInfo.InvariantCulture)),
         };
+    }
+
+    /// <summary>
+    /// Why <paramref name="scheme"/> is not written as <see cref="SchemeSyntax"/> allows (an unknown name, a missing or
+    /// malformed parameter), naming the allowed values; <c>null</c> when it is. Bits and thresholds are not checked here.
+    /// </summary>
+    public static string? SchemeProblem(string? scheme)
+    {
+        if (string.IsNullOrEmpty(scheme))
+        {
+            return $"The scheme is empty: use one of {string.Join(", ", SchemeSyntax)}.";
+        }
+        (string name, string? parameter) = Split(scheme);
+        if (!SchemeNames.Contains(name))
+        {
+            return $"Unknown scheme '{scheme}': use one of {string.Join(", ", SchemeSyntax)}.";
+        }
+        return name switch
+        {
+            "bernoulli" when parameter is null
+                || !double.TryParse(parameter, NumberStyles.Float, CultureInfo.InvariantCulture, out double q)
+                || !BernoulliSparsification.IsValidKeepProbability(q) =>
+                $"Scheme '{scheme}' needs its keep probability: write bernoulli:Q with Q a number in (0, 1], e.g. bernoulli:0.1.",
+            "randk" when parameter is null
+                || !int.TryParse(parameter, NumberStyles.None, CultureInfo.InvariantCulture, out int k)
+                || k < 1 =>
+                $"Scheme '{scheme}' needs the number of coordinates it keeps: write randk:K with K an integer from 1 to d, e.g. randk:1000.",
+            not ("bernoulli" or "randk") when parameter is not null =>
+                $"Scheme '{scheme}' takes no parameter: only bernoulli:Q and randk:K do; use one of {string.Join(", ", SchemeSyntax)}.",
+            _ => null,
+        };
+    }
+
+    private static (string Name, string? Parameter) Split(string scheme)
+    {
+        int colon = scheme.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? (scheme, null) : (scheme[..colon], scheme[(colon + 1)..]);
     }
 
     private protected QuantizerSpec()
     {
     }
 
-    /// <summary>The scheme's short name on the command line and in JSON (fp, qsgd, nuqsgd, tuq, tnq, tbq, sign).</summary>
+    /// <summary>The scheme's short name on the command line and in JSON (one of <see cref="SchemeNames"/>).</summary>
     public abstract string Name { get; }
+
+    /// <summary>A short label for tables and file names: <c>tnq-3</c>, <c>fp</c>, <c>sign</c>, <c>bernoulli-0.1</c>, <c>randk-1000</c>.</summary>
+    public virtual string Label => FormattableString.Invariant($"{Name}-{BitsPerCoordinate}");
+
+    /// <summary>Whether <see cref="Quantizers.Design"/> needs the dimension d (QSGD/NUQSGD's error, rand-k's ω = d/k − 1).</summary>
+    public virtual bool DesignNeedsDimension => false;
 
     /// <summary>Bits per coordinate on the wire, not counting per-vector header fields.</summary>
     public abstract int BitsPerCoordinate { get; }
@@ -131,27 +194,175 @@ public sealed record FullPrecision : QuantizerSpec
     public override string Name => "fp";
 
     /// <inheritdoc />
+    public override string Label => Name;
+
+    /// <inheritdoc />
     public override int BitsPerCoordinate => 32;
 
     /// <inheritdoc />
     public override int Intervals => 0;
 }
 
-/// <summary>Sign compression: 1 bit per coordinate, decoded as ±m with m the model's E|g| (spec §4.1).</summary>
+/// <summary>The magnitude a <see cref="Sign"/> payload decodes to.</summary>
+public enum SignMagnitude
+{
+    /// <summary>m = E|g| of the model: the magnitude that minimises E[(m·sign(g) − g)²] (the default).</summary>
+    MeanAbsolute,
+
+    /// <summary>m = 1 whatever the model: the unit signs that DSignSGD averages (spec §4.1). CLI name <c>usign</c>.</summary>
+    Unit,
+}
+
+/// <summary>Sign compression: 1 bit per coordinate, decoded as ±m (spec §4.1).</summary>
 /// <remarks>
-/// m = E|g| is the magnitude that minimises E[(m·sign(g) − g)²]; the resulting error E[g²] − m² is deterministic
-/// (a bias), not a rounding variance. DSignSGD of spec §4.1 averages unit signs; that is the same payload with m = 1.
+/// <para>With <see cref="SignMagnitude.MeanAbsolute"/>, m = E|g| is the magnitude that minimises E[(m·sign(g) − g)²];
+/// the resulting error E[g²] − m² is deterministic (a bias), not a rounding variance. With
+/// <see cref="SignMagnitude.Unit"/>, m = 1: DSignSGD of spec §4.1, whose server averages unit signs; its error is
+/// E[(sign(g) − g)²] = 1 − 2E|g| + E[g²]. Both send the same payload, with m in its scale field.</para>
 /// </remarks>
 public sealed record Sign : QuantizerSpec
 {
+    /// <summary>How m is chosen; <see cref="SignMagnitude.MeanAbsolute"/> unless set. Validated in <c>init</c>.</summary>
+    public SignMagnitude Magnitude
+    {
+        get;
+        init
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(Magnitude), value, $"Magnitude = {value} is out of range: it must be MeanAbsolute or Unit.");
+            }
+            field = value;
+        }
+    }
+
     /// <inheritdoc />
-    public override string Name => "sign";
+    public override string Name => Magnitude == SignMagnitude.Unit ? "usign" : "sign";
+
+    /// <inheritdoc />
+    public override string Label => Name;
 
     /// <inheritdoc />
     public override int BitsPerCoordinate => 1;
 
     /// <inheritdoc />
     public override int Intervals => 1;
+}
+
+/// <summary>
+/// The unbiased sparsifiers of spec §4.1 in the codec: a kept coordinate is sent as g_j divided by its keep
+/// probability, every other coordinate decodes to 0, so E[C(g)] = g and E‖C(g) − g‖² = ω‖g‖².
+/// </summary>
+/// <remarks>
+/// <para>They have no levels and no threshold: their design's error is the variance ω·E[g²] per coordinate
+/// (<see cref="Quantizers.Design"/>). <see cref="Theory.Sde.BernoulliSparsifier"/> and <see cref="Theory.Sde.RandK"/>
+/// are the reference implementations with a caller's <see cref="Random"/>; the codec draws with its counter-based key.</para>
+/// <para>Wire bits: a d-bit keep bitmap plus a float32 per kept coordinate, so <see cref="BitsPerCoordinate"/> is the
+/// worst case 33; <see cref="ExpectedBitsPerCoordinate"/> is the mean.</para>
+/// </remarks>
+public abstract record SparsifierSpec : QuantizerSpec
+{
+    private protected SparsifierSpec()
+    {
+    }
+
+    /// <summary>33: one bitmap bit and, at worst, a float32 value per coordinate.</summary>
+    public override int BitsPerCoordinate => 33;
+
+    /// <inheritdoc />
+    public override int Intervals => 0;
+
+    /// <summary>ω for vectors of dimension d: E‖C(v) − v‖² = ω‖v‖² (spec §4.1, §6 item 21).</summary>
+    /// <param name="dimension">d. Range: d ≥ 1 (rand-k: d ≥ k).</param>
+    public abstract double Omega(int dimension);
+
+    /// <summary>Expected wire bits per coordinate without the header: 1 + 32·(expected kept fraction).</summary>
+    /// <param name="dimension">d. Range: d ≥ 1 (rand-k: d ≥ k).</param>
+    public double ExpectedBitsPerCoordinate(int dimension) => 1 + (32 / (Omega(dimension) + 1));
+}
+
+/// <summary>
+/// Bernoulli sparsification (spec §4.1): keep each coordinate independently with probability q, scaled by 1/q;
+/// ω = 1/q − 1 exactly (spec §6 item 21). CLI syntax <c>bernoulli:Q</c>.
+/// </summary>
+public sealed record BernoulliSparsification : SparsifierSpec
+{
+    /// <summary>Creates the sparsifier. Range: 0 &lt; q ≤ 1 (q = 1 sends every coordinate).</summary>
+    public BernoulliSparsification(double keepProbability) => KeepProbability = keepProbability;
+
+    /// <summary>q, the keep probability. Range: 0 &lt; q ≤ 1; validated here and in <c>with</c>.</summary>
+    /// <remarks>The codec realises q rounded to a multiple of 2^−24 (docs/wire-format.md); the header carries that q.</remarks>
+    public double KeepProbability
+    {
+        get;
+        init
+        {
+            if (!IsValidKeepProbability(value))
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(KeepProbability), value, FormattableString.Invariant($"KeepProbability = {value} is out of range: it must be a number in (0, 1]."));
+            }
+            field = value;
+        }
+    }
+
+    /// <summary>Whether q is a keep probability: 0 &lt; q ≤ 1.</summary>
+    public static bool IsValidKeepProbability(double keepProbability) => keepProbability > 0 && keepProbability <= 1;
+
+    /// <inheritdoc />
+    public override string Name => "bernoulli";
+
+    /// <inheritdoc />
+    public override string Label => FormattableString.Invariant($"bernoulli-{KeepProbability}");
+
+    /// <summary>ω = 1/q − 1, whatever d.</summary>
+    public override double Omega(int dimension)
+    {
+        Preconditions.CheckRange(nameof(dimension), dimension, 1, int.MaxValue);
+        return (1 / KeepProbability) - 1;
+    }
+}
+
+/// <summary>
+/// rand-k without replacement (spec §4.1): keep a uniformly random k-subset of the d coordinates, scaled by d/k;
+/// ω = d/k − 1 exactly (spec §6 item 21). CLI syntax <c>randk:K</c>. k ≤ d is checked where d is known (design, encode).
+/// </summary>
+public sealed record RandKSparsification : SparsifierSpec
+{
+    /// <summary>Creates rand-k. Range: k ≥ 1 (and k ≤ d at design and encode).</summary>
+    public RandKSparsification(int kept) => Kept = kept;
+
+    /// <summary>k, the coordinates kept per vector. Range: k ≥ 1; validated here and in <c>with</c>.</summary>
+    public int Kept { get; init => field = Preconditions.CheckRange(nameof(Kept), value, 1, int.MaxValue); }
+
+    /// <inheritdoc />
+    public override string Name => "randk";
+
+    /// <inheritdoc />
+    public override string Label => FormattableString.Invariant($"randk-{Kept}");
+
+    /// <inheritdoc />
+    public override bool DesignNeedsDimension => true;
+
+    /// <summary>ω = d/k − 1.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">d &lt; k: rand-k cannot keep more coordinates than there are.</exception>
+    public override double Omega(int dimension)
+    {
+        CheckDimension(dimension);
+        return ((double)dimension / Kept) - 1;
+    }
+
+    /// <summary>Checks k ≤ d with a message naming both.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">d &lt; k or d &lt; 1.</exception>
+    public int CheckDimension(int dimension)
+    {
+        if (dimension < Kept)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(dimension), dimension, FormattableString.Invariant($"randk:{Kept} keeps k = {Kept} coordinates, but the vector has d = {dimension}: k must be at most d."));
+        }
+        return dimension;
+    }
 }
 
 /// <summary>The norm-scaled baselines (spec §1.7): a sign bit and a level index relative to ‖v‖₂.</summary>
@@ -167,6 +378,9 @@ public abstract record NormScaledSpec : QuantizerSpec
 
     /// <summary>s = 2^{b−1} − 1, so the level index 0..s fits in b − 1 bits.</summary>
     public override int Intervals => (1 << (Bits - 1)) - 1;
+
+    /// <inheritdoc />
+    public override bool DesignNeedsDimension => true;
 }
 
 /// <summary>QSGD (Alistarh et al. 2017): levels {0, 1/s, …, 1}·‖v‖₂, stochastic rounding of |v_i|/‖v‖₂.</summary>

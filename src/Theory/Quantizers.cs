@@ -38,7 +38,8 @@ public static class Quantizers
         {
             FullPrecision => new QuantizerDesign(
                 spec, integrals.Model, double.PositiveInfinity, [], LevelUnit.Gradient, 0, 0, 0, 0),
-            Sign => DesignSign(spec, integrals),
+            Sign sign => DesignSign(sign, integrals),
+            SparsifierSpec sparsifier => DesignSparsifier(sparsifier, integrals, dimension),
             NormScaledSpec normScaled => DesignNormScaled(normScaled, integrals, RequireDimension(spec, dimension)),
             TruncatedNonUniform tnq => DesignNonUniform(tnq, integrals, useClosedForms),
             TruncatedUniform tuq => DesignUniform(tuq, integrals, useClosedForms),
@@ -52,7 +53,9 @@ public static class Quantizers
         if (dimension is not { } d)
         {
             throw new ArgumentException(
-                $"{spec.Name}'s error depends on the vector length through ‖v‖₂: pass the dimension d (≥ 1).",
+                spec is RandKSparsification
+                    ? $"{spec.Name}'s ω = d/k − 1 depends on the vector length: pass the dimension d (≥ k)."
+                    : $"{spec.Name}'s error depends on the vector length through ‖v‖₂: pass the dimension d (≥ 1).",
                 nameof(dimension));
         }
         return Preconditions.CheckRange(nameof(dimension), d, 1, int.MaxValue);
@@ -60,13 +63,32 @@ public static class Quantizers
 
     // ---- Sign ------------------------------------------------------------------------------------------------
 
-    private static QuantizerDesign DesignSign(QuantizerSpec spec, DensityIntegrals integrals)
+    private static QuantizerDesign DesignSign(Sign spec, DensityIntegrals integrals)
     {
-        // Decoded as ±m with m = E|g|, the minimiser of E[(m·sign(g) − g)²] = E[g²] − 2mE|g| + m².
-        double magnitude = integrals.MeanAbsolute;
-        double bias = Math.Max(0, integrals.SecondMoment - magnitude * magnitude);
+        // Decoded as ±m; E[(m·sign(g) − g)²] = E[g²] − 2mE|g| + m², minimised by m = E|g| (bias E[g²] − m²). The unit
+        // sign of DSignSGD (spec §4.1) fixes m = 1.
+        double meanAbsolute = integrals.MeanAbsolute;
+        double magnitude = spec.Magnitude == SignMagnitude.Unit ? 1 : meanAbsolute;
+        double bias = spec.Magnitude == SignMagnitude.Unit
+            ? Math.Max(0, integrals.SecondMoment - (2 * meanAbsolute) + 1)
+            : Math.Max(0, integrals.SecondMoment - magnitude * magnitude);
         return new QuantizerDesign(
             spec, integrals.Model, double.PositiveInfinity, [-magnitude, magnitude], LevelUnit.Gradient, 0, 0, bias, bias);
+    }
+
+    // ---- Bernoulli / rand-k (spec §4.1) ----------------------------------------------------------------------
+
+    /// <summary>
+    /// The unbiased sparsifiers: no levels (empty <see cref="QuantizerDesign.Levels"/>), no threshold (α = +∞), and an
+    /// error that is all variance, ω·E[g²] per coordinate (E‖C(g) − g‖² = ω‖g‖², spec §6 item 21), reported as both the
+    /// rounding variance and its bound, with zero truncation error. rand-k's ω = d/k − 1 needs the dimension.
+    /// </summary>
+    private static QuantizerDesign DesignSparsifier(SparsifierSpec spec, DensityIntegrals integrals, int? dimension)
+    {
+        int? d = spec is RandKSparsification randK ? randK.CheckDimension(RequireDimension(spec, dimension)) : null;
+        double variance = spec.Omega(d ?? 1) * integrals.SecondMoment;
+        return new QuantizerDesign(
+            spec, integrals.Model, double.PositiveInfinity, [], LevelUnit.Gradient, variance, variance, 0, variance, dimension: d);
     }
 
     // ---- QSGD / NUQSGD (spec §1.7) ---------------------------------------------------------------------------

@@ -35,6 +35,29 @@ public sealed class CodecChannelTests
         Assert.Contains("--lr", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("bernoulli:0.2")]
+    [InlineData("randk:500")]
+    public void Sparsifiers_GoThroughTheChannel_WithTheirPayloadLengthAndAudit(string scheme)
+    {
+        var random = new Random(4);
+        float[] gradient = [.. Enumerable.Range(0, 5000).Select(_ => (float)((random.NextDouble() - 0.5) * 0.02))];
+        QuantizerSpec spec = QuantizerSpec.Create(scheme, 0);
+        var channel = new CodecChannel(spec, gradient.Length, auditEvery: 1);
+        float[] sum = new float[gradient.Length];
+
+        long bytes = channel.Transmit(gradient, new UploadKey(9, 2, 3), sum, 0.25f);
+
+        var codec = new GradientCodec();
+        byte[] payload = codec.Encode(gradient, codec.Designs.GetOrDesign(spec, ModelFit.Laplace(gradient), gradient.Length), new RoundingKey(9, 2, 3));
+        Assert.Equal(payload.Length, bytes);
+        float[] decoded = codec.Decode(payload);
+        Assert.Equal(decoded.Select(x => 0.25f * x), sum);
+        Assert.Equal(spec.Label, channel.Name);
+        Assert.False(double.IsNaN(channel.StatisticsOf(2).MeasuredRoundingVariance));
+        Assert.Contains("k must be at most d", Assert.Throws<ArgumentOutOfRangeException>(() => new CodecChannel(new RandKSparsification(10), 9)).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TheServerSum_IsTheWeightedDecodedPayload()
     {
@@ -90,6 +113,12 @@ public sealed class CodecChannelTests
         Assert.Equal(["scheme"], (new ExperimentSpec { Scheme = "zip" }).Validate().Select(e => e.Field));
         Assert.Equal(["bits"], (new ExperimentSpec { Scheme = "qsgd", Bits = 1 }).Validate().Select(e => e.Field));
         Assert.Empty((new ExperimentSpec { Scheme = "sign", Bits = 99 }).Validate());
+        Assert.Empty((new ExperimentSpec { Scheme = "usign", Bits = 99 }).Validate());
+        Assert.Empty((new ExperimentSpec { Scheme = "bernoulli:0.1", Bits = 99 }).Validate());
+        Assert.Empty((new ExperimentSpec { Scheme = "randk:1000", Bits = 99 }).Validate());
+        Assert.Equal("bernoulli-0.1", new ExperimentSpec { Scheme = "bernoulli:0.1" }.Label);
+        Assert.Equal("usign", new ExperimentSpec { Scheme = "usign" }.Label);
+        Assert.Contains("bernoulli:Q", Assert.Single((new ExperimentSpec { Scheme = "bernoulli:7" }).Validate()).Message, StringComparison.Ordinal);
         Assert.Empty(new ExperimentSpec().Validate());
     }
 }

@@ -73,6 +73,39 @@ public sealed class CodecCliTests : IDisposable
         Assert.True(Math.Abs(bias) <= 5 * Math.Sqrt(variance), $"Σ(decoded − clip(x)) = {bias}, 5 SE = {5 * Math.Sqrt(variance)}");
     }
 
+    [Theory]
+    [InlineData("bernoulli:0.1")]
+    [InlineData("randk:300")]
+    public void Sparsifiers_RoundTripThroughFiles_AsVersion2Payloads(string scheme)
+    {
+        const int D = 3000;
+        float[] gradient = Laplace(D, 0.01, 5);
+        File.WriteAllBytes(PathOf("s.f32"), MemoryMarshal.AsBytes(gradient.AsSpan()).ToArray());
+        var encode = Run("codec", "encode", "--scheme", scheme, "--seed", "9", "--in", PathOf("s.f32"), "--out", PathOf("s.vq"));
+        Assert.True(encode.Exit == 0, encode.Error);
+        Assert.Equal(0, Run("codec", "decode", "--in", PathOf("s.vq"), "--out", PathOf("s.out")).Exit);
+        byte[] payload = File.ReadAllBytes(PathOf("s.vq"));
+        PayloadHeader header = GradientCodec.ReadHeader(payload);
+        Assert.Equal(2, header.Version);
+        Assert.Equal(payload.Length, header.TotalLength);
+        float[] decoded = MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(PathOf("s.out"))).ToArray();
+        double scale = scheme.StartsWith("randk", StringComparison.Ordinal) ? D / 300.0 : 1 / header.Alpha;
+        int kept = 0;
+        for (int j = 0; j < D; j++)
+        {
+            if (decoded[j] != 0)
+            {
+                kept++;
+                Assert.Equal((float)(gradient[j] * scale), decoded[j]);
+            }
+        }
+        Assert.Equal(header.ValueCount, kept);
+        if (scheme.StartsWith("randk", StringComparison.Ordinal))
+        {
+            Assert.Equal(300, kept);
+        }
+    }
+
     [Fact]
     public void AllZeroInput_EncodesToAZeroScalePayload()
     {

@@ -67,12 +67,15 @@ public sealed class TheoryCommandTests
     [Theory]
     [InlineData("fp")]
     [InlineData("sign")]
+    [InlineData("usign")]
     [InlineData("tuq")]
     [InlineData("tbq")]
+    [InlineData("bernoulli:0.25")]
+    [InlineData("randk:10")]
     public void EverySchemeAnswers(string scheme)
     {
-        JsonElement design = Json("theory", "--scheme", scheme, "--model", "gaussian", "--scale", "0.5");
-        Assert.Equal(scheme, design.GetProperty("scheme").GetString());
+        JsonElement design = Json("theory", "--scheme", scheme, "--model", "gaussian", "--scale", "0.5", "--dimension", "40");
+        Assert.Equal(scheme.Split(':')[0], design.GetProperty("scheme").GetString());
         Assert.True(design.GetProperty("error").GetDouble() >= 0);
     }
 
@@ -83,6 +86,23 @@ public sealed class TheoryCommandTests
         Assert.Equal("norm", design.GetProperty("levelUnit").GetString());
         Assert.Equal(JsonValueKind.Null, design.GetProperty("alpha").ValueKind);
         Assert.Equal(7, design.GetProperty("levels").GetArrayLength());
+    }
+
+    [Fact]
+    public void Sparsifiers_PredictOmegaTimesTheSecondMoment_WithoutLevels()
+    {
+        // Laplace(γ = 1): E[g²] = 2. Bernoulli q = 0.25: ω = 3; rand-k with k = 10 of d = 40: ω = 3.
+        foreach (string scheme in new[] { "bernoulli:0.25", "randk:10" })
+        {
+            JsonElement design = Json("theory", "--scheme", scheme, "--dimension", "40");
+            Assert.Equal(6, design.GetProperty("roundingVariance").GetDouble(), 1e-12);
+            Assert.Equal(6, design.GetProperty("error").GetDouble(), 1e-12);
+            Assert.Equal(0, design.GetProperty("truncationMse").GetDouble());
+            Assert.Equal(0, design.GetProperty("levels").GetArrayLength());
+            Assert.Equal(JsonValueKind.Null, design.GetProperty("alpha").ValueKind);
+        }
+        JsonElement unit = Json("theory", "--scheme", "usign");
+        Assert.Equal([-1.0, 1.0], unit.GetProperty("levels").EnumerateArray().Select(l => l.GetDouble()));
     }
 
     [Fact]
@@ -106,6 +126,8 @@ public sealed class TheoryCommandTests
     [InlineData(new[] { "--scheme", "tnq", "--threshold", "relaxed" }, "relaxed threshold is TUQSGD's")]
     [InlineData(new[] { "--threshold", "-2" }, "--threshold = -2 is out of range")]
     [InlineData(new[] { "--dimension", "0", "--clients", "8" }, "--dimension = 0 is out of range")]
+    [InlineData(new[] { "--scheme", "randk:50", "--dimension", "40" }, "k must be at most d")]
+    [InlineData(new[] { "--scheme", "randk:5" }, "pass the dimension")]
     public void InvalidArguments_ExitNonZero_NamingTheArgumentAndItsRange(string[] args, string message)
     {
         (int exitCode, string output, string error) = Run(["theory", .. args]);
@@ -115,7 +137,9 @@ public sealed class TheoryCommandTests
     }
 
     [Theory]
-    [InlineData("--scheme", "zzz", "--scheme 'zzz' is not known: use one of fp, qsgd, nuqsgd, tuq, tnq, tbq, sign")]
+    [InlineData("--scheme", "zzz", "--scheme 'zzz' is not known: use one of fp, qsgd, nuqsgd, tuq, tnq, tbq, sign, usign, bernoulli:Q, randk:K")]
+    [InlineData("--scheme", "bernoulli:2", "write bernoulli:Q with Q a number in (0, 1]")]
+    [InlineData("--scheme", "randk", "write randk:K with K an integer from 1 to d")]
     [InlineData("--model", "cauchy", "--model 'cauchy' is not known: use one of laplace, lomax, pareto, gaussian")]
     [InlineData("--bits", "three", "three")]
     public void UnparsableArguments_ExitNonZero_ListingWhatIsAllowed(string option, string value, string message)

@@ -192,7 +192,7 @@ public sealed record SchemeAudit(
     ImmutableArray<AuditFigure> Figures)
 {
     /// <summary>e.g. tnq-3, sign.</summary>
-    public string Label => Spec is Sign or FullPrecision ? Spec.Name : string.Create(CultureInfo.InvariantCulture, $"{Spec.Name}-{Spec.BitsPerCoordinate}");
+    public string Label => Spec.Label;
 
     /// <summary>The figure called <paramref name="name"/>, if the scheme has it.</summary>
     public AuditFigure? Figure(string name) => Figures.FirstOrDefault(f => f.Name == name);

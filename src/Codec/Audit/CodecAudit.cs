@@ -139,7 +139,7 @@ public static class CodecAudit
         ArgumentNullException.ThrowIfNull(options);
         int d = gradient.Length;
         int draws = options.Draws;
-        QuantizerDesign design = codec.Designs.GetOrDesign(spec, model, spec is NormScaledSpec ? d : null);
+        QuantizerDesign design = codec.Designs.GetOrDesign(spec, model, spec.DesignNeedsDimension ? d : null);
         ImmutableArray<double> levels = ConditionalError.LevelsFor(design, gradient);
         ConditionalError given = ConditionalError.Of(levels.AsSpan(), gradient);
 

@@ -154,14 +154,14 @@ internal static class AuditCommand
         var builder = ImmutableArray.CreateBuilder<QuantizerSpec>();
         foreach (string name in names)
         {
-            if (name is "fp" || !QuantizerSpec.SchemeNames.Contains(name))
+            if (name is "fp" or "bernoulli" or "randk" || !QuantizerSpec.SchemeNames.Contains(name))
             {
-                problem = $"scheme '{name}' cannot be audited: use tnq, tuq, tbq, qsgd, nuqsgd or sign.";
+                problem = $"scheme '{name}' cannot be audited: use tnq, tuq, tbq, qsgd, nuqsgd, sign or usign.";
                 return false;
             }
-            if (name == "sign")
+            if (name is "sign" or "usign")
             {
-                builder.Add(new Sign());
+                builder.Add(QuantizerSpec.Create(name, 1));
                 continue;
             }
             foreach (int b in widths.Distinct())

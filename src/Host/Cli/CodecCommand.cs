@@ -25,13 +25,13 @@ internal static class CodecCommand
     {
         var scheme = new Option<string>("--scheme")
         {
-            Description = "Quantization scheme: fp, qsgd, nuqsgd, tuq, tnq, tbq or sign.",
+            Description = TheoryCommand.SchemeDescription,
             DefaultValueFactory = _ => "tnq",
         };
-        RestrictTo(scheme, TheoryCommand.Schemes);
+        TheoryCommand.RestrictToSchemes(scheme);
         var bits = new Option<int>("--bits")
         {
-            Description = "Bits per coordinate b. Truncated schemes: 1..8. qsgd/nuqsgd: 2..8 (sign bit included). Ignored by fp and sign.",
+            Description = "Bits per coordinate b. Truncated schemes: 1..8. qsgd/nuqsgd: 2..8 (sign bit included). Ignored by fp, sign, usign, bernoulli and randk.",
             DefaultValueFactory = _ => 3,
         };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the stochastic rounding.", DefaultValueFactory = _ => 0UL };
@@ -65,24 +65,27 @@ internal static class CodecCommand
                 var codec = new GradientCodec();
                 byte[] payload = new byte[GradientCodec.GetMaxEncodedLength(spec, gradient.Length)];
                 string modelText;
+                int written;
                 GradientModel? fitted = FitOrNull(gradient, parse.GetValue(model)!);
                 if (fitted is null)
                 {
-                    GradientCodec.EncodeZero(spec, gradient.Length, payload);
+                    written = GradientCodec.EncodeZero(spec, gradient.Length, payload);
                     modelText = "none (the input is all zero: a zero-scale payload)";
                 }
                 else
                 {
-                    // QSGD/NUQSGD: the dimension enters Theory's predicted errors (not the levels), so it is the real d.
-                    QuantizerDesign design = codec.Designs.GetOrDesign(spec, fitted, spec is NormScaledSpec ? Math.Max(gradient.Length, 1) : null);
-                    codec.Encode(gradient, design, new RoundingKey(parse.GetValue(seed), parse.GetValue(round), parse.GetValue(client)), payload);
+                    // QSGD/NUQSGD and rand-k: the dimension enters Theory's predicted errors (not the levels), so it is the real d.
+                    QuantizerDesign design = codec.Designs.GetOrDesign(spec, fitted, spec.DesignNeedsDimension ? Math.Max(gradient.Length, 1) : null);
+                    written = codec.Encode(gradient, design, new RoundingKey(parse.GetValue(seed), parse.GetValue(round), parse.GetValue(client)), payload);
                     modelText = Describe(fitted);
                 }
+                // Bernoulli payloads are shorter than the worst case GetMaxEncodedLength allows for.
+                payload = payload[..written];
                 File.WriteAllBytes(parse.GetValue(outputFile)!.FullName, payload);
                 PayloadHeader header = GradientCodec.ReadHeader(payload);
                 output.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{parse.GetValue(outputFile)!.Name}: {header.SchemeName} b = {header.Bits}, d = {header.Dimension}, {payload.Length} bytes = {PayloadHeader.Size} header + {header.PayloadLength} indices ({8.0 * payload.Length / Math.Max(1, header.Dimension):0.####} bits per coordinate with the header); model {modelText}"));
+                    $"{parse.GetValue(outputFile)!.Name}: {header.SchemeName} {(header.IsSparse ? $"keeping {header.ValueCount}" : $"b = {header.Bits}")}, d = {header.Dimension}, {payload.Length} bytes = {PayloadHeader.Size} header + {header.PayloadLength} {(header.IsSparse ? "bitmap and values" : "indices")} ({8.0 * payload.Length / Math.Max(1, header.Dimension):0.####} bits per coordinate with the header); model {modelText}"));
                 return 0;
             }
             catch (Exception exception) when (exception is ArgumentException or IOException or UnauthorizedAccessException or CodecFormatException)
@@ -204,8 +207,19 @@ internal static class CodecCommand
         CultureInfo invariant = CultureInfo.InvariantCulture;
         void Row(string name, string value) => output.WriteLine(string.Create(invariant, $"  {name,-22}{value}"));
         output.WriteLine(string.Create(invariant, $"payload v{h.Version}: {h.SchemeName}, b = {h.Bits}, d = {h.Dimension}"));
-        Row("bytes", string.Create(invariant, $"{h.TotalLength} = {PayloadHeader.Size} header + {h.PayloadLength} indices"));
-        Row("bits per coordinate", string.Create(invariant, $"{h.Bits} on the wire, {8.0 * h.TotalLength / Math.Max(1, h.Dimension):0.####} with the header"));
+        if (h.IsSparse)
+        {
+            int bitmap = h.PayloadLength - (4 * h.ValueCount);
+            Row("bytes", string.Create(invariant, $"{h.TotalLength} = {PayloadHeader.Size} header + {bitmap} keep bitmap + {4 * h.ValueCount} values"));
+            Row("kept", string.Create(invariant, $"{h.ValueCount} of {h.Dimension} coordinates"));
+            Row(h.Scheme == WireScheme.Bernoulli ? "keep probability q" : "k", h.Alpha.ToString("R", invariant));
+            Row("bits per coordinate", string.Create(invariant, $"{8.0 * h.PayloadLength / Math.Max(1, h.Dimension):0.####} on the wire, {8.0 * h.TotalLength / Math.Max(1, h.Dimension):0.####} with the header"));
+        }
+        else
+        {
+            Row("bytes", string.Create(invariant, $"{h.TotalLength} = {PayloadHeader.Size} header + {h.PayloadLength} indices"));
+            Row("bits per coordinate", string.Create(invariant, $"{h.Bits} on the wire, {8.0 * h.TotalLength / Math.Max(1, h.Dimension):0.####} with the header"));
+        }
         Row("scale", h.IsAllZero ? "0 (all-zero vector)" : h.Scale.ToString("R", invariant));
         if (h.Threshold != WireThreshold.None)
         {
@@ -242,7 +256,11 @@ internal static class CodecCommand
             writer.WriteNumber("bytes", h.TotalLength);
             writer.WriteNumber("headerBytes", PayloadHeader.Size);
             writer.WriteNumber("indexBytes", h.PayloadLength);
-            writer.WriteNumber("bitsPerCoordinate", h.Bits);
+            writer.WriteNumber("bitsPerCoordinate", h.IsSparse ? 8.0 * h.PayloadLength / Math.Max(1, h.Dimension) : h.Bits);
+            if (h.IsSparse)
+            {
+                writer.WriteNumber("kept", h.ValueCount);
+            }
             writer.WriteNumber("bitsPerCoordinateWithHeader", 8.0 * h.TotalLength / Math.Max(1, h.Dimension));
             writer.WriteNumber("scale", h.Scale);
             writer.WriteBoolean("allZero", h.IsAllZero);

@@ -21,7 +21,7 @@ internal static class RunCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var defaults = new ExperimentSpec();
-        var scheme = new Option<string>("--scheme") { Description = "fp, qsgd, nuqsgd, tuq, tnq, tbq or sign.", DefaultValueFactory = _ => defaults.Scheme };
+        var scheme = new Option<string>("--scheme") { Description = TheoryCommand.SchemeDescription, DefaultValueFactory = _ => defaults.Scheme };
         var bits = new Option<int>("--bits") { Description = "Bits per coordinate: 1..8 truncated, 2..8 qsgd/nuqsgd (sign bit included); ignored by fp and sign.", DefaultValueFactory = _ => defaults.Bits };
         var clients = new Option<int>("--clients") { Description = "N, clients per round.", DefaultValueFactory = _ => defaults.Clients };
         var rounds = new Option<int>("--rounds") { Description = "T, synchronous rounds.", DefaultValueFactory = _ => defaults.Rounds };

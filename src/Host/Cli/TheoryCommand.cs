@@ -8,7 +8,6 @@ namespace Verified.Host.Cli;
 /// <summary><c>verified theory</c>: the design of one scheme for one gradient model, as a table or JSON.</summary>
 internal static class TheoryCommand
 {
-    public static readonly string[] Schemes = [.. QuantizerSpec.SchemeNames];
     public static readonly string[] Models = ["laplace", "lomax", "pareto", "gaussian"];
 
     // Theory's argument names → the options a user typed, so an error names what to change.
@@ -26,10 +25,10 @@ internal static class TheoryCommand
     {
         var scheme = new Option<string>("--scheme")
         {
-            Description = "Quantization scheme: fp, qsgd, nuqsgd, tuq, tnq, tbq or sign.",
+            Description = SchemeDescription,
             DefaultValueFactory = _ => "tnq",
         };
-        RestrictTo(scheme, Schemes);
+        RestrictToSchemes(scheme);
         var bits = new Option<int>("--bits")
         {
             Description = "Bits per coordinate b. Truncated schemes: 1..8 (s = 2^b − 1). qsgd/nuqsgd: 2..8 (sign + b − 1 level bits).",
@@ -97,6 +96,26 @@ internal static class TheoryCommand
         return command;
     }
 
+    /// <summary>The --scheme help text shared by the commands that take one.</summary>
+    public const string SchemeDescription =
+        "Scheme: fp, qsgd, nuqsgd, tuq, tnq, tbq, sign, usign (unit sign, ±1), bernoulli:Q (keep each coordinate with probability Q, scaled by 1/Q) or randk:K (keep K coordinates, scaled by d/K).";
+
+    /// <summary>Accepts a scheme name (bernoulli and randk with their parameter); the error names every allowed value.</summary>
+    public static void RestrictToSchemes(Option<string> option) =>
+        option.Validators.Add(result =>
+        {
+            string? value = result.GetValueOrDefault<string>();
+            string name = value?.Split(':')[0] ?? "";
+            if (!QuantizerSpec.SchemeNames.Contains(name))
+            {
+                result.AddError($"{option.Name} '{value}' is not known: use one of {string.Join(", ", QuantizerSpec.SchemeSyntax)}.");
+            }
+            else if (QuantizerSpec.SchemeProblem(value) is { } problem)
+            {
+                result.AddError($"{option.Name}: {problem}");
+            }
+        });
+
     /// <summary>Accepts only the listed words, with an error that names the option and every allowed value.</summary>
     private static void RestrictTo(Option<string> option, string[] allowed) =>
         option.Validators.Add(result =>
@@ -125,7 +144,12 @@ internal static class TheoryCommand
         string modelText = design.Model.TailShape is { } rho
             ? $"{design.Model.Kind}(scale = {Number(design.Model.Scale)}, ρ = {Number(rho)})"
             : $"{design.Model.Kind}(scale = {Number(design.Model.Scale)})";
-        output.WriteLine($"{design.Spec.Name}, b = {design.BitsPerCoordinate} bits per coordinate, s = {design.Intervals} intervals, model {modelText}");
+        output.WriteLine(design.Spec switch
+        {
+            BernoulliSparsification b => string.Create(invariant, $"bernoulli, q = {b.KeepProbability}, ω = {Number(b.Omega(1))}, 1 + 32q = {Number(b.ExpectedBitsPerCoordinate(1))} bits per coordinate on average, model {modelText}"),
+            RandKSparsification k when design.Dimension is { } length => string.Create(invariant, $"randk, k = {k.Kept} of d = {length}, ω = {Number(k.Omega(length))}, 1 + 32k/d = {Number(k.ExpectedBitsPerCoordinate(length))} bits per coordinate, model {modelText}"),
+            _ => $"{design.Spec.Name}, b = {design.BitsPerCoordinate} bits per coordinate, s = {design.Intervals} intervals, model {modelText}",
+        });
         void Row(string name, string value, string note = "") =>
             output.WriteLine(string.Create(invariant, $"  {name,-26}{value,-14}{note}"));
         Row("α (threshold)", Number(design.Alpha), design.Spec is TruncatedSpec truncated ? $"threshold: {truncated.Threshold}" : "no truncation");
@@ -135,15 +159,26 @@ internal static class TheoryCommand
         }
         string unit = design.LevelUnit == LevelUnit.Norm ? " (× ‖v‖₂)" : string.Empty;
         output.WriteLine($"  levels{unit}: {string.Join(' ', design.Levels.Select(Number))}");
-        Row("rounding variance bound", Number(design.RoundingVarianceBound), design.Spec is NormScaledSpec ? "published bound, per coordinate" : "Σ P_k Δ_k²/4 (Lemma 1)");
+        Row("rounding variance bound", Number(design.RoundingVarianceBound), design.Spec switch
+        {
+            NormScaledSpec => "published bound, per coordinate",
+            SparsifierSpec => "ω·E[g²], exact (spec §4.1)",
+            _ => "Σ P_k Δ_k²/4 (Lemma 1)",
+        });
         Row("rounding variance", Number(design.RoundingVariance), "exact, per coordinate");
-        Row("truncation MSE", Number(design.TruncationMse), design.Spec is Sign ? "bias of ±E|g|" : "M(α)");
+        Row("truncation MSE", Number(design.TruncationMse), design.Spec switch
+        {
+            Sign { Magnitude: SignMagnitude.Unit } => "bias of ±1",
+            Sign => "bias of ±E|g|",
+            SparsifierSpec => "none: unbiased, no truncation",
+            _ => "M(α)",
+        });
         Row("J (error)", Number(design.Error), "bound + truncation");
-        Row("J (high resolution)", Number(design.HighResolutionError), "(1/4)∫p/λ² + M(α), spec §1.5");
+        Row("J (high resolution)", Number(design.HighResolutionError), design.Spec is SparsifierSpec ? "the same: ω·E[g²]" : "(1/4)∫p/λ² + M(α), spec §1.5");
         if (request.Dimension is { } d && request.Clients is { } n)
         {
             Row("E_TQ", Number(design.ConvergenceError(d, n)), string.Create(invariant, $"(d/N)·J with d = {d}, N = {n}"));
-            Row("E_TQ (high resolution)", Number(design.HighResolutionConvergenceError(d, n)), "P1's closed form at TNQ's optimum");
+            Row("E_TQ (high resolution)", Number(design.HighResolutionConvergenceError(d, n)), design.Spec is TruncatedNonUniform ? "P1's closed form at TNQ's optimum" : "(d/N)·J (high resolution)");
         }
     }
 

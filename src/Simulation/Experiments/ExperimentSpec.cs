@@ -25,7 +25,7 @@ public sealed record ExperimentSpec
     /// <summary>Largest minibatch per client accepted.</summary>
     public const int MaxBatchSize = 4096;
 
-    /// <summary>Quantization scheme: fp, qsgd, nuqsgd, tuq, tnq, tbq or sign.</summary>
+    /// <summary>Quantization scheme: fp, qsgd, nuqsgd, tuq, tnq, tbq, sign, usign, bernoulli:Q or randk:K (<see cref="QuantizerSpec.SchemeSyntax"/>).</summary>
     public string Scheme { get; init; } = "tnq";
 
     /// <summary>Bits per coordinate (1..8 truncated, 2..8 qsgd/nuqsgd; ignored by fp and sign).</summary>
@@ -94,9 +94,9 @@ public sealed record ExperimentSpec
             }
         }
 
-        bool knownScheme = QuantizerSpec.SchemeNames.Contains(Scheme ?? "");
-        Check(knownScheme, "scheme", $"scheme = '{Scheme}' is not a scheme: use one of {string.Join(", ", QuantizerSpec.SchemeNames)}.");
-        if (knownScheme && Scheme is not ("fp" or "sign"))
+        string? schemeProblem = QuantizerSpec.SchemeProblem(Scheme);
+        Check(schemeProblem is null, "scheme", $"scheme = '{Scheme}' is not a scheme: {schemeProblem}");
+        if (schemeProblem is null && TakesBits(Scheme))
         {
             int lowest = Scheme is "qsgd" or "nuqsgd" ? 2 : 1;
             Check(Bits >= lowest && Bits <= QuantizerSpec.MaxBits, "bits", $"bits = {Bits} is out of range for {Scheme}: it must be an integer from {lowest} to {QuantizerSpec.MaxBits}.");
@@ -128,14 +128,19 @@ public sealed record ExperimentSpec
         }
     }
 
-    /// <summary>The quantizer spec (fp and sign ignore <see cref="Bits"/>).</summary>
+    /// <summary>Whether the scheme takes <see cref="Bits"/>: not fp, sign, usign or the sparsifiers (bernoulli:Q, randk:K).</summary>
+    private static bool TakesBits(string scheme) => scheme is not ("fp" or "sign" or "usign") && !scheme.Contains(':', StringComparison.Ordinal);
+
+    /// <summary>The quantizer spec (fp, sign, usign and the sparsifiers ignore <see cref="Bits"/>).</summary>
     public QuantizerSpec ToQuantizerSpec() => QuantizerSpec.Create(Scheme, Bits);
 
     /// <summary>Bits per coordinate as the scheme really uses them (32 for fp, 1 for sign).</summary>
     public int EffectiveBits => ToQuantizerSpec().BitsPerCoordinate;
 
-    /// <summary>A short label, e.g. <c>tnq-3</c>, <c>fp</c>, <c>sign</c>.</summary>
-    public string Label => Scheme is "fp" or "sign" ? Scheme : string.Create(CultureInfo.InvariantCulture, $"{Scheme}-{Bits}");
+    /// <summary>A short label, e.g. <c>tnq-3</c>, <c>fp</c>, <c>sign</c>, <c>bernoulli-0.1</c> (no ':', so it can name a file).</summary>
+    public string Label => TakesBits(Scheme ?? "")
+        ? string.Create(CultureInfo.InvariantCulture, $"{Scheme}-{Bits}")
+        : (Scheme ?? "").Replace(':', '-');
 
     /// <summary>The trainer's configuration.</summary>
     /// <exception cref="ArgumentException">The spec is invalid.</exception>

@@ -66,7 +66,7 @@ public sealed class CodecChannel : IGradientChannel
     public int AuditEvery { get; }
 
     /// <inheritdoc />
-    public string Name => Spec is FullPrecision or Sign ? Spec.Name : string.Create(CultureInfo.InvariantCulture, $"{Spec.Name}-{Spec.BitsPerCoordinate}");
+    public string Name => Spec.Label;
 
     /// <summary>Sees each gradient before it is encoded (gradient capture); null: none.</summary>
     public IUploadObserver? Observer { get; set; }
@@ -145,7 +145,7 @@ public sealed class CodecChannel : IGradientChannel
                 string.Create(CultureInfo.InvariantCulture, $"Round {key.Round}, client {key.Client}: {exception.Message} Lower the learning rate (--lr) or check the data."),
                 exception);
         }
-        return _codec.Designs.GetOrDesign(Spec, model, Spec is NormScaledSpec ? Math.Max(gradient.Length, 1) : null);
+        return _codec.Designs.GetOrDesign(Spec, model, Spec.DesignNeedsDimension ? Math.Max(gradient.Length, 1) : null);
     }
 
     private static bool IsAllZero(ReadOnlySpan<float> gradient)

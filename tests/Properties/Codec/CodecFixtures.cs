@@ -40,7 +40,11 @@ internal static class CodecFixtures
         return data;
     }
 
-    /// <summary>The design of a scheme for Laplace(γ = 0.01) gradients (TBQ on a Lomax model, its heavy-tailed home).</summary>
+    /// <summary>
+    /// The design of a scheme for Laplace(γ = 0.01) gradients (TBQ on a Lomax model, its heavy-tailed home). Not in
+    /// <see cref="AllSchemes"/>: usign, bernoulli (q = 0.25) and randk (k = <paramref name="bits"/>, d = 10,000), which
+    /// SparseCodecProperties covers.
+    /// </summary>
     public static QuantizerDesign Design(string scheme, int bits) => s_designs.GetOrAdd((scheme, bits), static key =>
     {
         (string scheme, int bits) = key;
@@ -53,6 +57,9 @@ internal static class CodecFixtures
             "qsgd" => Quantizers.Design(new Qsgd(bits), laplace, 1000),
             "nuqsgd" => Quantizers.Design(new Nuqsgd(bits), laplace, 1000),
             "sign" => Quantizers.Design(new Sign(), laplace),
+            "usign" => Quantizers.Design(new Sign { Magnitude = SignMagnitude.Unit }, laplace),
+            "bernoulli" => Quantizers.Design(new BernoulliSparsification(0.25), laplace),
+            "randk" => Quantizers.Design(new RandKSparsification(bits), laplace, 10_000), // bits = k, for d = 10,000
             _ => Quantizers.Design(new FullPrecision(), laplace),
         };
     });

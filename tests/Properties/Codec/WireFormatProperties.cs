@@ -62,6 +62,20 @@ public class WireFormatProperties
             default,
             "56465143 01 04 03 01 01 00 0000 03000000 02000000 00000000 5754E79A80980940 000000000000F03F 0000000000000000 0000000000000000 D0589711 0000",
             [0, 0, 0]),
+        new Golden(
+            "bernoulli q=0.5 (version 2)",
+            Quantizers.Design(new BernoulliSparsification(0.5), new Laplace(1)),
+            [1, -2, 0.5f, 0, 3, -0.25f, 4, -1, 2, 0.125f],
+            new RoundingKey(3, 0, 1),
+            "56465143 02 07 20 00 00 00 0000 0A000000 0E000000 0000803F 000000000000E03F 0000000000000000 0000000000000000 0000000000000000 FEB5D2C7 C200 000080C0 00000041 000000C0",
+            [0, -4, 0, 0, 0, 0, 8, -2, 0, 0]),
+        new Golden(
+            "randk k=3 d=7 (version 2)",
+            Quantizers.Design(new RandKSparsification(3), new Laplace(1), 7),
+            [1.5f, -2, 0.25f, 4, -1, 0.5f, 3],
+            new RoundingKey(5, 2, 0),
+            "56465143 02 08 20 00 00 00 0000 07000000 0D000000 0000803F 0000000000000840 0000000000000000 0000000000000000 0000000000000000 CE2FC650 54 5555153F 555515C0 0000E040",
+            [0, 0, (float)(0.25 * 7.0 / 3), 0, (float)(-1 * 7.0 / 3), 0, 7]),
     ];
 
     private static byte[] Bytes(string hex) => Convert.FromHexString(hex.Replace(" ", string.Empty, StringComparison.Ordinal));
@@ -82,15 +96,18 @@ public class WireFormatProperties
     public void GoldenVector_FailsOneByteShort_AndLeavesExtraSpaceUntouched(Golden golden)
     {
         byte[] expected = Bytes(golden.Hex);
-        var shortBuffer = new byte[expected.Length - 1];
+        // Exact for every scheme but Bernoulli, whose payload is at most this long (every coordinate kept).
+        int needed = GradientCodec.GetMaxEncodedLength(golden.Design.Spec, golden.Gradient.Length);
+        Assert.True(golden.Design.Spec is BernoulliSparsification ? needed >= expected.Length : needed == expected.Length);
+        var shortBuffer = new byte[needed - 1];
         Assert.False(s_codec.TryEncode(golden.Gradient, golden.Design, golden.Key, shortBuffer, out int none));
         Assert.Equal(0, none);
         Assert.All(shortBuffer, b => Assert.Equal(0, b));
         ArgumentException tooShort = Assert.Throws<ArgumentException>(() => s_codec.Encode(golden.Gradient, golden.Design, golden.Key, shortBuffer));
-        Assert.Contains($"needs {expected.Length} bytes", tooShort.Message, StringComparison.Ordinal);
-        Assert.Contains($"has {expected.Length - 1}", tooShort.Message, StringComparison.Ordinal);
+        Assert.Contains($"needs {needed} bytes", tooShort.Message, StringComparison.Ordinal);
+        Assert.Contains($"has {needed - 1}", tooShort.Message, StringComparison.Ordinal);
 
-        var padded = new byte[expected.Length + 3];
+        var padded = new byte[needed + 3];
         padded.AsSpan().Fill(0xAB);
         Assert.True(s_codec.TryEncode(golden.Gradient, golden.Design, golden.Key, padded, out int written));
         Assert.Equal(expected.Length, written);
@@ -176,8 +193,10 @@ public class WireFormatProperties
         byte[] payload = s_codec.Encode(CodecFixtures.Gradient(64, 1, design), design, default);
 
         byte[] version = (byte[])payload.Clone();
-        version[4] = 2;
-        Assert.Contains("version 2", Assert.Throws<CodecFormatException>(() => s_codec.Decode(version)).Message, StringComparison.Ordinal);
+        version[4] = 3;
+        Assert.Contains("version 3", Assert.Throws<CodecFormatException>(() => s_codec.Decode(version)).Message, StringComparison.Ordinal);
+        version[4] = 0;
+        Assert.Contains("version 0", Assert.Throws<CodecFormatException>(() => s_codec.Decode(version)).Message, StringComparison.Ordinal);
         Assert.Contains("truncated", Assert.Throws<CodecFormatException>(() => s_codec.Decode(payload.AsSpan(0, payload.Length - 1))).Message, StringComparison.Ordinal);
         Assert.Contains("truncated", Assert.Throws<CodecFormatException>(() => s_codec.Decode(payload.AsSpan(0, 10))).Message, StringComparison.Ordinal);
         Assert.Contains("trailing", Assert.Throws<CodecFormatException>(() => s_codec.Decode([.. payload, 0])).Message, StringComparison.Ordinal);

@@ -116,14 +116,78 @@ public sealed class ValidationTests
     [Fact]
     public void QuantizerSpecCreate_BuildsEveryNamedScheme_AndRefusesWhatItCannot()
     {
-        foreach (string name in QuantizerSpec.SchemeNames)
+        foreach (string syntax in QuantizerSpec.SchemeSyntax)
         {
-            Assert.Equal(name, QuantizerSpec.Create(name, 3).Name);
+            string scheme = syntax.Replace(":Q", ":0.25", StringComparison.Ordinal).Replace(":K", ":7", StringComparison.Ordinal);
+            Assert.Contains(QuantizerSpec.Create(scheme, 3).Name, QuantizerSpec.SchemeNames);
+            Assert.Null(QuantizerSpec.SchemeProblem(scheme));
         }
+        Assert.Equal(new BernoulliSparsification(0.25), QuantizerSpec.Create("bernoulli:0.25", 3));
+        Assert.Equal(new RandKSparsification(7), QuantizerSpec.Create("randk:7", 3));
+        Assert.Equal(new Sign { Magnitude = SignMagnitude.Unit }, QuantizerSpec.Create("usign", 3));
+        Assert.Equal("usign", QuantizerSpec.Create("usign", 3).Name);
+        foreach (string bad in new[] { "bernoulli", "bernoulli:0", "bernoulli:1.5", "bernoulli:x", "randk", "randk:0", "randk:-3", "randk:2.5" })
+        {
+            string message = Assert.Throws<ArgumentException>(() => QuantizerSpec.Create(bad, 3)).Message;
+            Assert.Contains(bad.StartsWith("randk", StringComparison.Ordinal) ? "randk:K" : "bernoulli:Q", message, StringComparison.Ordinal);
+        }
+        Assert.Contains("takes no parameter", Assert.Throws<ArgumentException>(() => QuantizerSpec.Create("tnq:3", 3)).Message, StringComparison.Ordinal);
+        Assert.Contains("bernoulli:Q, randk:K", Assert.Throws<ArgumentException>(() => QuantizerSpec.Create("zip", 3)).Message, StringComparison.Ordinal);
         Assert.Equal(new TruncatedUniform(2, Threshold.Relaxed), QuantizerSpec.Create("tuq", 2, Threshold.Relaxed));
         Assert.Equal(new Sign(), QuantizerSpec.Create("sign", 42));
         Assert.Contains("use one of fp, qsgd", Assert.Throws<ArgumentException>(() => QuantizerSpec.Create("zip", 3)).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => QuantizerSpec.Create("qsgd", 1));
         Assert.Contains("takes no threshold", Assert.Throws<ArgumentException>(() => QuantizerSpec.Create("qsgd", 3, Threshold.Fixed(1))).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SparsifierAndSignSpecs_ValidateInConstructorAndInit()
+    {
+        foreach (double q in new[] { 0, -0.1, 1.0000001, double.NaN, double.PositiveInfinity })
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => new BernoulliSparsification(q));
+            Assert.Throws<ArgumentOutOfRangeException>(() => new BernoulliSparsification(0.5) with { KeepProbability = q });
+        }
+        Assert.Equal(1, new BernoulliSparsification(1).KeepProbability);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RandKSparsification(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RandKSparsification(3) with { Kept = -1 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Sign { Magnitude = (SignMagnitude)7 });
+        Assert.Equal(SignMagnitude.MeanAbsolute, new Sign().Magnitude);
+        Assert.NotEqual(new Sign(), new Sign { Magnitude = SignMagnitude.Unit });
+    }
+
+    [Fact]
+    public void SparsifierDesigns_AreHonest_AndRandKChecksKAgainstD()
+    {
+        var laplace = new Laplace(0.5);
+        double secondMoment = 2 * 0.5 * 0.5;
+        QuantizerDesign bernoulli = Quantizers.Design(new BernoulliSparsification(0.2), laplace);
+        Assert.Empty(bernoulli.Levels);
+        Assert.Equal(double.PositiveInfinity, bernoulli.Alpha);
+        Assert.Equal(0, bernoulli.TruncationMse);
+        Assert.Equal(4 * secondMoment, bernoulli.RoundingVariance, 12);
+        Assert.Equal(bernoulli.RoundingVariance, bernoulli.RoundingVarianceBound);
+        Assert.Equal(bernoulli.RoundingVariance, bernoulli.Error);
+        QuantizerDesign randK = Quantizers.Design(new RandKSparsification(25), laplace, 100);
+        Assert.Equal(3 * secondMoment, randK.RoundingVariance, 12);
+        Assert.Equal(100, randK.Dimension);
+        Assert.Contains("pass the dimension", Assert.Throws<ArgumentException>(() => Quantizers.Design(new RandKSparsification(25), laplace)).Message, StringComparison.Ordinal);
+        Assert.Contains("k must be at most d", Assert.Throws<ArgumentOutOfRangeException>(() => Quantizers.Design(new RandKSparsification(25), laplace, 24)).Message, StringComparison.Ordinal);
+        Assert.Equal(1 + (32 * 0.25), new RandKSparsification(25).ExpectedBitsPerCoordinate(100), 12);
+        Assert.Equal("bernoulli-0.2", bernoulli.Spec.Label);
+        Assert.Equal("randk-25", randK.Spec.Label);
+    }
+
+    [Fact]
+    public void UnitSign_HasMagnitudeOne_AndTheBiasOfUnitSigns()
+    {
+        var laplace = new Laplace(0.25);
+        QuantizerDesign unit = Quantizers.Design(new Sign { Magnitude = SignMagnitude.Unit }, laplace);
+        QuantizerDesign meanAbsolute = Quantizers.Design(new Sign(), laplace);
+        Assert.Equal([-1.0, 1.0], unit.Levels.ToArray());
+        Assert.Equal([-0.25, 0.25], meanAbsolute.Levels.ToArray());
+        // E[(sign(g) − g)²] = 1 − 2E|g| + E[g²] = 1 − 0.5 + 0.125.
+        Assert.Equal(0.625, unit.TruncationMse, 12);
+        Assert.Equal("usign", unit.Spec.Label);
     }
 }
