@@ -126,6 +126,13 @@ public enum Integrator
 
     /// <summary>Euler–Maruyama on the SDE of spec §4.3 with step h in SDE time (default h = η).</summary>
     EulerMaruyama,
+
+    /// <summary>
+    /// The discrete algorithm with every agent's upload encoded and decode-accumulated by the real codec
+    /// (<c>Verified.Codec</c>): DCSGD's sparsifier as a bernoulli:Q / randk:K payload, DSignSGD's sign as a usign
+    /// payload, DSGD as float32. Step η, time t = kη; the same law as <see cref="Discrete"/>, through the wire format.
+    /// </summary>
+    Codec,
 }
 
 /// <summary>
@@ -152,12 +159,15 @@ public sealed record TestBedRun(
     int MomentWindows = 0)
 {
     /// <summary>The time one step advances: η (discrete) or h (Euler–Maruyama; default η).</summary>
-    public double StepTime => Integrator == Integrator.Discrete ? LearningRate : SdeStep ?? LearningRate;
+    public double StepTime => Integrator == Integrator.EulerMaruyama ? SdeStep ?? LearningRate : LearningRate;
 
     /// <summary>A label such as "dsgd discrete" or "dsignsgd EM h=0.01".</summary>
-    public string Label => Integrator == Integrator.Discrete
-        ? $"{Method.Label} discrete"
-        : string.Create(CultureInfo.InvariantCulture, $"{Method.Label} EM h={StepTime:0.#####}");
+    public string Label => Integrator switch
+    {
+        Integrator.Discrete => $"{Method.Label} discrete",
+        Integrator.Codec => $"{Method.Label} through the codec",
+        _ => string.Create(CultureInfo.InvariantCulture, $"{Method.Label} EM h={StepTime:0.#####}"),
+    };
 
     internal void Validate()
     {

@@ -1,3 +1,5 @@
+using Verified.Codec;
+using Verified.Theory;
 using Verified.Theory.Sde;
 
 namespace Verified.Simulation.Sde;
@@ -22,6 +24,10 @@ internal abstract class Stepper
                 DSignSgdMethod => new DiscreteDSign(p, eta, sampler),
                 _ => throw new ArgumentException($"Unknown method {run.Method}.", nameof(run)),
             };
+        }
+        if (run.Integrator == Integrator.Codec)
+        {
+            return new CodecStepper(p, eta, sampler, run.Method);
         }
         double h = run.StepTime;
         return run.Method switch
@@ -84,6 +90,66 @@ internal sealed class DiscreteDcsgd(QuadraticProblem problem, double eta, Studen
         for (int j = 0; j < x.Length; j++)
         {
             x[j] -= scale * _sum[j];
+        }
+    }
+}
+
+/// <summary>
+/// The discrete algorithm through the wire: agent i encodes λx + Z_i with the codec (key: a per-step seed drawn from
+/// the replica's generator, round = step, client = i) and the server decode-accumulates with weight 1/N, then
+/// x ← x − η·(that average). The spec of each method: DSGD fp, DCSGD bernoulli:q or randk:k, DSignSGD usign.
+/// </summary>
+internal sealed class CodecStepper : Stepper
+{
+    private static readonly GradientCodec s_codec = new();
+    private readonly double _lambda;
+    private readonly int _agents;
+    private readonly double _eta;
+    private readonly StudentTSampler _noise;
+    private readonly QuantizerDesign _design;
+    private readonly float[] _gradient;
+    private readonly float[] _average;
+    private readonly byte[] _payload;
+    private int _round;
+
+    public CodecStepper(QuadraticProblem problem, double eta, StudentTSampler noise, SdeMethod method)
+    {
+        _lambda = problem.Curvature;
+        _agents = problem.Agents;
+        _eta = eta;
+        _noise = noise;
+        QuantizerSpec spec = method switch
+        {
+            DsgdMethod => new FullPrecision(),
+            DSignSgdMethod => new Sign { Magnitude = SignMagnitude.Unit },
+            DcsgdMethod { Compressor: BernoulliSparsifier b } => new BernoulliSparsification(b.KeepProbability),
+            DcsgdMethod { Compressor: RandK r } => new RandKSparsification(r.Kept),
+            _ => throw new ArgumentException($"The codec has no payload for {method.Label}.", nameof(method)),
+        };
+        // The model only sets the design's predicted error (these payloads do not depend on it): the noise's scale.
+        _design = s_codec.Designs.GetOrDesign(spec, new Gaussian(noise.Scale), problem.Dimension);
+        _gradient = new float[problem.Dimension];
+        _average = new float[problem.Dimension];
+        _payload = new byte[GradientCodec.GetMaxEncodedLength(spec, problem.Dimension)];
+    }
+
+    public override void Step(Span<double> x, SdeRandom random)
+    {
+        Array.Clear(_average);
+        var key = new RoundingKey(random.NextUInt64(), _round++, 0);
+        float weight = 1f / _agents;
+        for (int i = 0; i < _agents; i++)
+        {
+            for (int j = 0; j < x.Length; j++)
+            {
+                _gradient[j] = (float)((_lambda * x[j]) + _noise.Next(random));
+            }
+            int length = s_codec.Encode(_gradient, _design, key with { Client = i }, _payload);
+            s_codec.DecodeAccumulate(_payload.AsSpan(0, length), _average, weight);
+        }
+        for (int j = 0; j < x.Length; j++)
+        {
+            x[j] -= _eta * _average[j];
         }
     }
 }

@@ -50,11 +50,14 @@ public sealed class FloorsExperiment : ISdeExperiment
             TestBedResult? sde = c.Noise.Variance is double.PositiveInfinity && c.Method is not DSignSgdMethod
                 ? null
                 : ExperimentKit.Run(options, index++, discreteRun with { Integrator = Integrator.EulerMaruyama });
+            // The same algorithm with every upload through the real codec (bernoulli:0.5, usign or fp payloads).
+            TestBedResult wire = ExperimentKit.Run(options, index++, discreteRun with { Integrator = Integrator.Codec });
             (double predicted, double discreteExact, double allowance, string note) = Predict(c.Method, problem, eta, eta);
             specRows.Add(
             [
                 c.Label,
                 Fmt.I($"{Fmt.S(discrete.StationaryLoss)} ± {Fmt.S(discrete.StationaryStandardError)}"),
+                Fmt.I($"{Fmt.S(wire.StationaryLoss)} ± {Fmt.S(wire.StationaryStandardError)}"),
                 sde is null ? "—" : Fmt.I($"{Fmt.S(sde.StationaryLoss)} ± {Fmt.S(sde.StationaryStandardError)}"),
                 Fmt.S(predicted),
                 double.IsNaN(discreteExact) ? "—" : Fmt.S(discreteExact),
@@ -62,6 +65,7 @@ public sealed class FloorsExperiment : ISdeExperiment
                 c.SpecPredicted,
             ]);
             claims.Add(ExperimentKit.FloorClaim($"spec table: {c.Label}, discrete floor = LossFloors", discrete, predicted, allowance, note));
+            claims.Add(ExperimentKit.FloorClaim($"spec table: {c.Label}, through the codec, floor = LossFloors", wire, predicted, allowance, note));
             if (sde is not null)
             {
                 claims.Add(ExperimentKit.FloorClaim($"spec table: {c.Label}, SDE (EM h = η) floor = LossFloors", sde, predicted, allowance, note));
@@ -74,7 +78,7 @@ public sealed class FloorsExperiment : ISdeExperiment
         }
         tables.Add(Fmt.Table(
             Fmt.I($"Spec §4.4 table: d = 1, λ = 1, η = 0.01, N = 4, σ = 1, {specSteps:N0} steps × {specReplicas} replicas (mean ± batch-means SE)"),
-            ["method", "discrete", "SDE (EM, h = η)", "predicted (LossFloors)", "exact discrete", "spec simulated", "spec predicted"],
+            ["method", "discrete", "discrete through the codec", "SDE (EM, h = η)", "predicted (LossFloors)", "exact discrete", "spec simulated", "spec predicted"],
             specRows));
         series.Add(new SdeSeries("spec-table-trajectories", "t = kη", "loss f(x_k), replica mean", [.. trajectories], LogY: true));
 
