@@ -156,4 +156,15 @@ public sealed class CodecCliTests : IDisposable
         Assert.Contains("\"path\": \"scalar\"", bench.Output, StringComparison.Ordinal);
         Assert.Contains("\"path\": \"torch\"", bench.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void BenchCodec_Full_CoversEveryScheme_IncludingTheSparsePayloads()
+    {
+        var bench = Run("bench", "codec", "--seconds", "0.001", "--dimension", "4096", "--json");
+        Assert.True(bench.Exit == 0, bench.Error);
+        foreach (string name in new[] { "tnq", "tuq", "tbq", "qsgd", "nuqsgd", "sign", "usign", "bernoulli-0.25", "randk-1024", "fp" })
+        {
+            Assert.Contains($"\"{name}\"", bench.Output, StringComparison.Ordinal);
+        }
+    }
 }
