@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Numerics;
+using Verified.Simulation.Sde;
 using Verified.Theory.Sde;
 
 namespace Verified.Simulation.Training;
@@ -15,8 +15,8 @@ namespace Verified.Simulation.Training;
 /// represent. Unbiased compression (QSGD) passes the noise through, scaled.</para>
 /// <para>Sampling: Marsaglia's polar method for Gaussians and Bailey's polar method for Student-t (Bailey 1994,
 /// "Polar generation of random variates with the t-distribution", Math. Comp. 62: with (U, V) uniform in the unit
-/// disc and W = U² + V², T = U·√(ν(W^{−2/ν} − 1)/W) is exactly t_ν for every ν &gt; 0), both on a xoshiro256**
-/// stream seeded by SplitMix64 from (seed, round, client). Neither allocates.</para>
+/// disc and W = U² + V², T = U·√(ν(W^{−2/ν} − 1)/W) is exactly t_ν for every ν &gt; 0), both on a
+/// <see cref="SdeRandom"/> (xoshiro256**) seeded from (seed, round, client). Neither allocates.</para>
 /// </remarks>
 public sealed record GradientNoise
 {
@@ -87,7 +87,7 @@ public sealed record GradientNoise
         {
             return;
         }
-        var random = new Xoshiro256StarStar(Seeds.Derive(seed, Seeds.NoiseStream, round, client));
+        var random = new SdeRandom(Seeds.Derive(seed, Seeds.NoiseStream, round, client));
         double scaleAsDouble = Model.Scale;
         float scale = (float)scaleAsDouble;
         if (Model.IsGaussian)
@@ -110,7 +110,7 @@ public sealed record GradientNoise
             double exponent = -2 / nu;
             for (int j = 0; j < gradient.Length; j++)
             {
-                gradient[j] += (float)Math.Clamp(scaleAsDouble * random.NextStudentT(nu, exponent), -MaximumMagnitude, MaximumMagnitude);
+                gradient[j] += (float)Math.Clamp(scaleAsDouble * random.NextStudentTPolar(nu, exponent), -MaximumMagnitude, MaximumMagnitude);
             }
         }
     }
@@ -118,82 +118,4 @@ public sealed record GradientNoise
     /// <inheritdoc />
     public override string ToString() =>
         IsNone ? "none" : string.Create(CultureInfo.InvariantCulture, $"{Kind} (scale {Scale:R})");
-}
-
-/// <summary>
-/// xoshiro256** (Blackman and Vigna 2018), seeded by SplitMix64: fast, small state, and a pure function of its seed.
-/// </summary>
-internal struct Xoshiro256StarStar
-{
-    private ulong _s0, _s1, _s2, _s3;
-
-    public Xoshiro256StarStar(ulong seed)
-    {
-        _s0 = SplitMix(ref seed);
-        _s1 = SplitMix(ref seed);
-        _s2 = SplitMix(ref seed);
-        _s3 = SplitMix(ref seed);
-    }
-
-    public ulong NextUInt64()
-    {
-        unchecked
-        {
-            ulong result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
-            ulong t = _s1 << 17;
-            _s2 ^= _s0;
-            _s3 ^= _s1;
-            _s1 ^= _s2;
-            _s0 ^= _s3;
-            _s2 ^= t;
-            _s3 = BitOperations.RotateLeft(_s3, 45);
-            return result;
-        }
-    }
-
-    /// <summary>Uniform on the open interval (−1, 1): the 53-bit grid shifted by half a step, so never 0 or ±1.</summary>
-    public double NextSymmetricUniform() => (((NextUInt64() >> 11) + 0.5) * (1.0 / (1UL << 52))) - 1;
-
-    /// <summary>Two independent standard normals (Marsaglia's polar method).</summary>
-    public (double First, double Second) NextGaussianPair()
-    {
-        while (true)
-        {
-            double u = NextSymmetricUniform();
-            double v = NextSymmetricUniform();
-            double w = (u * u) + (v * v);
-            if (w < 1)
-            {
-                double factor = Math.Sqrt(-2 * Math.Log(w) / w);
-                return (u * factor, v * factor);
-            }
-        }
-    }
-
-    /// <summary>One Student-t_ν draw by Bailey's polar method; <paramref name="exponent"/> is −2/ν.</summary>
-    public double NextStudentT(double nu, double exponent)
-    {
-        while (true)
-        {
-            double u = NextSymmetricUniform();
-            double v = NextSymmetricUniform();
-            double w = (u * u) + (v * v);
-            if (w < 1)
-            {
-                // w > 0 always: u and v are never 0 on the shifted grid.
-                return u * Math.Sqrt(nu * (Math.Pow(w, exponent) - 1) / w);
-            }
-        }
-    }
-
-    private static ulong SplitMix(ref ulong state)
-    {
-        unchecked
-        {
-            ulong z = state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-    }
 }
