@@ -104,4 +104,35 @@ public sealed class SdeCommandTests : IDisposable
         ArgumentOutOfRangeException error = Assert.Throws<ArgumentOutOfRangeException>(() => Theorem1Check.Run(settings, new GradientCodec()));
         Assert.Contains("needs η ≤ 1/L", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void AFailedClaim_ExitsWith1_AndIsPrintedAsAFinding()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var root = new System.CommandLine.RootCommand { SdeCommand.Create(output, error, [new OneFailingClaim()]) };
+        int exitCode = root.Parse(["sde", "--experiment", "failing", "--out", _directory]).Invoke();
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("  FAIL  the floor", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("  PASS  the slope", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("verified sde: finding: failing: claim 'the floor' failed: measured 2", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("the slope", error.ToString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>An experiment whose first claim fails and second passes, to test the verb's verdict handling.</summary>
+    private sealed class OneFailingClaim : ISdeExperiment
+    {
+        public string Name => "failing";
+
+        public string Description => "one failing claim";
+
+        public SdeReport Run(SdeExperimentOptions options) => new(
+            Name,
+            Description,
+            [],
+            [],
+            [],
+            [SdeClaim.Within("the floor", 2, 1, 0.5, "test"), SdeClaim.Within("the slope", 1, 1, 0.1, "test")]);
+    }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -17,22 +18,27 @@ internal static class SdeCommand
 {
     public const string DefaultOut = "runs/sde";
 
-    public static Command Create(TextWriter output, TextWriter error)
+    /// <param name="output">Tables, verdicts or JSON.</param>
+    /// <param name="error">Findings and option errors.</param>
+    /// <param name="experiments">The experiments offered; <see cref="SdeExperiments.All"/> unless a test substitutes its own.</param>
+    public static Command Create(TextWriter output, TextWriter error, IReadOnlyList<ISdeExperiment>? experiments = null)
     {
-        string names = string.Join(", ", SdeExperiments.All.Select(e => e.Name).Append("all"));
+        experiments ??= SdeExperiments.All;
+        ImmutableDictionary<string, ISdeExperiment> byName = experiments.ToImmutableDictionary(e => e.Name, StringComparer.Ordinal);
+        string names = string.Join(", ", experiments.Select(e => e.Name).Append("all"));
         var experiment = new Option<string>("--experiment") { Description = $"Which experiment: {names}.", DefaultValueFactory = _ => "all" };
         var outDirectory = new Option<string>("--out") { Description = $"Directory for the CSV and PNG files (default {DefaultOut}/<experiment>).", };
         var json = new Option<bool>("--json") { Description = "Print the report(s) as JSON on stdout instead of tables." };
         var seed = new Option<string>("--seed") { Description = "Seed of every draw: an integer from 0 to 2^64 − 1 (default 1).", DefaultValueFactory = _ => "1" };
         var quick = new Option<bool>("--quick") { Description = "Reduced steps and replicas (tolerances stay valid, the precision drops)." };
-        var command = new Command("sde", "Check the SDE paper's loss floors and scaling rules on a quadratic test bed (discrete runs and Euler–Maruyama).")
+        var command = new Command("sde", "Check the SDE paper's loss floors and scaling rules, and the truncated-quantization paper's Theorem 1, on a quadratic test bed (discrete runs, through the codec, and Euler–Maruyama).")
         {
             experiment, outDirectory, json, seed, quick,
         };
         command.SetAction(parse =>
         {
             string name = parse.GetValue(experiment)!;
-            if (name != "all" && !SdeExperiments.ByName.ContainsKey(name))
+            if (name != "all" && !byName.ContainsKey(name))
             {
                 error.WriteLine($"verified sde: --experiment '{name}' is not known: use one of {names}.");
                 return VerifiedCli.InvalidArgumentsExitCode;
@@ -42,7 +48,7 @@ internal static class SdeCommand
                 error.WriteLine($"verified sde: --seed '{parse.GetValue(seed)}' is out of range: it must be an integer from 0 to 18446744073709551615.");
                 return VerifiedCli.InvalidArgumentsExitCode;
             }
-            ISdeExperiment[] selected = name == "all" ? [.. SdeExperiments.All] : [SdeExperiments.ByName[name]];
+            ISdeExperiment[] selected = name == "all" ? [.. experiments] : [byName[name]];
             var options = new SdeExperimentOptions(seedValue, parse.GetValue(quick));
             bool asJson = parse.GetValue(json);
             string? outOption = parse.GetValue(outDirectory);
