@@ -67,6 +67,9 @@ public sealed record ExperimentSpec
     /// <summary>Client threads (results do not depend on it).</summary>
     public int Workers { get; init; } = 1;
 
+    /// <summary>libtorch intra-op threads.</summary>
+    public int Threads { get; init; } = 1;
+
     /// <summary>
     /// Synthetic gradient noise added by each client before compression: <c>none</c>, <c>gaussian</c> or
     /// <c>student-t:ν</c> (ν &gt; 0; ν ≤ 2 has infinite variance). Default none.
@@ -75,9 +78,6 @@ public sealed record ExperimentSpec
 
     /// <summary>The noise's per-coordinate scale σ. Range: &gt; 0 when <see cref="Noise"/> is not none. Default 0.</summary>
     public double NoiseScale { get; init; }
-
-    /// <summary>libtorch intra-op threads.</summary>
-    public int Threads { get; init; } = 1;
 
     /// <summary>
     /// Every invalid field, as (field, message) pairs in field order; empty when the spec is valid. Messages say the

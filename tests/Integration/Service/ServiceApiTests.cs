@@ -14,7 +14,7 @@ namespace Verified.Integration.Service;
 public sealed class ServiceApiTests(ServiceFixture service) : IClassFixture<ServiceFixture>
 {
     private static readonly string[] s_everyField =
-        ["bits", "clients", "rounds", "model", "batchSize", "learningRate", "momentum", "weightDecay", "split", "seed", "evaluateEvery", "auditEvery", "workers", "threads", "colour"];
+        ["bits", "clients", "rounds", "model", "batchSize", "learningRate", "momentum", "weightDecay", "split", "seed", "evaluateEvery", "auditEvery", "workers", "threads", "noise", "colour"];
 
     private static readonly string[] s_limitFields = ["rounds", "threads"];
 
@@ -225,12 +225,15 @@ public sealed class ServiceApiTests(ServiceFixture service) : IClassFixture<Serv
             ["auditEvery"] = -1,
             ["workers"] = 0,
             ["threads"] = 0,
+            ["noise"] = "student-t:0",
+            ["noiseScale"] = 0.01,
             ["colour"] = "red",
         };
         JsonElement problem = await PostProblemAsync(spec, HttpStatusCode.BadRequest, cancellation);
         string[] fields = [.. problem.GetProperty("errors").EnumerateObject().Select(p => p.Name)];
         Assert.Equal(s_everyField.Order(), fields.Order());
         Assert.Contains("from 1 to 8", problem.GetProperty("errors").GetProperty("bits")[0].GetString(), StringComparison.Ordinal);
+        Assert.Contains("student-t:ν with ν > 0", problem.GetProperty("errors").GetProperty("noise")[0].GetString(), StringComparison.Ordinal);
 
         // The service's own limits, also per field.
         JsonElement limits = await PostProblemAsync(Spec(100_000, ("clients", 256), ("threads", Environment.ProcessorCount + 1)), HttpStatusCode.BadRequest, cancellation);
