@@ -6,7 +6,8 @@ namespace Verified.Simulation.Sde;
 /// <summary>
 /// <c>floors</c>: stationary loss of DSGD, DCSGD (Bernoulli q = 0.5, 0.25 and rand-2 of 10) and DSignSGD, discrete and
 /// Euler–Maruyama, against <c>LossFloors</c> (spec §4.4 items 1, 2, 4; §6 items 23–24), and spec §4.4's table of
-/// simulated values reproduced at its settings.
+/// simulated values reproduced at its settings (also through the codec), and DCSGD's stability limit: the SDE's
+/// ηωλ/N &lt; 2 against the discrete 2 − ηλ.
 /// </summary>
 public sealed class FloorsExperiment : ISdeExperiment
 {
@@ -14,7 +15,10 @@ public sealed class FloorsExperiment : ISdeExperiment
     public string Name => "floors";
 
     /// <inheritdoc />
-    public string Description => "Stationary loss vs σ for DSGD, DCSGD and DSignSGD (discrete and SDE) against LossFloors (spec §4.4 items 1, 2, 4).";
+    public string Description => "Stationary loss vs σ for DSGD, DCSGD and DSignSGD (discrete, through the codec, and SDE) against LossFloors, and DCSGD's stability limit (spec §4.4 items 1, 2, 4; §6 item 24).";
+
+    /// <summary>The stability ratios ηωλ/N of part 3: two stable, one between the discrete limit 2 − ηλ and the SDE's 2, two beyond both.</summary>
+    public static ImmutableArray<double> StabilityRatios { get; } = [0.5, 1, 1.95, 2.5, 3];
 
     /// <summary>The noise scales of the sweep (per sample, B = 1).</summary>
     public static ImmutableArray<double> Sigmas { get; } = [0.25, 0.5, 1, 2];
@@ -151,6 +155,57 @@ public sealed class FloorsExperiment : ISdeExperiment
             rows));
         series.Add(new SdeSeries("floors-vs-sigma", "σ (per sample)", "stationary loss", [.. lines], LogX: true, LogY: true));
 
+        // Part 3: DCSGD's stability limit (spec §4.4 item 2, §6 item 24). With N = 1 and Bernoulli(q) the expected
+        // second moment obeys v' = ((1 − ηλ)² + η²ωλ²/N)v + …, so the discrete run is stable iff ηωλ/N < 2 − ηλ,
+        // while the SDE's limit is ηωλ/N < 2: at ηλ = 0.1 the two differ by 0.1, and r = 1.95 falls between them.
+        // (At N = 1 the factor applied to a kept coordinate, 1 − ηλ/q, has modulus > 1 exactly when r > 2 − ηλ, so the
+        // median path grows too and the growth statistic sees it.)
+        (int stabilitySteps, int stabilityBurnIn, int stabilityReplicas, int stabilityWindows) = (1_224, 200, options.Quick ? 8 : 16, 2);
+        const double stabilityEta = 0.1;
+        const int stabilityDimension = 20;
+        var stabilityRows = new List<string[]>();
+        foreach (double ratio in StabilityRatios)
+        {
+            // ω = r·N/(ηλ), q = 1/(1 + ω).
+            double omega = ratio / (stabilityEta * lambda);
+            var compressor = new BernoulliSparsifier(1 / (1 + omega));
+            var problem = new QuadraticProblem(stabilityDimension, lambda, 1, 1, NoiseModel.Gaussian(1));
+            var run = new TestBedRun(problem, SdeMethod.Dcsgd(compressor), Integrator.Discrete, stabilityEta, stabilitySteps, stabilityBurnIn,
+                stabilityReplicas, RecordEvery: 100, MomentWindows: stabilityWindows);
+            TestBedResult result = ExperimentKit.Run(options, index++, run);
+            double growth = result.MedianSecondMoment(stabilityWindows) / result.MedianSecondMoment(0);
+            StationaryLoss sdeFloor = LossFloors.Dcsgd(stabilityEta, stabilityDimension, 1, lambda, omega, problem.AgentNoise);
+            double contraction = Math.Pow(1 - (stabilityEta * lambda), 2) + (stabilityEta * stabilityEta * omega * lambda * lambda);
+            bool discreteStable = contraction < 1;
+            string growthNote = Fmt.I($"G = M(W={result.MomentWindowLengths[stabilityWindows]:N0})/M(W={result.MomentWindowLengths[0]:N0}), the median block mean of ‖x‖²/d over {stabilityReplicas} replicas (as heavy-tails); discrete second-moment factor (1 − ηλ)² + η²ωλ²/N = {Fmt.S(contraction)}");
+            if (discreteStable)
+            {
+                claims.Add(SdeClaim.AtMost(Fmt.I($"stability, ηωλ/N = {ratio}: discrete DCSGD settles (growth G)"), growth, 1, HeavyTailsExperiment.GrowthThreshold,
+                    growthNote + Fmt.I($"; settles when G ≤ {HeavyTailsExperiment.GrowthThreshold}")));
+                claims.Add(ExperimentKit.FloorClaim(Fmt.I($"stability, ηωλ/N = {ratio}: floor = LossFloors.Dcsgd"), result, sdeFloor.Value,
+                    Discretisation.LinearRelativeExcess(stabilityEta, stabilityEta, lambda, 1, omega), "exact discrete excess ηλ/(2 − ηλ − ηωλ/N)"));
+            }
+            else
+            {
+                claims.Add(SdeClaim.Exceeds(Fmt.I($"stability, ηωλ/N = {ratio}: discrete DCSGD does not settle (growth G)"), growth, HeavyTailsExperiment.GrowthThreshold,
+                    growthNote + Fmt.I($"; LossFloors (SDE): {(sdeFloor.Diverges ? sdeFloor.Divergence.ToString() : "finite " + Fmt.S(sdeFloor.Value) + ", the O(ηλ) gap of spec §6 item 24")}")));
+            }
+            stabilityRows.Add(
+            [
+                Fmt.N(ratio),
+                Fmt.N(omega),
+                Fmt.S(1 / (1 + omega)),
+                sdeFloor.Diverges ? Fmt.I($"∞ ({sdeFloor.Divergence})") : Fmt.S(sdeFloor.Value),
+                discreteStable ? "stable" : "unstable",
+                Fmt.I($"{Fmt.S(result.StationaryLoss)} ± {Fmt.S(result.StationaryStandardError)}"),
+                Fmt.S(growth),
+            ]);
+        }
+        tables.Add(Fmt.Table(
+            Fmt.I($"DCSGD stability limit: d = {stabilityDimension}, λ = 1, η = {stabilityEta}, N = 1, σ = 1, Bernoulli q = 1/(1 + ω), {stabilitySteps - stabilityBurnIn:N0} steps after a burn-in of {stabilityBurnIn} × {stabilityReplicas} replicas; SDE limit ηωλ/N < 2, discrete limit < 2 − ηλ = 1.9"),
+            ["ηωλ/N", "ω", "q", "SDE floor (LossFloors)", "discrete recursion", "measured loss", "growth G"],
+            stabilityRows));
+
         return new SdeReport(
             Name,
             Description,
@@ -162,6 +217,7 @@ public sealed class FloorsExperiment : ISdeExperiment
                 Fmt.P("spec table", Fmt.I($"d = 1, N = 4, σ = 1, {specSteps:N0} steps, burn-in 2,000, {specReplicas} replicas")),
                 Fmt.P("σ sweep", Fmt.I($"d = {dimension}, N = {agents}, B = 1, σ ∈ {{{string.Join(", ", Sigmas)}}}, {steps:N0} steps, burn-in {burnIn:N0}, {replicas} replicas")),
                 Fmt.P("standard error", "batch means: 20 batches per replica, SE = sd(batch means)/√(20R)"),
+                Fmt.P("stability limit", Fmt.I($"d = 20, N = 1, η = 0.1, ηωλ/N ∈ {{{string.Join(", ", StabilityRatios)}}}")),
                 Fmt.P("tolerance", "5·SE + the discretisation allowance (Discretisation: exact hλ/(2 − hλ − ηωλ/N) for DSGD/DCSGD; 2×(first-order + cubic-drift) for DSignSGD)"),
             ],
             [.. tables],
