@@ -48,6 +48,12 @@ public sealed record Theorem1Settings
         new TruncatedUniform(4), new TruncatedNonUniform(4), new TruncatedBiScaled(4),
     ];
 
+    /// <summary>Every coordinate of θ₀: ∇F(θ₀) = λθ₀ = <see cref="InitialGradient"/>·γ per coordinate.</summary>
+    public double InitialCoordinate => InitialGradient * NoiseScale / Curvature;
+
+    /// <summary>F(θ₀) − F* = (λ/2)·d·θ₀² (F* = 0 at θ = 0).</summary>
+    public double InitialLoss => 0.5 * Curvature * Dimension * InitialCoordinate * InitialCoordinate;
+
     /// <summary>Rounds excluded from the quantization-error average: 10 time constants 1/(ηλ), at most half of T.</summary>
     public int BurnIn => (int)Math.Min(Rounds / 2, Math.Ceiling(10 / (LearningRate * Curvature)));
 
@@ -150,7 +156,6 @@ public static class Theorem1Check
         int d = settings.Dimension;
         int n = settings.Clients;
         double gamma = settings.NoiseScale;
-        double initialLoss = 0.5 * settings.Curvature * d * Math.Pow(settings.InitialGradient * gamma / settings.Curvature, 2);
         for (int s = 0; s < settings.Schemes.Length; s++)
         {
             QuantizerDesign design = designs[s];
@@ -158,11 +163,11 @@ public static class Theorem1Check
             double[] left = [.. replicas.Select(p => p.GradientNormAverage)];
             double[] batches = [.. replicas.SelectMany(p => p.QuantizationBatchMeans)];
             rows.Add(new Theorem1Row(
-                Label(design.Spec),
+                design.Spec.Label,
                 design.Spec,
                 AuditBand.Mean(left),
                 AuditBand.StandardError(left),
-                2 * initialLoss / (settings.LearningRate * settings.Rounds),
+                2 * settings.InitialLoss / (settings.LearningRate * settings.Rounds),
                 2 * gamma * gamma * d / n,
                 design.ConvergenceError(d, n),
                 replicas.Min(p => p.PathBound - p.GradientNormAverage),
@@ -172,13 +177,6 @@ public static class Theorem1Check
                 design.Error));
         }
         return rows.MoveToImmutable();
-    }
-
-    /// <summary>The scheme's short label, e.g. <c>tnq-3</c> or <c>fp</c>.</summary>
-    public static string Label(QuantizerSpec spec)
-    {
-        ArgumentNullException.ThrowIfNull(spec);
-        return spec is FullPrecision or Sign ? spec.Name : string.Create(CultureInfo.InvariantCulture, $"{spec.Name}-{spec.BitsPerCoordinate}");
     }
 
     private sealed record PathResult(double GradientNormAverage, double PathBound, double[] QuantizationBatchMeans);
@@ -193,12 +191,11 @@ public static class Theorem1Check
         double eta = settings.LearningRate;
         double gamma = settings.NoiseScale;
         var theta = new double[d];
-        Array.Fill(theta, settings.InitialGradient * gamma / lambda);
+        Array.Fill(theta, settings.InitialCoordinate);
         var gradient = new float[d];
         var decodedSum = new float[d];
         var plainSum = new double[d];
         var payload = new byte[GradientCodec.GetMaxEncodedLength(design.Spec, d)];
-        double initialLoss = Loss(theta, lambda);
         double gradientNormSum = 0;
         double deviationSum = 0;
         int burnIn = settings.BurnIn;
@@ -258,7 +255,7 @@ public static class Theorem1Check
             }
         }
         double rounds = settings.Rounds;
-        double pathBound = (2 * (initialLoss - Loss(theta, lambda)) / (eta * rounds)) + (deviationSum / rounds);
+        double pathBound = (2 * (settings.InitialLoss - Loss(theta, lambda)) / (eta * rounds)) + (deviationSum / rounds);
         return new PathResult(gradientNormSum / rounds, pathBound, [.. batchMeans]);
     }
 
