@@ -84,7 +84,7 @@ public readonly record struct EncodingAudit(
             {
                 squares += (double)g * g;
             }
-            double omega = header.Scheme == WireScheme.Bernoulli ? (1 / header.Alpha) - 1 : ((double)d / header.Alpha) - 1;
+            double omega = ((SparsifierSpec)header.ToSpec()).Omega(d);
             return new EncodingAudit(d, errorSum / d, errorSum / d, omega * squares / d, 0, 0, 0);
         }
 

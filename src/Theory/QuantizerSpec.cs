@@ -319,7 +319,7 @@ public sealed record BernoulliSparsification : SparsifierSpec
     public override double Omega(int dimension)
     {
         Preconditions.CheckRange(nameof(dimension), dimension, 1, int.MaxValue);
-        return (1 / KeepProbability) - 1;
+        return Sde.BernoulliSparsifier.OmegaFor(KeepProbability);
     }
 }
 
@@ -349,7 +349,7 @@ public sealed record RandKSparsification : SparsifierSpec
     public override double Omega(int dimension)
     {
         CheckDimension(dimension);
-        return ((double)dimension / Kept) - 1;
+        return Sde.RandK.OmegaFor(dimension, Kept);
     }
 
     /// <summary>Checks k ≤ d with a message naming both.</summary>
