@@ -104,7 +104,7 @@ internal sealed class RunReport : IDisposable
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(message);
-        int rounds = _rows.Count(r => ReferenceEquals(r.Spec, spec));
+        int rounds = _rows.Count(r => r.Spec == spec);
         _failures.Add(new RunFailure(spec, rounds, message));
         _csv.Flush();
         WriteSummary(interrupted: false);
