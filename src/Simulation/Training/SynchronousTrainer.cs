@@ -386,11 +386,13 @@ public sealed class SynchronousTrainer : IDisposable
         double value = loss.item<float>();
         long flattenStart = _time.GetTimestamp();
         worker.Gradient.GatherGradients();
-        // Synthetic noise goes on before the channel, so the codec compresses what a noisy client would send.
+        long flattenEnd = _time.GetTimestamp();
+        // Synthetic noise goes on before the channel, so the codec compresses what a noisy client would send. Its
+        // cost counts as gradient time: it is part of making the client's gradient, not of flattening it.
         Config.Noise.AddTo(worker.Gradient.Span, Config.Seed, round, client);
         long end = _time.GetTimestamp();
-        Interlocked.Add(ref _gradientTicks, flattenStart - start);
-        Interlocked.Add(ref _flattenTicks, end - flattenStart);
+        Interlocked.Add(ref _gradientTicks, (flattenStart - start) + (end - flattenEnd));
+        Interlocked.Add(ref _flattenTicks, flattenEnd - flattenStart);
         return value;
     }
 
