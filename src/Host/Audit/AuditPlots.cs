@@ -112,11 +112,7 @@ internal static class AuditPlots
                 }
             }
         }
-        plot.Title(string.Create(CultureInfo.InvariantCulture, $"Gradient density (d = {r.Dimension}), fits chosen: {r.Fit.Chosen}"));
-        plot.XLabel("g");
-        plot.YLabel("log10 density");
-        plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, report, "histogram.png");
+        return Save(plot, report, "histogram.png", string.Create(CultureInfo.InvariantCulture, $"Gradient density (d = {r.Dimension}), fits chosen: {r.Fit.Chosen}"), "g", "log10 density");
     }
 
     /// <summary>QQ plot of |g| on log-log axes for both fits, with the identity.</summary>
@@ -146,11 +142,7 @@ internal static class AuditPlots
             identity.LinePattern = LinePattern.Dashed;
             identity.LegendText = "sample = model";
         }
-        plot.Title("QQ plot of |g| (tail probabilities ½ … 2/d, log spaced)");
-        plot.XLabel("log10 model quantile");
-        plot.YLabel("log10 sample quantile");
-        plot.ShowLegend(Alignment.UpperLeft);
-        return Save(plot, report, "qq.png");
+        return Save(plot, report, "qq.png", "QQ plot of |g| (tail probabilities ½ … 2/d, log spaced)", "log10 model quantile", "log10 sample quantile", Alignment.UpperLeft);
     }
 
     /// <summary>Measured MSE (markers, with the codec band) and predicted MSE (lines) against bits, per scheme; log10.</summary>
@@ -179,11 +171,7 @@ internal static class AuditPlots
                 }
             }
         }
-        plot.Title("MSE per coordinate: measured (markers) vs predicted by the design (dashed)");
-        plot.XLabel("bits per coordinate (scheme's b)");
-        plot.YLabel("log10 (1/d)‖ĝ − g‖²");
-        plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, report, "errors.png");
+        return Save(plot, report, "errors.png", "MSE per coordinate: measured (markers) vs predicted by the design (dashed)", "bits per coordinate (scheme's b)", "log10 (1/d)‖ĝ − g‖²");
     }
 
     /// <summary>Relative error against real bits per coordinate (headers included), one line per scheme.</summary>
@@ -199,11 +187,7 @@ internal static class AuditPlots
             line.LegendText = scheme.Key;
             line.MarkerSize = 8;
         }
-        plot.Title("Error against bits: measured MSE / mean square of g");
-        plot.XLabel("bits per coordinate on the wire (payload bytes × 8 / d)");
-        plot.YLabel("log10 relative MSE");
-        plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, report, "tradeoff.png");
+        return Save(plot, report, "tradeoff.png", "Error against bits: measured MSE / mean square of g", "bits per coordinate on the wire (payload bytes × 8 / d)", "log10 relative MSE");
     }
 
     private static string DriftTail(AuditReport report)
@@ -223,11 +207,7 @@ internal static class AuditPlots
         three.Color = Colors.Red;
         three.LinePattern = LinePattern.Dotted;
         three.LegendText = "ρ = 3 (infinite variance below)";
-        plot.Title("Tail of the gradient over training");
-        plot.XLabel("round");
-        plot.YLabel("power-law exponent ρ");
-        plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, report, "drift-tail.png");
+        return Save(plot, report, "drift-tail.png", "Tail of the gradient over training", "round", "power-law exponent ρ");
     }
 
     private static string DriftAlpha(AuditReport report)
@@ -246,11 +226,7 @@ internal static class AuditPlots
                 alpha.LegendText = $"{run.Key}: α {label}";
             }
         }
-        plot.Title("Fitted scale and truncation thresholds over training");
-        plot.XLabel("round");
-        plot.YLabel("log10 value");
-        plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, report, "drift-alpha.png");
+        return Save(plot, report, "drift-alpha.png", "Fitted scale and truncation thresholds over training", "round", "log10 value");
     }
 
     private static string DriftRatio(AuditReport report)
@@ -269,15 +245,16 @@ internal static class AuditPlots
         var one = plot.Add.HorizontalLine(1);
         one.Color = Colors.Black;
         one.LinePattern = LinePattern.Dashed;
-        plot.Title("MSE measured / predicted over training");
-        plot.XLabel("round");
-        plot.YLabel("ratio");
-        plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, report, "drift-ratio.png");
+        return Save(plot, report, "drift-ratio.png", "MSE measured / predicted over training", "round", "ratio");
     }
 
-    private static string Save(Plot plot, AuditReport report, string name)
+    /// <summary>Titles the plot, labels its axes, places the legend and writes it as report.Directory/name.</summary>
+    private static string Save(Plot plot, AuditReport report, string name, string title, string xLabel, string yLabel, Alignment legend = Alignment.UpperRight)
     {
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend(legend);
         string path = Path.Combine(report.Directory, name);
         plot.SavePng(path, Width, Height);
         return path;
