@@ -155,7 +155,7 @@ public readonly record struct PayloadHeader(
         _ => (1 << Bits) - 1,
     };
 
-    /// <summary>The short scheme name used by the CLI and Theory (fp, qsgd, nuqsgd, tuq, tnq, tbq, sign, bernoulli, randk).</summary>
+    /// <summary>The scheme's name in the vocabulary (<see cref="SchemeDefinition.Name"/>; sign and usign share one byte).</summary>
     public string SchemeName => WireFormat.SchemeName(Scheme);
 
     /// <summary>Rebuilds the Theory spec the payload was encoded with (sign: the mean-absolute one; a unit sign is the
@@ -198,17 +198,18 @@ internal static class WireFormat
     public const double MaximumScale = PayloadHeader.MaximumScale;
     public const double MaximumShape = PayloadHeader.MaximumShape;
 
+    /// <summary>The vocabulary's name of a wire scheme (<see cref="Schemes"/>); sign and usign share a scheme byte.</summary>
     public static string SchemeName(WireScheme scheme) => scheme switch
     {
-        WireScheme.FullPrecision => "fp",
-        WireScheme.Qsgd => "qsgd",
-        WireScheme.Nuqsgd => "nuqsgd",
-        WireScheme.TruncatedUniform => "tuq",
-        WireScheme.TruncatedNonUniform => "tnq",
-        WireScheme.TruncatedBiScaled => "tbq",
-        WireScheme.Sign => "sign",
-        WireScheme.Bernoulli => "bernoulli",
-        WireScheme.RandK => "randk",
+        WireScheme.FullPrecision => Schemes.FullPrecision.Name,
+        WireScheme.Qsgd => Schemes.Qsgd.Name,
+        WireScheme.Nuqsgd => Schemes.Nuqsgd.Name,
+        WireScheme.TruncatedUniform => Schemes.TruncatedUniform.Name,
+        WireScheme.TruncatedNonUniform => Schemes.TruncatedNonUniform.Name,
+        WireScheme.TruncatedBiScaled => Schemes.TruncatedBiScaled.Name,
+        WireScheme.Sign => Schemes.Sign.Name,
+        WireScheme.Bernoulli => Schemes.Bernoulli.Name,
+        WireScheme.RandK => Schemes.RandK.Name,
         _ => "unknown",
     };
 

@@ -1,6 +1,3 @@
-using System.Collections.Immutable;
-using System.Globalization;
-
 namespace Verified.Theory;
 
 /// <summary>How a truncated scheme picks its threshold α.</summary>
@@ -81,101 +78,24 @@ public sealed record FixedThreshold : Threshold
 /// </remarks>
 public abstract record QuantizerSpec
 {
-    /// <summary>Largest bit width any quantizing scheme accepts.</summary>
-    public const int MaxBits = 8;
-
-    /// <summary>Every scheme's <see cref="Name"/>, in the order the papers introduce them.</summary>
-    /// <remarks>bernoulli and randk take a parameter on the command line (<see cref="SchemeSyntax"/>).</remarks>
-    public static ImmutableArray<string> SchemeNames { get; } = ["fp", "qsgd", "nuqsgd", "tuq", "tnq", "tbq", "sign", "usign", "bernoulli", "randk"];
-
-    /// <summary>How each scheme is written where schemes are parsed by name: <c>bernoulli:Q</c> and <c>randk:K</c> carry
-    /// their keep probability and kept count; the others are their bare <see cref="Name"/>.</summary>
-    public static ImmutableArray<string> SchemeSyntax { get; } = ["fp", "qsgd", "nuqsgd", "tuq", "tnq", "tbq", "sign", "usign", "bernoulli:Q", "randk:K"];
-
-    /// <summary>
-    /// The spec named <paramref name="scheme"/> at <paramref name="bits"/> bits per coordinate; fp, sign, usign and the
-    /// sparsifiers ignore the bits. Truncated schemes take <paramref name="threshold"/> (default optimal).
-    /// </summary>
-    /// <param name="scheme">One of <see cref="SchemeSyntax"/>: a bare name, <c>bernoulli:Q</c> with 0 &lt; Q ≤ 1 (the keep
-    /// probability, invariant culture) or <c>randk:K</c> with K ≥ 1 (the coordinates kept; K ≤ d is checked at design).</param>
-    /// <param name="bits">b, for the schemes that take it.</param>
-    /// <param name="threshold">The truncated schemes' threshold.</param>
-    /// <exception cref="ArgumentException">An unknown scheme, a missing or malformed parameter, bits out of the scheme's
-    /// range, or a threshold the scheme does not support; the message names the argument and its allowed values.</exception>
-    public static QuantizerSpec Create(string scheme, int bits, Threshold? threshold = null)
-    {
-        ArgumentNullException.ThrowIfNull(scheme);
-        threshold ??= Threshold.Optimal;
-        if (SchemeProblem(scheme) is { } problem)
-        {
-            throw new ArgumentException(problem, nameof(scheme));
-        }
-        (string name, string? parameter) = Split(scheme);
-        if (threshold is not OptimalThreshold && name is not ("tuq" or "tnq" or "tbq"))
-        {
-            throw new ArgumentException($"The {name} scheme does not truncate, so it takes no threshold.", nameof(threshold));
-        }
-        return name switch
-        {
-            "fp" => new FullPrecision(),
-            "sign" => new Sign(),
-            "usign" => new Sign { Magnitude = SignMagnitude.Unit },
-            "qsgd" => new Qsgd(bits),
-            "nuqsgd" => new Nuqsgd(bits),
-            "tuq" => new TruncatedUniform(bits, threshold),
-            "tnq" => new TruncatedNonUniform(bits, threshold),
-            "tbq" => new TruncatedBiScaled(bits, threshold),
-            "bernoulli" => new BernoulliSparsification(double.Parse(parameter!, NumberStyles.Float, CultureInfo.InvariantCulture)),
-            _ => new RandKSparsification(int.Parse(parameter!, NumberStyles.None, CultureInfo.InvariantCulture)),
-        };
-    }
-
-    /// <summary>
-    /// Why <paramref name="scheme"/> is not written as <see cref="SchemeSyntax"/> allows (an unknown name, a missing or
-    /// malformed parameter), naming the allowed values; <c>null</c> when it is. Bits and thresholds are not checked here.
-    /// </summary>
-    public static string? SchemeProblem(string? scheme)
-    {
-        if (string.IsNullOrEmpty(scheme))
-        {
-            return $"The scheme is empty: use one of {string.Join(", ", SchemeSyntax)}.";
-        }
-        (string name, string? parameter) = Split(scheme);
-        if (!SchemeNames.Contains(name))
-        {
-            return $"Unknown scheme '{scheme}': use one of {string.Join(", ", SchemeSyntax)}.";
-        }
-        return name switch
-        {
-            "bernoulli" when parameter is null
-                || !double.TryParse(parameter, NumberStyles.Float, CultureInfo.InvariantCulture, out double q)
-                || !BernoulliSparsification.IsValidKeepProbability(q) =>
-                $"Scheme '{scheme}' needs its keep probability: write bernoulli:Q with Q a number in (0, 1], e.g. bernoulli:0.1.",
-            "randk" when parameter is null
-                || !int.TryParse(parameter, NumberStyles.None, CultureInfo.InvariantCulture, out int k)
-                || k < 1 =>
-                $"Scheme '{scheme}' needs the number of coordinates it keeps: write randk:K with K an integer from 1 to d, e.g. randk:1000.",
-            not ("bernoulli" or "randk") when parameter is not null =>
-                $"Scheme '{scheme}' takes no parameter: only bernoulli:Q and randk:K do; use one of {string.Join(", ", SchemeSyntax)}.",
-            _ => null,
-        };
-    }
-
-    private static (string Name, string? Parameter) Split(string scheme)
-    {
-        int colon = scheme.IndexOf(':', StringComparison.Ordinal);
-        return colon < 0 ? (scheme, null) : (scheme[..colon], scheme[(colon + 1)..]);
-    }
+    /// <summary>Largest bit width any quantizing scheme accepts (<see cref="Schemes.MaxBits"/>).</summary>
+    public const int MaxBits = Schemes.MaxBits;
 
     private protected QuantizerSpec()
     {
     }
 
-    /// <summary>The scheme's short name on the command line and in JSON (one of <see cref="SchemeNames"/>).</summary>
-    public abstract string Name { get; }
+    /// <summary>The scheme's row in the vocabulary (<see cref="Schemes"/>): its name, syntax and bit range.</summary>
+    public abstract SchemeDefinition Definition { get; }
 
-    /// <summary>A short label for tables and file names: <c>tnq-3</c>, <c>fp</c>, <c>sign</c>, <c>bernoulli-0.1</c>, <c>randk-1000</c>.</summary>
-    public virtual string Label => FormattableString.Invariant($"{Name}-{BitsPerCoordinate}");
+    /// <summary>The scheme's short name on the command line, in JSON and in labels (<see cref="SchemeDefinition.Name"/>).</summary>
+    public string Name => Definition.Name;
+
+    /// <summary>
+    /// The one label of a spec, for tables, plots, file names and run labels: <c>tnq-3</c>, <c>fp</c>, <c>sign</c>,
+    /// <c>usign</c>, <c>bernoulli-0.1</c>, <c>randk-1000</c> (no ':', so it can name a file).
+    /// </summary>
+    public virtual string Label => Definition.TakesBits ? FormattableString.Invariant($"{Name}-{BitsPerCoordinate}") : Name;
 
     /// <summary>Whether <see cref="Quantizers.Design"/> needs the dimension d (QSGD/NUQSGD's error, rand-k's ω = d/k − 1).</summary>
     public virtual bool DesignNeedsDimension => false;
@@ -191,10 +111,7 @@ public abstract record QuantizerSpec
 public sealed record FullPrecision : QuantizerSpec
 {
     /// <inheritdoc />
-    public override string Name => "fp";
-
-    /// <inheritdoc />
-    public override string Label => Name;
+    public override SchemeDefinition Definition => Schemes.FullPrecision;
 
     /// <inheritdoc />
     public override int BitsPerCoordinate => 32;
@@ -237,10 +154,7 @@ public sealed record Sign : QuantizerSpec
     }
 
     /// <inheritdoc />
-    public override string Name => Magnitude == SignMagnitude.Unit ? "usign" : "sign";
-
-    /// <inheritdoc />
-    public override string Label => Name;
+    public override SchemeDefinition Definition => Magnitude == SignMagnitude.Unit ? Schemes.UnitSign : Schemes.Sign;
 
     /// <inheritdoc />
     public override int BitsPerCoordinate => 1;
@@ -310,7 +224,7 @@ public sealed record BernoulliSparsification : SparsifierSpec
     public static bool IsValidKeepProbability(double keepProbability) => keepProbability > 0 && keepProbability <= 1;
 
     /// <inheritdoc />
-    public override string Name => "bernoulli";
+    public override SchemeDefinition Definition => Schemes.Bernoulli;
 
     /// <inheritdoc />
     public override string Label => FormattableString.Invariant($"bernoulli-{KeepProbability}");
@@ -336,7 +250,7 @@ public sealed record RandKSparsification : SparsifierSpec
     public int Kept { get; init => field = Preconditions.CheckRange(nameof(Kept), value, 1, int.MaxValue); }
 
     /// <inheritdoc />
-    public override string Name => "randk";
+    public override SchemeDefinition Definition => Schemes.RandK;
 
     /// <inheritdoc />
     public override string Label => FormattableString.Invariant($"randk-{Kept}");
@@ -393,7 +307,7 @@ public sealed record Qsgd : NormScaledSpec
     }
 
     /// <inheritdoc />
-    public override string Name => "qsgd";
+    public override SchemeDefinition Definition => Schemes.Qsgd;
 }
 
 /// <summary>NUQSGD (Ramezani-Kebrya et al. 2021): exponential levels {0, 2^{1−s}, …, 1/2, 1}·‖v‖₂ (spec §1.7).</summary>
@@ -406,7 +320,7 @@ public sealed record Nuqsgd : NormScaledSpec
     }
 
     /// <inheritdoc />
-    public override string Name => "nuqsgd";
+    public override SchemeDefinition Definition => Schemes.Nuqsgd;
 }
 
 /// <summary>The truncated schemes of P1/P2: clamp to [−α, α], then stochastic rounding to s + 1 = 2^b levels.</summary>
@@ -455,7 +369,7 @@ public sealed record TruncatedUniform : TruncatedSpec
     }
 
     /// <inheritdoc />
-    public override string Name => "tuq";
+    public override SchemeDefinition Definition => Schemes.TruncatedUniform;
 }
 
 /// <summary>TNQSGD: truncation, then levels from the density λ_s ∝ p^{1/3} (spec §1.5, §2.2).</summary>
@@ -468,7 +382,7 @@ public sealed record TruncatedNonUniform : TruncatedSpec
     }
 
     /// <inheritdoc />
-    public override string Name => "tnq";
+    public override SchemeDefinition Definition => Schemes.TruncatedNonUniform;
 }
 
 /// <summary>TBQSGD: truncation, then two uniform regions, |g| ≤ β and β &lt; |g| ≤ α (spec §3.4).</summary>
@@ -481,5 +395,5 @@ public sealed record TruncatedBiScaled : TruncatedSpec
     }
 
     /// <inheritdoc />
-    public override string Name => "tbq";
+    public override SchemeDefinition Definition => Schemes.TruncatedBiScaled;
 }

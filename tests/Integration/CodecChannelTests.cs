@@ -42,7 +42,7 @@ public sealed class CodecChannelTests
     {
         var random = new Random(4);
         float[] gradient = [.. Enumerable.Range(0, 5000).Select(_ => (float)((random.NextDouble() - 0.5) * 0.02))];
-        QuantizerSpec spec = QuantizerSpec.Create(scheme, 0);
+        QuantizerSpec spec = Schemes.Parse(scheme, 0);
         var channel = new CodecChannel(spec, gradient.Length, auditEvery: 1);
         float[] sum = new float[gradient.Length];
 
@@ -117,6 +117,9 @@ public sealed class CodecChannelTests
         Assert.Empty((new ExperimentSpec { Scheme = "bernoulli:0.1", Bits = 99 }).Validate());
         Assert.Empty((new ExperimentSpec { Scheme = "randk:1000", Bits = 99 }).Validate());
         Assert.Equal("bernoulli-0.1", new ExperimentSpec { Scheme = "bernoulli:0.1" }.Label);
+        // One label: the spec's, however the parameter was written (bernoulli:0.10 used to label as bernoulli-0.10).
+        Assert.Equal(Schemes.Parse("bernoulli:0.10", 3).Label, new ExperimentSpec { Scheme = "bernoulli:0.10" }.Label);
+        Assert.Equal("tnq-4", new ExperimentSpec { Scheme = "tnq", Bits = 4 }.Label);
         Assert.Equal("usign", new ExperimentSpec { Scheme = "usign" }.Label);
         Assert.Contains("bernoulli:Q", Assert.Single((new ExperimentSpec { Scheme = "bernoulli:7" }).Validate()).Message, StringComparison.Ordinal);
         Assert.Empty(new ExperimentSpec().Validate());

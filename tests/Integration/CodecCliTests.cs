@@ -141,7 +141,7 @@ public sealed class CodecCliTests : IDisposable
 
         var bits = Run("codec", "encode", "--scheme", "qsgd", "--bits", "1", "--in", PathOf("g.f32"), "--out", PathOf("x.vq"));
         Assert.Equal(2, bits.Exit);
-        Assert.Contains("Bits", bits.Error, StringComparison.Ordinal);
+        Assert.Contains("--bits = 1 is out of range for qsgd", bits.Error, StringComparison.Ordinal);
         Assert.Equal(2, Run("codec", "inspect", "--in", PathOf("missing.vq")).Exit);
     }
 

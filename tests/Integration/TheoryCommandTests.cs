@@ -116,9 +116,9 @@ public sealed class TheoryCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "--bits", "9" }, "--bits = 9 is out of range: it must be an integer from 1 to 8")]
+    [InlineData(new[] { "--bits", "9" }, "--bits = 9 is out of range for tnq: it must be an integer from 1 to 8")]
     [InlineData(new[] { "--bits", "0" }, "--bits = 0 is out of range")]
-    [InlineData(new[] { "--scheme", "qsgd", "--bits", "1", "--dimension", "10" }, "--bits = 1 is out of range: it must be an integer from 2 to 8")]
+    [InlineData(new[] { "--scheme", "qsgd", "--bits", "1", "--dimension", "10" }, "--bits = 1 is out of range for qsgd: it must be an integer from 2 to 8")]
     [InlineData(new[] { "--scale", "-1" }, "--scale = -1 is out of range: it must be a finite number > 0")]
     [InlineData(new[] { "--model", "lomax", "--shape", "3" }, "--shape = 3 is out of range: it must be a finite number > 3")]
     [InlineData(new[] { "--model", "lomax" }, "--shape is required for the lomax model")]

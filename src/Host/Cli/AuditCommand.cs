@@ -19,7 +19,13 @@ internal static class AuditCommand
         var defaults = new AuditOptions();
         var gradients = new Option<FileInfo?>("--gradients") { Description = "A gradient file: d little-endian float32 values (what --capture-gradients writes)." };
         var run = new Option<DirectoryInfo?>("--run") { Description = "A run directory with captured gradients (OUT/gradients/*/index.json): one audit per captured round, and the drift over rounds." };
-        var schemes = new Option<string>("--schemes") { Description = "Comma-separated schemes among tnq, tuq, tbq, qsgd, nuqsgd, sign.", DefaultValueFactory = _ => "tnq,tuq,tbq,qsgd,nuqsgd,sign" };
+        var schemes = new Option<string>("--schemes")
+        {
+            Description = $"Comma-separated schemes among {string.Join(", ", Auditable.Select(s => s.Name))}.",
+            // The papers' schemes first, then their baselines; the unit sign only on request (it is DSignSGD's, not a
+            // quantizer of the gradient's values).
+            DefaultValueFactory = _ => string.Join(",", Auditable.OrderBy(s => !s.Truncates).Where(s => s != Schemes.UnitSign).Select(s => s.Name)),
+        };
         var bits = new Option<string>("--bits") { Description = "Comma-separated bit widths (sign ignores them).", DefaultValueFactory = _ => "2,3,4" };
         var draws = new Option<int>("--draws") { Description = "R, encodings per scheme with different keys (2..10000).", DefaultValueFactory = _ => defaults.Draws };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the rounding keys and of the bootstrap.", DefaultValueFactory = _ => defaults.Seed };
@@ -130,6 +136,12 @@ internal static class AuditCommand
         return 0;
     }
 
+    /// <summary>
+    /// The schemes an audit takes: it compares a design's predicted rounding variance and truncation with the measured
+    /// ones, so the schemes that round to levels — not fp (nothing to predict) and not the sparsifiers (no levels).
+    /// </summary>
+    internal static ImmutableArray<SchemeDefinition> Auditable { get; } = [.. Schemes.All.Where(s => s != Schemes.FullPrecision && !s.Sparsifies)];
+
     /// <summary>The specs for every scheme × bit width (sign once).</summary>
     internal static bool TryParseSpecs(string schemes, string bits, out ImmutableArray<QuantizerSpec> specs, out string? problem)
     {
@@ -154,24 +166,19 @@ internal static class AuditCommand
         var builder = ImmutableArray.CreateBuilder<QuantizerSpec>();
         foreach (string name in names)
         {
-            if (name is "fp" or "bernoulli" or "randk" || !QuantizerSpec.SchemeNames.Contains(name))
+            if (Schemes.Find(name) is not { } definition || !Auditable.Contains(definition))
             {
-                problem = $"scheme '{name}' cannot be audited: use tnq, tuq, tbq, qsgd, nuqsgd, sign or usign.";
+                problem = $"scheme '{name}' cannot be audited: use {string.Join(", ", Auditable.Select(s => s.Name))}.";
                 return false;
             }
-            if (name is "sign" or "usign")
+            foreach (int b in definition.TakesBits ? widths.Distinct() : [1])
             {
-                builder.Add(QuantizerSpec.Create(name, 1));
-                continue;
-            }
-            foreach (int b in widths.Distinct())
-            {
-                if (name is "qsgd" or "nuqsgd" && b < 2)
+                if (!Schemes.TryParse(name, b, null, out QuantizerSpec? spec, out SchemeProblem? bitsProblem))
                 {
-                    problem = $"{name} needs at least 2 bits (one is its sign bit).";
+                    problem = bitsProblem.Message;
                     return false;
                 }
-                builder.Add(QuantizerSpec.Create(name, b));
+                builder.Add(spec);
             }
         }
         specs = builder.ToImmutable();

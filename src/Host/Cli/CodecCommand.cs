@@ -31,7 +31,7 @@ internal static class CodecCommand
         TheoryCommand.RestrictToSchemes(scheme);
         var bits = new Option<int>("--bits")
         {
-            Description = "Bits per coordinate b. Truncated schemes: 1..8. qsgd/nuqsgd: 2..8 (sign bit included). Ignored by fp, sign, usign, bernoulli and randk.",
+            Description = Schemes.BitsHelpText,
             DefaultValueFactory = _ => 3,
         };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the stochastic rounding.", DefaultValueFactory = _ => 0UL };
@@ -200,7 +200,7 @@ internal static class CodecCommand
         : string.Create(CultureInfo.InvariantCulture, $"{model.Kind}(scale = {model.Scale:G6})");
 
     private static string Message(Exception exception) =>
-        exception is ArgumentException argument ? VerifiedCli.PlainMessage(argument) : exception.Message;
+        exception is ArgumentException argument ? TheoryCommand.Describe(argument) : exception.Message;
 
     private static void WriteTable(TextWriter output, PayloadHeader h, IReadOnlyList<float> levels)
     {

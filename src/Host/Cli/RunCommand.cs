@@ -6,6 +6,7 @@ using Verified.Host.Audit;
 using Verified.Host.Runs;
 using Verified.Simulation.Data;
 using Verified.Simulation.Experiments;
+using Verified.Theory;
 
 namespace Verified.Host.Cli;
 
@@ -22,7 +23,7 @@ internal static class RunCommand
     {
         var defaults = new ExperimentSpec();
         var scheme = new Option<string>("--scheme") { Description = TheoryCommand.SchemeDescription, DefaultValueFactory = _ => defaults.Scheme };
-        var bits = new Option<int>("--bits") { Description = "Bits per coordinate: 1..8 truncated, 2..8 qsgd/nuqsgd (sign bit included); ignored by fp and sign.", DefaultValueFactory = _ => defaults.Bits };
+        var bits = new Option<int>("--bits") { Description = Schemes.BitsHelpText, DefaultValueFactory = _ => defaults.Bits };
         var clients = new Option<int>("--clients") { Description = "N, clients per round.", DefaultValueFactory = _ => defaults.Clients };
         var rounds = new Option<int>("--rounds") { Description = "T, synchronous rounds.", DefaultValueFactory = _ => defaults.Rounds };
         var model = new Option<string>("--model") { Description = "cnn (1.2 M parameters), alexnet (5.7 M) or mlp (0.1 M).", DefaultValueFactory = _ => defaults.Model };

@@ -14,6 +14,9 @@ internal static class TheoryCommand
     private static readonly Dictionary<string, string> s_optionOfParameter = new(StringComparer.Ordinal)
     {
         ["Bits"] = "--bits",
+        ["bits"] = "--bits",
+        ["scheme"] = "--scheme",
+        ["threshold"] = "--threshold",
         ["Scale"] = "--scale",
         ["Shape"] = "--shape",
         ["Alpha"] = "--threshold",
@@ -31,7 +34,7 @@ internal static class TheoryCommand
         RestrictToSchemes(scheme);
         var bits = new Option<int>("--bits")
         {
-            Description = "Bits per coordinate b. Truncated schemes: 1..8 (s = 2^b − 1). qsgd/nuqsgd: 2..8 (sign + b − 1 level bits).",
+            Description = Schemes.BitsHelpText,
             DefaultValueFactory = _ => 3,
         };
         var model = new Option<string>("--model")
@@ -54,7 +57,7 @@ internal static class TheoryCommand
             Description = "Truncated schemes: optimal (default), relaxed (tuq only: Lambert-W rule), or a fixed α > 0.",
             DefaultValueFactory = _ => "optimal",
         };
-        var dimension = new Option<int?>("--dimension") { Description = "d, coordinates per upload (for E_TQ; required by qsgd and nuqsgd)." };
+        var dimension = new Option<int?>("--dimension") { Description = "d, coordinates per upload (for E_TQ; required by the norm-scaled schemes, whose error depends on ‖v‖₂, and by randk)." };
         var clients = new Option<int?>("--clients") { Description = "N, clients per round (for E_TQ)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
 
@@ -96,23 +99,16 @@ internal static class TheoryCommand
         return command;
     }
 
-    /// <summary>The --scheme help text shared by the commands that take one.</summary>
-    public const string SchemeDescription =
-        "Scheme: fp, qsgd, nuqsgd, tuq, tnq, tbq, sign, usign (unit sign, ±1), bernoulli:Q (keep each coordinate with probability Q, scaled by 1/Q) or randk:K (keep K coordinates, scaled by d/K).";
+    /// <summary>The --scheme help text shared by the commands that take one, from the scheme vocabulary.</summary>
+    public static string SchemeDescription => Schemes.HelpText;
 
-    /// <summary>Accepts a scheme name (bernoulli and randk with their parameter); the error names every allowed value.</summary>
+    /// <summary>Accepts a scheme as the vocabulary writes it; the error names every allowed value and the closest one.</summary>
     public static void RestrictToSchemes(Option<string> option) =>
         option.Validators.Add(result =>
         {
-            string? value = result.GetValueOrDefault<string>();
-            string name = value?.Split(':')[0] ?? "";
-            if (!QuantizerSpec.SchemeNames.Contains(name))
+            if (!Schemes.TryFind(result.GetValueOrDefault<string>(), out _, out SchemeProblem? problem))
             {
-                result.AddError($"{option.Name} '{value}' is not known: use one of {string.Join(", ", QuantizerSpec.SchemeSyntax)}.");
-            }
-            else if (QuantizerSpec.SchemeProblem(value) is { } problem)
-            {
-                result.AddError($"{option.Name}: {problem}");
+                result.AddError($"{option.Name} {problem.Message}");
             }
         });
 
@@ -127,7 +123,8 @@ internal static class TheoryCommand
             }
         });
 
-    private static string Describe(ArgumentException exception)
+    /// <summary>The plain message of <paramref name="exception"/>, with Theory's argument name replaced by the option a user typed.</summary>
+    internal static string Describe(ArgumentException exception)
     {
         string message = VerifiedCli.PlainMessage(exception);
         if (exception.ParamName is { } name && s_optionOfParameter.TryGetValue(name, out string? option) && message.StartsWith(name, StringComparison.Ordinal))
@@ -281,5 +278,6 @@ internal sealed record TheoryRequest(
         _ => throw new ArgumentException($"--threshold '{Threshold}' is not optimal, relaxed or a number α > 0.", nameof(Threshold)),
     };
 
-    public QuantizerSpec BuildSpec() => QuantizerSpec.Create(Scheme, Bits, Scheme is "tuq" or "tnq" or "tbq" ? BuildThreshold() : null);
+    /// <exception cref="ArgumentException">The scheme, bits or threshold is invalid; <see cref="ArgumentException.ParamName"/> names it.</exception>
+    public QuantizerSpec BuildSpec() => Schemes.Parse(Scheme, Bits, Schemes.Find(Scheme.Split(':')[0])?.Truncates == true ? BuildThreshold() : null);
 }

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Verified.Simulation.Experiments;
+using Verified.Theory;
 
 namespace Verified.Host.Runs;
 
@@ -15,10 +16,13 @@ internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec
     public static readonly ImmutableArray<string> Presets = ["fig-accuracy", "fig-tradeoff", "heavy-tails"];
 
     /// <summary>The schemes of the heavy-tails preset besides full precision: the two remedies and the unbiased baseline.</summary>
-    public static readonly ImmutableArray<string> HeavyTailSchemes = ["sign", "qsgd", "tnq"];
+    public static readonly ImmutableArray<string> HeavyTailSchemes = [Schemes.Sign.Name, Schemes.Qsgd.Name, Schemes.TruncatedNonUniform.Name];
 
-    /// <summary>The schemes the figures compare (P2 §3.5: the truncated schemes against QSGD and NQSGD).</summary>
-    public static readonly ImmutableArray<string> FigureSchemes = ["qsgd", "nuqsgd", "tuq", "tnq", "tbq"];
+    /// <summary>
+    /// The schemes the figures compare (P2 §3.5: the truncated schemes against QSGD and NQSGD): every scheme of the
+    /// vocabulary that takes a bit width.
+    /// </summary>
+    public static readonly ImmutableArray<string> FigureSchemes = [.. Schemes.All.Where(s => s.TakesBits).Select(s => s.Name)];
 
     /// <summary>The bit widths of the trade-off figure.</summary>
     public static readonly ImmutableArray<int> TradeoffBits = [2, 3, 4, 5];

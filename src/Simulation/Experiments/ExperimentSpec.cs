@@ -25,10 +25,10 @@ public sealed record ExperimentSpec
     /// <summary>Largest minibatch per client accepted.</summary>
     public const int MaxBatchSize = 4096;
 
-    /// <summary>Quantization scheme: fp, qsgd, nuqsgd, tuq, tnq, tbq, sign, usign, bernoulli:Q or randk:K (<see cref="QuantizerSpec.SchemeSyntax"/>).</summary>
+    /// <summary>Quantization scheme as written, one of <see cref="Schemes.All"/> (<c>tnq</c>, <c>bernoulli:0.1</c>, …).</summary>
     public string Scheme { get; init; } = "tnq";
 
-    /// <summary>Bits per coordinate (1..8 truncated, 2..8 qsgd/nuqsgd; ignored by fp and sign).</summary>
+    /// <summary>Bits per coordinate, in the scheme's range (<see cref="SchemeDefinition.Bits"/>); ignored by the schemes that take none.</summary>
     public int Bits { get; init; } = 3;
 
     /// <summary>N, the clients.</summary>
@@ -94,12 +94,10 @@ public sealed record ExperimentSpec
             }
         }
 
-        string? schemeProblem = QuantizerSpec.SchemeProblem(Scheme);
-        Check(schemeProblem is null, "scheme", $"scheme = '{Scheme}' is not a scheme: {schemeProblem}");
-        if (schemeProblem is null && TakesBits(Scheme))
+        if (!Schemes.TryParse(Scheme, Bits, null, out _, out SchemeProblem? schemeProblem))
         {
-            int lowest = Scheme is "qsgd" or "nuqsgd" ? 2 : 1;
-            Check(Bits >= lowest && Bits <= QuantizerSpec.MaxBits, "bits", $"bits = {Bits} is out of range for {Scheme}: it must be an integer from {lowest} to {QuantizerSpec.MaxBits}.");
+            errors.Add(new ExperimentSpecError(
+                schemeProblem.Argument, schemeProblem.Argument == "scheme" ? $"scheme {schemeProblem.Message}" : schemeProblem.Message));
         }
         Check(Clients is >= 1 and <= MaxClients, "clients", $"clients = {Clients} is out of range: it must be an integer from 1 to {MaxClients}.");
         Check(Rounds is >= 1 and <= MaxRounds, "rounds", $"rounds = {Rounds} is out of range: it must be an integer from 1 to {MaxRounds}.");
@@ -128,18 +126,19 @@ public sealed record ExperimentSpec
         }
     }
 
-    /// <summary>Whether the scheme takes <see cref="Bits"/>: not fp, sign, usign or the sparsifiers (bernoulli:Q, randk:K).</summary>
-    private static bool TakesBits(string scheme) => scheme is not ("fp" or "sign" or "usign") && !scheme.Contains(':', StringComparison.Ordinal);
-
     /// <summary>The quantizer spec (fp, sign, usign and the sparsifiers ignore <see cref="Bits"/>).</summary>
-    public QuantizerSpec ToQuantizerSpec() => QuantizerSpec.Create(Scheme, Bits);
+    /// <exception cref="ArgumentException">The scheme, bits or their combination is invalid.</exception>
+    public QuantizerSpec ToQuantizerSpec() => Schemes.Parse(Scheme, Bits);
 
     /// <summary>Bits per coordinate as the scheme really uses them (32 for fp, 1 for sign).</summary>
     public int EffectiveBits => ToQuantizerSpec().BitsPerCoordinate;
 
-    /// <summary>A short label, e.g. <c>tnq-3</c>, <c>fp</c>, <c>sign</c>, <c>bernoulli-0.1</c> (no ':', so it can name a file).</summary>
-    public string Label => TakesBits(Scheme ?? "")
-        ? string.Create(CultureInfo.InvariantCulture, $"{Scheme}-{Bits}")
+    /// <summary>
+    /// The quantizer's <see cref="QuantizerSpec.Label"/> (<c>tnq-3</c>, <c>fp</c>, <c>bernoulli-0.1</c>); for a scheme that
+    /// does not parse, the text as written with ':' as '-', so that even a rejected spec can be named in a report.
+    /// </summary>
+    public string Label => Schemes.TryParse(Scheme, Bits, null, out QuantizerSpec? spec, out _)
+        ? spec.Label
         : (Scheme ?? "").Replace(':', '-');
 
     /// <summary>The trainer's configuration.</summary>

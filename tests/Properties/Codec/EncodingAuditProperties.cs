@@ -117,7 +117,7 @@ public sealed class EncodingAuditProperties
     {
         float[] gradient = Laplace(length, 0.01, seed);
         GradientModel model = fitModel ? ModelFit.Laplace(gradient) : new Laplace(0.01);
-        QuantizerDesign design = Quantizers.Design(QuantizerSpec.Create(scheme, bits), model, length);
+        QuantizerDesign design = Quantizers.Design(Schemes.Parse(scheme, bits), model, length);
         var codec = new GradientCodec();
         return (gradient, design, codec, codec.Encode(gradient, design, new RoundingKey((ulong)seed, 1, 2)));
     }

@@ -183,7 +183,7 @@ public class SparseCodecProperties
     public static TheoryData<string> Sparsifiers() => ["bernoulli:0.1", "bernoulli:0.37", "bernoulli:0.9", "randk:1", "randk:5", "randk:19", "randk:24"];
 
     private static QuantizerDesign DesignOf(string scheme) =>
-        Quantizers.Design(QuantizerSpec.Create(scheme, 1), s_model, s_statisticsVector.Length);
+        Quantizers.Design(Schemes.Parse(scheme, 1), s_model, s_statisticsVector.Length);
 
     private static double OmegaOf(QuantizerDesign design) => design.Spec is BernoulliSparsification b
         ? (1 / Effective(b.KeepProbability)) - 1

@@ -114,30 +114,33 @@ public sealed class ValidationTests
     }
 
     [Fact]
-    public void QuantizerSpecCreate_BuildsEveryNamedScheme_AndRefusesWhatItCannot()
+    public void SchemesParse_BuildsEveryNamedScheme_AndRefusesWhatItCannot()
     {
-        foreach (string syntax in QuantizerSpec.SchemeSyntax)
+        foreach (SchemeDefinition definition in Schemes.All)
         {
-            string scheme = syntax.Replace(":Q", ":0.25", StringComparison.Ordinal).Replace(":K", ":7", StringComparison.Ordinal);
-            Assert.Contains(QuantizerSpec.Create(scheme, 3).Name, QuantizerSpec.SchemeNames);
-            Assert.Null(QuantizerSpec.SchemeProblem(scheme));
+            string scheme = definition.Syntax.Replace(":Q", ":0.25", StringComparison.Ordinal).Replace(":K", ":7", StringComparison.Ordinal);
+            QuantizerSpec spec = Schemes.Parse(scheme, 3);
+            Assert.Same(definition, spec.Definition);
+            Assert.Equal(definition.Name, spec.Name);
+            Assert.True(Schemes.TryFind(scheme, out SchemeDefinition? found, out _));
+            Assert.Same(definition, found);
         }
-        Assert.Equal(new BernoulliSparsification(0.25), QuantizerSpec.Create("bernoulli:0.25", 3));
-        Assert.Equal(new RandKSparsification(7), QuantizerSpec.Create("randk:7", 3));
-        Assert.Equal(new Sign { Magnitude = SignMagnitude.Unit }, QuantizerSpec.Create("usign", 3));
-        Assert.Equal("usign", QuantizerSpec.Create("usign", 3).Name);
+        Assert.Equal(new BernoulliSparsification(0.25), Schemes.Parse("bernoulli:0.25", 3));
+        Assert.Equal(new RandKSparsification(7), Schemes.Parse("randk:7", 3));
+        Assert.Equal(new Sign { Magnitude = SignMagnitude.Unit }, Schemes.Parse("usign", 3));
+        Assert.Equal("usign", Schemes.Parse("usign", 3).Name);
         foreach (string bad in new[] { "bernoulli", "bernoulli:0", "bernoulli:1.5", "bernoulli:x", "randk", "randk:0", "randk:-3", "randk:2.5" })
         {
-            string message = Assert.Throws<ArgumentException>(() => QuantizerSpec.Create(bad, 3)).Message;
+            string message = Assert.Throws<ArgumentException>(() => Schemes.Parse(bad, 3)).Message;
             Assert.Contains(bad.StartsWith("randk", StringComparison.Ordinal) ? "randk:K" : "bernoulli:Q", message, StringComparison.Ordinal);
         }
-        Assert.Contains("takes no parameter", Assert.Throws<ArgumentException>(() => QuantizerSpec.Create("tnq:3", 3)).Message, StringComparison.Ordinal);
-        Assert.Contains("bernoulli:Q, randk:K", Assert.Throws<ArgumentException>(() => QuantizerSpec.Create("zip", 3)).Message, StringComparison.Ordinal);
-        Assert.Equal(new TruncatedUniform(2, Threshold.Relaxed), QuantizerSpec.Create("tuq", 2, Threshold.Relaxed));
-        Assert.Equal(new Sign(), QuantizerSpec.Create("sign", 42));
-        Assert.Contains("use one of fp, qsgd", Assert.Throws<ArgumentException>(() => QuantizerSpec.Create("zip", 3)).Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentOutOfRangeException>(() => QuantizerSpec.Create("qsgd", 1));
-        Assert.Contains("takes no threshold", Assert.Throws<ArgumentException>(() => QuantizerSpec.Create("qsgd", 3, Threshold.Fixed(1))).Message, StringComparison.Ordinal);
+        Assert.Contains("takes no parameter", Assert.Throws<ArgumentException>(() => Schemes.Parse("tnq:3", 3)).Message, StringComparison.Ordinal);
+        Assert.Contains("bernoulli:Q, randk:K", Assert.Throws<ArgumentException>(() => Schemes.Parse("zip", 3)).Message, StringComparison.Ordinal);
+        Assert.Equal(new TruncatedUniform(2, Threshold.Relaxed), Schemes.Parse("tuq", 2, Threshold.Relaxed));
+        Assert.Equal(new Sign(), Schemes.Parse("sign", 42));
+        Assert.Contains("use one of fp, qsgd", Assert.Throws<ArgumentException>(() => Schemes.Parse("zip", 3)).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Schemes.Parse("qsgd", 1));
+        Assert.Contains("takes no threshold", Assert.Throws<ArgumentException>(() => Schemes.Parse("qsgd", 3, Threshold.Fixed(1))).Message, StringComparison.Ordinal);
     }
 
     [Fact]
