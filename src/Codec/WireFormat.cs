@@ -227,11 +227,21 @@ internal static class WireFormat
         _ => throw new ArgumentException($"The codec has no wire encoding for the scheme {spec.GetType().Name}.", nameof(spec)),
     };
 
+    /// <summary>
+    /// The header's threshold byte. An <see cref="AveragedThreshold"/> travels as <see cref="WireThreshold.Fixed"/> with
+    /// its α: for tnq and tuq the levels are a function of α alone (the p^{1/3} density or the uniform grid on [−α, α]),
+    /// so a decoder that designs with Fixed(α) rebuilds exactly the encoder's levels. tbq's split (β, n_in) was chosen
+    /// with the averaged objective and a version-1 header cannot say so, so it is refused.
+    /// </summary>
+    /// <exception cref="ArgumentException">tbq with an averaged threshold.</exception>
     public static WireThreshold ThresholdOf(QuantizerSpec spec) => spec is TruncatedSpec truncated
         ? truncated.Threshold switch
         {
             OptimalThreshold => WireThreshold.Optimal,
             RelaxedThreshold => WireThreshold.Relaxed,
+            AveragedThreshold when truncated is TruncatedBiScaled => throw new ArgumentException(
+                "tbq with the averaged threshold cannot be written in a version-1 header: its split (β, n_in) depends on N, which the header does not carry. Use tnq or tuq with the averaged threshold, or tbq with the optimal one.",
+                nameof(spec)),
             _ => WireThreshold.Fixed,
         }
         : WireThreshold.None;

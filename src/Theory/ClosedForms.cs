@@ -10,7 +10,15 @@ public static class LaplaceTnq
     public static readonly double C = 1.5 * Math.Sqrt(6);
 
     /// <summary>α* = 3γ·ln(1 + 2s/(3√6)) = 3γ·ln((s + c)/c), spec §2.2. Range: s ≥ 1, γ &gt; 0.</summary>
-    public static double Alpha(int intervals, double scale) => 3 * scale * Precise.Log1P(intervals / C);
+    public static double Alpha(int intervals, double scale) => AlphaForEffectiveIntervals(intervals, scale);
+
+    /// <summary>
+    /// α*(s_eff) = 3γ·ln(1 + s_eff/c) for a real s_eff ≥ 1: the minimiser of I(α)³/(4s_eff²) + M(α). With
+    /// s_eff = s√N it is the threshold for the server's average of N uploads (docs/theory.md, "A threshold for the
+    /// average"): the rounding variance of the average is the per-upload one divided by N, i.e. s² → s²N.
+    /// </summary>
+    public static double AlphaForEffectiveIntervals(double effectiveIntervals, double scale) =>
+        3 * scale * Precise.Log1P(effectiveIntervals / C);
 
     /// <summary>λ_s(g) = ((2s + 3√6)/(12γ))·e^{−|g|/(3γ)} on [−α*, α*], spec §2.2 (the 12γ normaliser; see its discrepancy flag).</summary>
     public static double Density(double g, int intervals, double scale) =>
@@ -47,8 +55,12 @@ public static class LomaxTnq
     public static double C(double shape) => 3 / (shape - 3) * Math.Sqrt(3 * (shape - 1) * (shape - 2) / 2);
 
     /// <summary>α* = σ·[((s + c_ρ)/c_ρ)^{3/(ρ−3)} − 1], spec §3.2(a).</summary>
-    public static double Alpha(int intervals, double scale, double shape) =>
-        scale * Precise.ExpM1(3 / (shape - 3) * Precise.Log1P(intervals / C(shape)));
+    public static double Alpha(int intervals, double scale, double shape) => AlphaForEffectiveIntervals(intervals, scale, shape);
+
+    /// <summary>α*(s_eff) for a real s_eff ≥ 1; s_eff = s√N gives the threshold for the average of N uploads
+    /// (see <see cref="LaplaceTnq.AlphaForEffectiveIntervals"/>).</summary>
+    public static double AlphaForEffectiveIntervals(double effectiveIntervals, double scale, double shape) =>
+        scale * Precise.ExpM1(3 / (shape - 3) * Precise.Log1P(effectiveIntervals / C(shape)));
 
     /// <summary>λ_s*(g) = (s + c_ρ)(ρ − 3)(1 + |g|/σ)^{−ρ/3}/(6σ) on [−α*, α*], spec §3.2(a).</summary>
     public static double Density(double g, int intervals, double scale, double shape) =>

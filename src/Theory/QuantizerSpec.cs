@@ -21,6 +21,14 @@ public abstract record Threshold
 
     /// <summary>A threshold chosen by the caller. Range: α &gt; 0.</summary>
     public static Threshold Fixed(double alpha) => new FixedThreshold(alpha);
+
+    /// <summary>
+    /// Minimise the error of the server's average of N uploads rather than of one upload: rounding variance / N plus
+    /// the truncation MSE, which averaging does not shrink when the clients' gradients agree (docs/theory.md, "A
+    /// threshold for the average"). A departure from the papers, whose objective is one client's (N = 1 gives the
+    /// <see cref="Optimal"/> threshold). Range: N ≥ 1.
+    /// </summary>
+    public static Threshold Averaged(int clients) => new AveragedThreshold(clients);
 }
 
 /// <summary>See <see cref="Threshold.Optimal"/>.</summary>
@@ -43,6 +51,19 @@ public sealed record RelaxedThreshold : Threshold
 
     /// <inheritdoc />
     public override string ToString() => "relaxed";
+}
+
+/// <summary>See <see cref="Threshold.Averaged"/>.</summary>
+public sealed record AveragedThreshold : Threshold
+{
+    /// <summary>Creates the threshold for the average of N uploads. Range: N ≥ 1.</summary>
+    public AveragedThreshold(int clients) => Clients = clients;
+
+    /// <summary>N, the uploads the server averages. Range: N ≥ 1.</summary>
+    public int Clients { get; init => field = Preconditions.CheckRange(nameof(Clients), value, 1, int.MaxValue); }
+
+    /// <inheritdoc />
+    public override string ToString() => FormattableString.Invariant($"averaged({Clients})");
 }
 
 /// <summary>See <see cref="Threshold.Fixed"/>.</summary>

@@ -138,20 +138,33 @@ public static class Quantizers
         }
         else
         {
-            alpha = spec.Threshold is FixedThreshold fixedThreshold
-                ? fixedThreshold.Alpha
-                : MinimizeThreshold(model, a => CubeRootObjective(integrals, a, s));
+            // The averaged threshold keeps the level density ∝ p^{1/3} on [−α, α] (for a given α it minimises the
+            // rounding variance, whatever the 1/N in front of it) and moves only α: s² → s²N in the objective, so the
+            // closed forms hold with s_eff = s√N.
+            int clients = AveragedClients(spec.Threshold);
+            double effectiveIntervals = s * Math.Sqrt(clients);
+            alpha = spec.Threshold switch
+            {
+                FixedThreshold fixedThreshold => fixedThreshold.Alpha,
+                AveragedThreshold when useClosedForms && model is Laplace => LaplaceTnq.AlphaForEffectiveIntervals(effectiveIntervals, model.Scale),
+                AveragedThreshold when useClosedForms && model is Lomax averagedLomax =>
+                    LomaxTnq.AlphaForEffectiveIntervals(effectiveIntervals, averagedLomax.Scale, averagedLomax.Shape),
+                _ => MinimizeThreshold(model, a => CubeRootObjective(integrals, a, s, clients)),
+            };
             levels = CubeRootLevels(integrals, alpha, s);
         }
         return Finish(spec, integrals, alpha, levels, CubeRootObjective(integrals, alpha, s));
     }
 
-    /// <summary>I(α)³/(4s²) + M(α), spec §1.5, with I(α) = 2∫_0^α p^{1/3}.</summary>
-    private static double CubeRootObjective(DensityIntegrals integrals, double alpha, int intervals)
+    /// <summary>I(α)³/(4s²N) + M(α), spec §1.5 (N = 1), with I(α) = 2∫_0^α p^{1/3}.</summary>
+    private static double CubeRootObjective(DensityIntegrals integrals, double alpha, int intervals, int clients = 1)
     {
         double cubeRootMass = 2 * integrals.HalfCubeRootMass(alpha);
-        return (cubeRootMass * cubeRootMass * cubeRootMass / (4.0 * intervals * intervals)) + integrals.TruncationMse(alpha);
+        return (cubeRootMass * cubeRootMass * cubeRootMass / (4.0 * intervals * intervals * clients)) + integrals.TruncationMse(alpha);
     }
+
+    /// <summary>N of an <see cref="AveragedThreshold"/>, 1 for every other threshold (one upload's objective).</summary>
+    private static int AveragedClients(Threshold threshold) => threshold is AveragedThreshold averaged ? averaged.Clients : 1;
 
     /// <summary>l_k = Λ^{−1}(k) with Λ(g) = s·∫_{−α}^{g} p^{1/3} / I(α), by bisection (spec §1.5 step 3).</summary>
     private static ImmutableArray<double> CubeRootLevels(DensityIntegrals integrals, double alpha, int intervals)
@@ -188,15 +201,15 @@ public static class Quantizers
             RelaxedThreshold when useClosedForms && model is ParetoTail pareto && squaredIntervals >= pareto.Shape - 2 =>
                 RelaxedUniformThreshold.ParetoTail(s, pareto.Scale, pareto.Shape),
             RelaxedThreshold => MinimizeThreshold(model, a => (a * a / squaredIntervals) + integrals.TruncationMse(a)),
-            _ => MinimizeThreshold(model, a => UniformObjective(integrals, a, s)),
+            _ => MinimizeThreshold(model, a => UniformObjective(integrals, a, s, AveragedClients(spec.Threshold))),
         };
         ImmutableArray<double> levels = SymmetricLevels(s, alpha, k => alpha * (2 * k - s) / s);
         return Finish(spec, integrals, alpha, levels, UniformObjective(integrals, alpha, s));
     }
 
-    /// <summary>Σ_k P_k(2α/s)²/4 + M(α) = (α²/s²)·P(|g| ≤ α) + M(α), spec §2.3 (exact for uniform cells).</summary>
-    private static double UniformObjective(DensityIntegrals integrals, double alpha, int intervals) =>
-        (alpha * alpha / ((double)intervals * intervals) * (1 - integrals.TailMass(alpha))) + integrals.TruncationMse(alpha);
+    /// <summary>Σ_k P_k(2α/s)²/4 / N + M(α) = (α²/(s²N))·P(|g| ≤ α) + M(α), spec §2.3 (N = 1; exact for uniform cells).</summary>
+    private static double UniformObjective(DensityIntegrals integrals, double alpha, int intervals, int clients = 1) =>
+        (alpha * alpha / ((double)intervals * intervals * clients) * (1 - integrals.TailMass(alpha))) + integrals.TruncationMse(alpha);
 
     // ---- TBQSGD (spec §3.4) ----------------------------------------------------------------------------------
 
@@ -205,6 +218,7 @@ public static class Quantizers
         int s = spec.Intervals;
         GradientModel model = integrals.Model;
         double? fixedAlpha = (spec.Threshold as FixedThreshold)?.Alpha;
+        int clients = AveragedClients(spec.Threshold);
         (double Error, double Alpha, double Beta, int OuterCells) best = (double.PositiveInfinity, 0, 0, 0);
         // Every split with n_out even and n_in = s − n_out ≥ 1; n_out = 0 is the uniform quantizer.
         for (int outer = 0; outer < s; outer += 2)
@@ -212,11 +226,11 @@ public static class Quantizers
             int inner = s - outer;
             double BestBeta(double alpha) => outer == 0
                 ? alpha
-                : alpha * Minimizer.Minimize(t => BiScaledObjective(integrals, alpha, alpha * t, inner, outer), 1e-9, 1, ScanPointsInner);
+                : alpha * Minimizer.Minimize(t => BiScaledObjective(integrals, alpha, alpha * t, inner, outer, clients), 1e-9, 1, ScanPointsInner);
             double alpha = fixedAlpha ?? MinimizeThreshold(
-                model, a => BiScaledObjective(integrals, a, BestBeta(a), inner, outer), ScanPointsInner);
+                model, a => BiScaledObjective(integrals, a, BestBeta(a), inner, outer, clients), ScanPointsInner);
             double beta = BestBeta(alpha);
-            double error = BiScaledObjective(integrals, alpha, beta, inner, outer);
+            double error = BiScaledObjective(integrals, alpha, beta, inner, outer, clients);
             if (error < best.Error)
             {
                 best = (error, alpha, beta, outer);
@@ -236,14 +250,16 @@ public static class Quantizers
                 : best.Beta + ((cellsFromCentre - (innerCells / 2.0)) * outerWidth);
             return Math.Sign(offset) * magnitude;
         });
+        // J is one upload's error (N = 1) whatever objective chose the split, as for the other schemes.
         return Finish(
-            spec, integrals, best.Alpha, levels, best.Error, new BiScaledSplit(best.Beta, innerCells, best.OuterCells));
+            spec, integrals, best.Alpha, levels, BiScaledObjective(integrals, best.Alpha, best.Beta, innerCells, best.OuterCells),
+            new BiScaledSplit(best.Beta, innerCells, best.OuterCells));
     }
 
     private const int ScanPointsInner = 49;
 
-    /// <summary>V_B + M(α) = β²P₁/n_in² + (α − β)²P₂/n_out² + M(α), spec §3.4 (exact for its uniform cells).</summary>
-    private static double BiScaledObjective(DensityIntegrals integrals, double alpha, double beta, int inner, int outer)
+    /// <summary>V_B/N + M(α) with V_B = β²P₁/n_in² + (α − β)²P₂/n_out², spec §3.4 (N = 1; exact for its uniform cells).</summary>
+    private static double BiScaledObjective(DensityIntegrals integrals, double alpha, double beta, int inner, int outer, int clients = 1)
     {
         double innerMass = 1 - integrals.TailMass(beta);
         double variance = beta * beta * innerMass / ((double)inner * inner);
@@ -252,7 +268,22 @@ public static class Quantizers
             double outerMass = integrals.TailMass(beta) - integrals.TailMass(alpha);
             variance += (alpha - beta) * (alpha - beta) * outerMass / ((double)outer * outer);
         }
-        return variance + integrals.TruncationMse(alpha);
+        return (variance / clients) + integrals.TruncationMse(alpha);
+    }
+
+    /// <summary>
+    /// The per-coordinate error of the server's average of N uploads designed as <paramref name="design"/>, when the
+    /// clients' truncation errors are coherent (the same sign and size on a coordinate, as when their gradients
+    /// agree): rounding variance / N + truncation MSE. The objective an <see cref="AveragedThreshold"/> minimises
+    /// (docs/theory.md, "A threshold for the average").
+    /// </summary>
+    /// <param name="design">A design; its rounding variance and truncation MSE are per upload.</param>
+    /// <param name="clients">N. Range: N ≥ 1.</param>
+    public static double AveragedError(QuantizerDesign design, int clients)
+    {
+        ArgumentNullException.ThrowIfNull(design);
+        Preconditions.CheckRange(nameof(clients), clients, 1, int.MaxValue);
+        return (design.RoundingVariance / clients) + design.TruncationMse;
     }
 
     // ---- shared ----------------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ internal static class TheoryCommand
         };
         var threshold = new Option<string>("--threshold")
         {
-            Description = "Truncated schemes: optimal (default), relaxed (tuq only: Lambert-W rule), or a fixed α > 0.",
+            Description = "Truncated schemes: optimal (default; one upload's error), averaged (the error of the server's average of --clients N uploads: rounding variance / N + truncation), relaxed (tuq only: Lambert-W rule), or a fixed α > 0.",
             DefaultValueFactory = _ => "optimal",
         };
         var dimension = new Option<int?>("--dimension") { Description = "d, coordinates per upload (for E_TQ; required by the norm-scaled schemes, whose error depends on ‖v‖₂, and by randk)." };
@@ -274,8 +274,11 @@ internal sealed record TheoryRequest(
     {
         "optimal" => Theory.Threshold.Optimal,
         "relaxed" => Theory.Threshold.Relaxed,
+        "averaged" => Clients is { } n
+            ? Theory.Threshold.Averaged(n)
+            : throw new ArgumentException("--threshold averaged designs α for the server's average of N uploads: pass --clients N.", nameof(Threshold)),
         _ when double.TryParse(Threshold, NumberStyles.Float, CultureInfo.InvariantCulture, out double alpha) => Theory.Threshold.Fixed(alpha),
-        _ => throw new ArgumentException($"--threshold '{Threshold}' is not optimal, relaxed or a number α > 0.", nameof(Threshold)),
+        _ => throw new ArgumentException($"--threshold '{Threshold}' is not optimal, relaxed, averaged or a number α > 0.", nameof(Threshold)),
     };
 
     /// <exception cref="ArgumentException">The scheme, bits or threshold is invalid; <see cref="ArgumentException.ParamName"/> names it.</exception>
