@@ -258,7 +258,10 @@ internal static class CodecCommand
             h.Scale,
             h.IsAllZero,
             h.Threshold.ToString().ToLowerInvariant(),
-            h.Alpha,
+            // The header's α field is the threshold only for truncated schemes; the sparsifiers keep q or k in it.
+            h.Threshold != WireThreshold.None ? h.Alpha : null,
+            h.Scheme == WireScheme.Bernoulli ? h.Alpha : null,
+            h.Scheme == WireScheme.RandK ? (int)h.Alpha : null,
             h.Model.ToString().ToLowerInvariant(),
             h.ModelScale,
             h.ModelShape,
@@ -279,7 +282,7 @@ internal static class CodecCommand
 }
 
 /// <summary>What <c>verified codec inspect --json</c> prints: the header's fields and the decoded value of each index.</summary>
-/// <remarks><c>Kept</c>: values a sparse payload carries; absent for the quantizers.</remarks>
+/// <remarks><c>Kept</c>: values a sparse payload carries; absent for the quantizers. <c>Alpha</c>: the truncation threshold α; null for the schemes that do not truncate, as in <c>verified theory --json</c>. <c>KeepProbability</c>: bernoulli's q; absent for the other schemes. <c>K</c>: rand-k's k; absent for the other schemes.</remarks>
 internal sealed record PayloadJson(
     int Version,
     string Scheme,
@@ -294,7 +297,9 @@ internal sealed record PayloadJson(
     float Scale,
     bool AllZero,
     string Threshold,
-    double Alpha,
+    double? Alpha,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? KeepProbability,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? K,
     string Model,
     double ModelScale,
     double ModelShape,

@@ -145,7 +145,7 @@ internal static class TheoryCommand
             : $"{design.Model.Kind}(scale = {TableNumber.Format(design.Model.Scale)})";
         output.WriteLine(design.Spec switch
         {
-            BernoulliSparsification b => string.Create(invariant, $"bernoulli, q = {b.KeepProbability}, ω = {TableNumber.Format(b.Omega(1))}, 1 + 32q = {TableNumber.Format(b.ExpectedBitsPerCoordinate(1))} bits per coordinate on average, model {modelText}"),
+            BernoulliSparsification b => string.Create(invariant, $"bernoulli, q = {b.KeepProbability}, ω = {TableNumber.Format(b.Omega(1))}, 1 + 32q = {TableNumber.Format(b.ExpectedBitsPerCoordinate(1))} bits per coordinate on average (at most {b.BitsPerCoordinate}), model {modelText}"),
             RandKSparsification k when design.Dimension is { } length => string.Create(invariant, $"randk, k = {k.Kept} of d = {length}, ω = {TableNumber.Format(k.Omega(length))}, 1 + 32k/d = {TableNumber.Format(k.ExpectedBitsPerCoordinate(length))} bits per coordinate, model {modelText}"),
             _ => $"{design.Spec.Name}, b = {design.BitsPerCoordinate} bits per coordinate, s = {design.Intervals} intervals, model {modelText}",
         });
@@ -189,6 +189,7 @@ internal static class TheoryCommand
         HostJson.WriteLine(output, new TheoryJson(
             design.Spec.Name,
             design.BitsPerCoordinate,
+            ExpectedBits(design),
             design.Intervals,
             design.Spec is TruncatedSpec truncated ? truncated.Threshold.ToString() : "none",
             new TheoryModelJson(design.Model.Kind, design.Model.Scale, design.Model.TailShape),
@@ -206,13 +207,26 @@ internal static class TheoryCommand
             etq,
             etqHighResolution), HostJson.Context.TheoryJson);
     }
+
+    /// <summary>
+    /// Mean wire bits per coordinate: b for the quantizers; 1 + 32q (Bernoulli) and 1 + 32k/d (rand-k) for the
+    /// sparsifiers, whose <see cref="QuantizerDesign.BitsPerCoordinate"/> is the worst case 33.
+    /// </summary>
+    private static double? ExpectedBits(QuantizerDesign design) => design.Spec switch
+    {
+        // Bernoulli's ω = 1/q − 1 does not depend on d.
+        BernoulliSparsification b => b.ExpectedBitsPerCoordinate(1),
+        SparsifierSpec s => design.Dimension is { } d ? s.ExpectedBitsPerCoordinate(d) : null,
+        _ => design.BitsPerCoordinate,
+    };
 }
 
 /// <summary>What <c>verified theory --json</c> prints (README, "verified theory"); null figures are not finite.</summary>
-/// <remarks><c>S</c>: intervals between adjacent levels. <c>Alpha</c>: α; null (∞) for the schemes that do not truncate.</remarks>
+/// <remarks><c>Bits</c>: wire bits per coordinate; for the sparsifiers the worst case 33 (a bitmap bit and a float32). <c>ExpectedBits</c>: mean wire bits per coordinate: <paramref name="Bits"/> except for the sparsifiers. <c>S</c>: intervals between adjacent levels. <c>Alpha</c>: α; null (∞) for the schemes that do not truncate.</remarks>
 internal sealed record TheoryJson(
     string Scheme,
     int Bits,
+    double? ExpectedBits,
     int S,
     string Threshold,
     TheoryModelJson Model,
