@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text.Json;
 using Verified.Codec;
 using Verified.Host.Cli;
 using Verified.Theory;
@@ -104,6 +105,38 @@ public sealed class CodecCliTests : IDisposable
         {
             Assert.Equal(300, kept);
         }
+    }
+
+    [Fact]
+    public void Inspect_Json_AlphaIsNull_UnlessTheSchemeTruncates()
+    {
+        // As in `verified theory --json`; inspect used to print the header's 0 (or a sparsifier's q) as alpha.
+        float[] gradient = Laplace(2000, 0.01, 8);
+        File.WriteAllBytes(PathOf("a.f32"), MemoryMarshal.AsBytes(gradient.AsSpan()).ToArray());
+        JsonElement Inspect(params string[] scheme)
+        {
+            var encode = Run(["codec", "encode", .. scheme, "--in", PathOf("a.f32"), "--out", PathOf("a.vq")]);
+            Assert.True(encode.Exit == 0, encode.Error);
+            var inspect = Run("codec", "inspect", "--in", PathOf("a.vq"), "--json");
+            Assert.True(inspect.Exit == 0, inspect.Error);
+            return JsonDocument.Parse(inspect.Output).RootElement.Clone();
+        }
+
+        JsonElement tnq = Inspect("--scheme", "tnq", "--bits", "3");
+        Assert.Equal(JsonValueKind.Number, tnq.GetProperty("alpha").ValueKind);
+        Assert.True(tnq.GetProperty("alpha").GetDouble() > 0);
+        foreach (string scheme in new[] { "qsgd", "sign", "fp" })
+        {
+            Assert.Equal(JsonValueKind.Null, Inspect("--scheme", scheme).GetProperty("alpha").ValueKind);
+        }
+        JsonElement bernoulli = Inspect("--scheme", "bernoulli:0.25");
+        Assert.Equal(JsonValueKind.Null, bernoulli.GetProperty("alpha").ValueKind);
+        Assert.Equal(0.25, bernoulli.GetProperty("keepProbability").GetDouble(), 1e-6);
+        JsonElement randK = Inspect("--scheme", "randk:100");
+        Assert.Equal(JsonValueKind.Null, randK.GetProperty("alpha").ValueKind);
+        Assert.Equal(100, randK.GetProperty("k").GetInt32());
+        Assert.False(tnq.TryGetProperty("keepProbability", out _));
+        Assert.False(tnq.TryGetProperty("k", out _));
     }
 
     [Fact]

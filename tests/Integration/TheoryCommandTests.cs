@@ -106,6 +106,23 @@ public sealed class TheoryCommandTests
     }
 
     [Fact]
+    public void Sparsifiers_JsonAndTable_GiveTheSameBits_WorstCaseAndExpected()
+    {
+        // bernoulli:0.1 used to print "bits": 33 in JSON while the table said 1 + 32q = 4.2 on average.
+        JsonElement bernoulli = Json("theory", "--scheme", "bernoulli:0.1");
+        Assert.Equal(33, bernoulli.GetProperty("bits").GetInt32());
+        Assert.Equal(4.2, bernoulli.GetProperty("expectedBits").GetDouble(), 1e-12);
+        (int exitCode, string table, _) = Run("theory", "--scheme", "bernoulli:0.1");
+        Assert.Equal(0, exitCode);
+        Assert.Contains("1 + 32q = 4.2 bits per coordinate on average (at most 33)", table, StringComparison.Ordinal);
+
+        // rand-k sends exactly k values: 1 + 32·10/40 = 9 bits per coordinate.
+        JsonElement randK = Json("theory", "--scheme", "randk:10", "--dimension", "40");
+        Assert.Equal(9, randK.GetProperty("expectedBits").GetDouble(), 1e-12);
+        Assert.Equal(3, Json("theory", "--scheme", "tnq", "--bits", "3").GetProperty("expectedBits").GetDouble());
+    }
+
+    [Fact]
     public void Table_ShowsThresholdAndErrorSplit()
     {
         (int exitCode, string output, _) = Run("theory", "--scheme", "tbq", "--bits", "2");

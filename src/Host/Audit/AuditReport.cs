@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Verified.Codec.Audit;
 using Verified.Theory;
 
@@ -70,8 +71,8 @@ internal sealed class AuditReport(string directory, IReadOnlyList<(AuditInput In
 
     // ---- Markdown ----------------------------------------------------------------------------------------------
 
-    /// <summary>A number as the report shows it: 4 significant digits, invariant, "–" for NaN or ∞.</summary>
-    public static string Number(double value) => double.IsFinite(value) ? value.ToString("G4", CultureInfo.InvariantCulture) : "–";
+    /// <summary>A number as report.md shows it: <see cref="TableNumber"/> at five decimals.</summary>
+    public static string Number(double value) => TableNumber.Format(value, 5);
 
     private static string Integer(long value) => value.ToString(CultureInfo.InvariantCulture);
 
@@ -214,132 +215,128 @@ internal sealed class AuditReport(string directory, IReadOnlyList<(AuditInput In
 
     // ---- JSON --------------------------------------------------------------------------------------------------
 
-    private byte[] Json()
-    {
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteString("command", commandLine);
-            json.WriteNumber("detailedIndex", Audits.Count - 1);
-            json.WriteStartArray("audits");
-            foreach ((AuditInput input, GradientAuditResult result) in Audits)
-            {
-                WriteAudit(json, input, result);
-            }
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-        return stream.ToArray();
-    }
+    private byte[] Json() => JsonSerializer.SerializeToUtf8Bytes(
+        new AuditJson(commandLine, Audits.Count - 1, [.. Audits.Select(a => AuditEntry(a.Input, a.Result))]),
+        HostJson.Context.AuditJson);
 
-    private static void WriteAudit(Utf8JsonWriter json, AuditInput input, GradientAuditResult r)
-    {
-        json.WriteStartObject();
-        json.WriteString("file", input.Path);
-        json.WriteString("label", input.Label);
-        json.WriteFiniteOrNull("round", input.Round);
-        json.WriteFiniteOrNull("client", input.Client);
-        json.WriteNumber("dimension", r.Dimension);
-        json.WriteFiniteOrNull("meanSquare", r.MeanSquare);
-        json.WriteStartObject("options");
-        json.WriteNumber("draws", r.Options.Draws);
-        json.WriteNumber("seed", r.Options.Seed);
-        json.WriteFiniteOrNull("z", r.Options.Z);
-        json.WriteNumber("bootstrapReplicates", r.Options.BootstrapReplicates);
-        json.WriteNumber("bootstrapSize", r.Options.BootstrapSize);
-        json.WriteNumber("lomaxFitSize", r.Fit.LomaxFitSize);
-        json.WriteEndObject();
-
-        json.WriteStartObject("fit");
-        json.WriteString("chosen", r.Fit.Chosen);
-        json.WriteString("reason", r.Fit.Reason);
-        json.WriteFiniteOrNull("designScale", r.Fit.DesignModel.Scale);
-        json.WriteFiniteOrNull("designShape", r.Fit.DesignModel.TailShape);
-        json.WriteFiniteOrNull("ksCriticalValue", r.Fit.KsCriticalValue);
-        json.WriteStartObject("hill");
-        json.WriteNumber("tailCount", r.Fit.Hill.TailCount);
-        json.WriteFiniteOrNull("tailIndex", r.Fit.Hill.TailIndex);
-        json.WriteFiniteOrNull("standardError", r.Fit.Hill.StandardError);
-        json.WriteFiniteOrNull("impliedShape", r.Fit.Hill.TailIndex + 1);
-        json.WriteEndObject();
-        json.WriteStartArray("models");
-        foreach (ModelFitReport m in r.Fit.Models)
-        {
-            json.WriteStartObject();
-            json.WriteString("kind", m.Kind);
-            json.WriteBoolean("designable", m.Model is not null);
-            json.WriteFiniteOrNull("scale", m.Scale);
-            json.WriteFiniteOrNull("shape", m.Shape);
-            json.WriteNumber("parameters", m.Parameters);
-            json.WriteFiniteOrNull("logLikelihood", m.LogLikelihood);
-            json.WriteFiniteOrNull("bic", m.Bic);
-            json.WriteFiniteOrNull("ksDistance", m.KsDistance);
-            if (m.Note is not null)
-            {
-                json.WriteString("note", m.Note);
-            }
-            json.WriteStartArray("qq");
-            foreach (QuantilePair p in m.QuantilePairs)
-            {
-                json.WriteStartArray();
-                json.WriteFiniteOrNullValue(p.TailProbability);
-                json.WriteFiniteOrNullValue(p.Model);
-                json.WriteFiniteOrNullValue(p.Sample);
-                json.WriteEndArray();
-            }
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-        json.WriteEndObject();
-
-        json.WriteStartArray("schemes");
-        foreach (SchemeAudit s in r.Schemes)
-        {
-            json.WriteStartObject();
-            json.WriteString("label", s.Label);
-            json.WriteString("scheme", s.Spec.Name);
-            json.WriteNumber("bits", s.Spec.BitsPerCoordinate);
-            json.WriteFiniteOrNull("alpha", s.Design.Alpha);
-            json.WriteStartArray("levels");
-            foreach (double level in s.Levels)
-            {
-                json.WriteFiniteOrNullValue(level);
-            }
-            json.WriteEndArray();
-            json.WriteNumber("bytes", s.Bytes);
-            json.WriteFiniteOrNull("bitsPerCoordinate", s.BitsPerCoordinate);
-            json.WriteFiniteOrNull("compressionRatio", s.CompressionRatio);
-            json.WriteFiniteOrNull("errorBound", s.ErrorBound);
-            json.WriteBoolean("withinErrorBound", s.WithinErrorBound);
-            json.WriteFiniteOrNull("mseOverMeanSquare", s.Figure(AuditFigure.MeanSquaredError)!.Measured / r.MeanSquare);
-            json.WriteFiniteOrNull("rawSquaredBias", s.RawSquaredBias);
-            json.WriteNumber("draws", s.Draws);
-            json.WriteStartArray("figures");
-            foreach (AuditFigure f in s.Figures)
-            {
-                json.WriteStartObject();
-                json.WriteString("name", f.Name);
-                json.WriteFiniteOrNull("measured", f.Measured);
-                json.WriteFiniteOrNull("givenGradient", f.GivenGradient);
-                json.WriteFiniteOrNull("predicted", f.Predicted);
-                json.WriteFiniteOrNull("ratio", f.Ratio);
-                json.WriteFiniteOrNull("codecStandardError", f.CodecStandardError);
-                json.WriteFiniteOrNull("codecTolerance", f.CodecTolerance);
-                json.WriteFiniteOrNull("codecBand", CodecBand(f));
-                json.WriteFiniteOrNull("modelStandardError", f.ModelStandardError);
-                json.WriteFiniteOrNull("modelBand", ModelBand(f));
-                json.WriteBoolean("codecWithin", f.CodecWithin);
-                json.WriteBoolean("modelWithin", f.ModelWithin);
-                json.WriteBoolean("flagged", f.Flagged);
-                json.WriteString("cause", f.Cause);
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-        json.WriteEndObject();
-    }
+    private static AuditEntryJson AuditEntry(AuditInput input, GradientAuditResult r) => new(
+        input.Path,
+        input.Label,
+        input.Round,
+        input.Client,
+        r.Dimension,
+        r.MeanSquare,
+        new AuditOptionsJson(r.Options.Draws, r.Options.Seed, r.Options.Z, r.Options.BootstrapReplicates, r.Options.BootstrapSize, r.Fit.LomaxFitSize),
+        new AuditFitJson(
+            r.Fit.Chosen,
+            r.Fit.Reason,
+            r.Fit.DesignModel.Scale,
+            r.Fit.DesignModel.TailShape,
+            r.Fit.KsCriticalValue,
+            new HillJson(r.Fit.Hill.TailCount, r.Fit.Hill.TailIndex, r.Fit.Hill.StandardError, r.Fit.Hill.TailIndex + 1),
+            [.. r.Fit.Models.Select(m => new ModelFitJson(
+                m.Kind,
+                m.Model is not null,
+                m.Scale,
+                m.Shape,
+                m.Parameters,
+                m.LogLikelihood,
+                m.Bic,
+                m.KsDistance,
+                m.Note,
+                [.. m.QuantilePairs.Select(p => new[] { p.TailProbability, p.Model, p.Sample })]))]),
+        [.. r.Schemes.Select(s => new SchemeAuditJson(
+            s.Label,
+            s.Spec.Name,
+            s.Spec.BitsPerCoordinate,
+            s.Design.Alpha,
+            [.. s.Levels],
+            s.Bytes,
+            s.BitsPerCoordinate,
+            s.CompressionRatio,
+            s.ErrorBound,
+            s.WithinErrorBound,
+            s.Figure(AuditFigure.MeanSquaredError)!.Measured / r.MeanSquare,
+            s.RawSquaredBias,
+            s.Draws,
+            [.. s.Figures.Select(f => new AuditFigureJson(
+                f.Name,
+                f.Measured,
+                f.GivenGradient,
+                f.Predicted,
+                f.Ratio,
+                f.CodecStandardError,
+                f.CodecTolerance,
+                CodecBand(f),
+                f.ModelStandardError,
+                ModelBand(f),
+                f.CodecWithin,
+                f.ModelWithin,
+                f.Flagged,
+                f.Cause))]))]);
 }
+
+/// <summary>report.json: the command, which audit the detailed sections of report.md describe, and every audit.</summary>
+internal sealed record AuditJson(string Command, int DetailedIndex, AuditEntryJson[] Audits);
+
+/// <summary>One audited gradient of <see cref="AuditJson"/>; round and client are null for a lone file.</summary>
+internal sealed record AuditEntryJson(
+    string File, string Label, int? Round, int? Client, int Dimension, double MeanSquare, AuditOptionsJson Options, AuditFitJson Fit, SchemeAuditJson[] Schemes);
+
+/// <summary>The audit's options, and the coordinates the Lomax MLE ran on.</summary>
+internal sealed record AuditOptionsJson(int Draws, ulong Seed, double Z, int BootstrapReplicates, int BootstrapSize, int LomaxFitSize);
+
+/// <summary>The model fits and the chosen one.</summary>
+internal sealed record AuditFitJson(
+    string Chosen, string Reason, double DesignScale, double? DesignShape, double KsCriticalValue, HillJson Hill, ModelFitJson[] Models);
+
+/// <summary>The Hill estimate of the tail index, and the shape ρ = ξ̂ + 1 it implies.</summary>
+internal sealed record HillJson(int TailCount, double TailIndex, double StandardError, double ImpliedShape);
+
+/// <summary>One fitted model; <paramref name="Qq"/> holds [tail probability, model quantile, sample quantile] triples.</summary>
+/// <remarks><c>Note</c>: why the model cannot be designed for; absent when it can.</remarks>
+internal sealed record ModelFitJson(
+    string Kind,
+    bool Designable,
+    double Scale,
+    double? Shape,
+    int Parameters,
+    double LogLikelihood,
+    double Bic,
+    double KsDistance,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Note,
+    double[][] Qq);
+
+/// <summary>One scheme's audit: its design, bytes, error bound and figures.</summary>
+internal sealed record SchemeAuditJson(
+    string Label,
+    string Scheme,
+    int Bits,
+    double Alpha,
+    double[] Levels,
+    long Bytes,
+    double BitsPerCoordinate,
+    double CompressionRatio,
+    double ErrorBound,
+    bool WithinErrorBound,
+    double MseOverMeanSquare,
+    double RawSquaredBias,
+    int Draws,
+    AuditFigureJson[] Figures);
+
+/// <summary>One measured figure against its prediction, with both bands and the verdict.</summary>
+internal sealed record AuditFigureJson(
+    string Name,
+    double Measured,
+    double GivenGradient,
+    double Predicted,
+    double Ratio,
+    double CodecStandardError,
+    double CodecTolerance,
+    double CodecBand,
+    double ModelStandardError,
+    double ModelBand,
+    bool CodecWithin,
+    bool ModelWithin,
+    bool Flagged,
+    string Cause);

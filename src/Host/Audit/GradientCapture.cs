@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using Verified.Simulation.Experiments;
 using Verified.Simulation.Training;
 
@@ -112,42 +111,43 @@ internal sealed class GradientCapture : IUploadObserver
         return values;
     }
 
-    private void WriteIndex()
-    {
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteString("format", "float32-le");
-            json.WriteNumber("version", 1);
-            json.WriteString("label", _spec.Label);
-            json.WriteString("scheme", _spec.Scheme);
-            json.WriteNumber("bits", _spec.EffectiveBits);
-            json.WriteNumber("seed", _spec.Seed);
-            json.WriteString("model", _spec.Model);
-            json.WriteNumber("clients", _spec.Clients);
-            json.WriteNumber("dimension", _dimension);
-            json.WriteNumber("every", Every);
-            json.WriteNumber("limitBytes", _budget.LimitBytes);
-            json.WriteBoolean("complete", !_budget.Exhausted);
-            json.WriteStartArray("files");
-            foreach (CapturedFile file in _files)
-            {
-                json.WriteStartObject();
-                json.WriteNumber("round", file.Round);
-                json.WriteNumber("client", file.Client);
-                json.WriteString("file", file.Name);
-                json.WriteNumber("bytes", file.Bytes);
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-        string temporary = IndexPath + ".tmp";
-        File.WriteAllBytes(temporary, stream.ToArray());
-        File.Move(temporary, IndexPath, overwrite: true);
-    }
+    private void WriteIndex() =>
+        HostJson.WriteFile(IndexPath, new CaptureIndexJson(
+            "float32-le",
+            1,
+            _spec.Label,
+            _spec.Scheme,
+            _spec.EffectiveBits,
+            _spec.Seed,
+            _spec.Model,
+            _spec.Clients,
+            _dimension,
+            Every,
+            _budget.LimitBytes,
+            !_budget.Exhausted,
+            [.. _files.Select(f => new CapturedFileJson(f.Round, f.Client, f.Name, f.Bytes))]), HostJson.Context.CaptureIndexJson);
 }
+
+/// <summary><c>index.json</c> of a capture directory (the layout in <see cref="GradientCapture"/>'s remarks).</summary>
+/// <remarks><c>Complete</c>: false once the capture budget refused a file.</remarks>
+internal sealed record CaptureIndexJson(
+    string Format,
+    int Version,
+    string Label,
+    string Scheme,
+    int Bits,
+    long Seed,
+    string Model,
+    int Clients,
+    int Dimension,
+    int Every,
+    long LimitBytes,
+    bool Complete,
+    CapturedFileJson[] Files);
+
+/// <summary>One entry of <see cref="CaptureIndexJson"/>.</summary>
+/// <remarks><c>File</c>: name in the capture directory.</remarks>
+internal sealed record CapturedFileJson(int Round, int Client, string File, long Bytes);
 
 /// <summary>One stored gradient.</summary>
 /// <param name="Round">The upload's round key.</param>

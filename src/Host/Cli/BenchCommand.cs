@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using Verified.Codec;
 using Verified.Simulation.Baselines;
 using Verified.Theory;
@@ -197,31 +196,20 @@ internal static class BenchCommand
         return values;
     }
 
-    private static void WriteJson(TextWriter output, int d, CodecPath path, List<BenchResult> results)
-    {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            writer.WriteStartObject();
-            writer.WriteNumber("dimension", d);
-            writer.WriteString("path", CodecPaths.Name(path));
-            writer.WriteString("cpu", RuntimeInformation.ProcessArchitecture.ToString());
-            writer.WriteString("runtime", RuntimeInformation.FrameworkDescription);
-            writer.WriteStartArray("results");
-            foreach (BenchResult result in results)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("scheme", result.Name);
-                writer.WriteNumber("bits", result.Bits);
-                writer.WriteString("path", result.Path);
-                writer.WriteString("operation", result.Operation);
-                writer.WriteNumber("coordinatesPerSecond", Math.Round(result.CoordinatesPerSecond));
-                writer.WriteNumber("payloadBytes", result.Bytes);
-                writer.WriteEndObject();
-            }
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-        }
-        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
-    }
+    private static void WriteJson(TextWriter output, int d, CodecPath path, List<BenchResult> results) =>
+        HostJson.WriteLine(output, new BenchJson(
+            d,
+            CodecPaths.Name(path),
+            RuntimeInformation.ProcessArchitecture.ToString(),
+            RuntimeInformation.FrameworkDescription,
+            [.. results.Select(r => new BenchResultJson(r.Name, r.Bits, r.Path, r.Operation, Math.Round(r.CoordinatesPerSecond), r.Bytes))]),
+            HostJson.Context.BenchJson);
 }
+
+/// <summary>What <c>verified bench codec --json</c> prints.</summary>
+/// <remarks><c>Cpu</c>: the process architecture.</remarks>
+internal sealed record BenchJson(int Dimension, string Path, string Cpu, string Runtime, BenchResultJson[] Results);
+
+/// <summary>One case and operation of <see cref="BenchJson"/>.</summary>
+/// <remarks><c>Bits</c>: bits per coordinate; 0 for the sparsifiers, whose label carries their parameter. <c>CoordinatesPerSecond</c>: rounded to a whole number.</remarks>
+internal sealed record BenchResultJson(string Scheme, int Bits, string Path, string Operation, double CoordinatesPerSecond, long PayloadBytes);

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text.Json;
+using System.Text.Json.Serialization;
 using Verified.Codec;
 using Verified.Theory;
 
@@ -85,7 +85,7 @@ internal static class CodecCommand
                 PayloadHeader header = GradientCodec.ReadHeader(payload);
                 output.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{parse.GetValue(outputFile)!.Name}: {header.SchemeName} {(header.IsSparse ? $"keeping {header.ValueCount}" : $"b = {header.Bits}")}, d = {header.Dimension}, {payload.Length} bytes = {PayloadHeader.Size} header + {header.PayloadLength} {(header.IsSparse ? "bitmap and values" : "indices")} ({8.0 * payload.Length / Math.Max(1, header.Dimension):0.####} bits per coordinate with the header); model {modelText}"));
+                    $"{parse.GetValue(outputFile)!.Name}: {header.SchemeName} {(header.IsSparse ? $"keeping {header.ValueCount}" : $"b = {header.Bits}")}, d = {header.Dimension}, {payload.Length} bytes = {PayloadHeader.Size} header + {header.PayloadLength} {(header.IsSparse ? "bitmap and values" : "indices")} ({TableNumber.Format(8.0 * payload.Length / Math.Max(1, header.Dimension), 4)} bits per coordinate with the header); model {modelText}"));
                 return 0;
             }
             catch (Exception exception) when (exception is ArgumentException or IOException or UnauthorizedAccessException or CodecFormatException)
@@ -213,12 +213,12 @@ internal static class CodecCommand
             Row("bytes", string.Create(invariant, $"{h.TotalLength} = {PayloadHeader.Size} header + {bitmap} keep bitmap + {4 * h.ValueCount} values"));
             Row("kept", string.Create(invariant, $"{h.ValueCount} of {h.Dimension} coordinates"));
             Row(h.Scheme == WireScheme.Bernoulli ? "keep probability q" : "k", h.Alpha.ToString("R", invariant));
-            Row("bits per coordinate", string.Create(invariant, $"{8.0 * h.PayloadLength / Math.Max(1, h.Dimension):0.####} on the wire, {8.0 * h.TotalLength / Math.Max(1, h.Dimension):0.####} with the header"));
+            Row("bits per coordinate", string.Create(invariant, $"{TableNumber.Format(8.0 * h.PayloadLength / Math.Max(1, h.Dimension), 4)} on the wire, {TableNumber.Format(8.0 * h.TotalLength / Math.Max(1, h.Dimension), 4)} with the header"));
         }
         else
         {
             Row("bytes", string.Create(invariant, $"{h.TotalLength} = {PayloadHeader.Size} header + {h.PayloadLength} indices"));
-            Row("bits per coordinate", string.Create(invariant, $"{h.Bits} on the wire, {8.0 * h.TotalLength / Math.Max(1, h.Dimension):0.####} with the header"));
+            Row("bits per coordinate", string.Create(invariant, $"{h.Bits} on the wire, {TableNumber.Format(8.0 * h.TotalLength / Math.Max(1, h.Dimension), 4)} with the header"));
         }
         Row("scale", h.IsAllZero ? "0 (all-zero vector)" : h.Scale.ToString("R", invariant));
         if (h.Threshold != WireThreshold.None)
@@ -243,45 +243,32 @@ internal static class CodecCommand
         }
     }
 
-    private static void WriteJson(TextWriter output, PayloadHeader h, IReadOnlyList<float> levels)
-    {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            writer.WriteStartObject();
-            writer.WriteNumber("version", h.Version);
-            writer.WriteString("scheme", h.SchemeName);
-            writer.WriteNumber("bits", h.Bits);
-            writer.WriteNumber("dimension", h.Dimension);
-            writer.WriteNumber("bytes", h.TotalLength);
-            writer.WriteNumber("headerBytes", PayloadHeader.Size);
-            writer.WriteNumber("indexBytes", h.PayloadLength);
-            writer.WriteNumber("bitsPerCoordinate", h.IsSparse ? 8.0 * h.PayloadLength / Math.Max(1, h.Dimension) : h.Bits);
-            if (h.IsSparse)
-            {
-                writer.WriteNumber("kept", h.ValueCount);
-            }
-            writer.WriteNumber("bitsPerCoordinateWithHeader", 8.0 * h.TotalLength / Math.Max(1, h.Dimension));
-            writer.WriteNumber("scale", h.Scale);
-            writer.WriteBoolean("allZero", h.IsAllZero);
-            writer.WriteString("threshold", h.Threshold.ToString().ToLowerInvariant());
-            writer.WriteNumber("alpha", h.Alpha);
-            writer.WriteString("model", h.Model.ToString().ToLowerInvariant());
-            writer.WriteNumber("modelScale", h.ModelScale);
-            writer.WriteNumber("modelShape", h.ModelShape);
-            writer.WriteNumber("innerCells", h.InnerCells);
-            writer.WriteNumber("beta", h.Beta);
-            writer.WriteString("checksum", h.Checksum.ToString("X8", CultureInfo.InvariantCulture));
-            writer.WriteStartArray("levels");
-            foreach (float level in levels)
-            {
-                writer.WriteNumberValue(level);
-            }
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-        }
-        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
-    }
+    private static void WriteJson(TextWriter output, PayloadHeader h, IReadOnlyList<float> levels) =>
+        HostJson.WriteLine(output, new PayloadJson(
+            h.Version,
+            h.SchemeName,
+            h.Bits,
+            h.Dimension,
+            h.TotalLength,
+            PayloadHeader.Size,
+            h.PayloadLength,
+            h.IsSparse ? 8.0 * h.PayloadLength / Math.Max(1, h.Dimension) : h.Bits,
+            h.IsSparse ? h.ValueCount : null,
+            8.0 * h.TotalLength / Math.Max(1, h.Dimension),
+            h.Scale,
+            h.IsAllZero,
+            h.Threshold.ToString().ToLowerInvariant(),
+            // The header's α field is the threshold only for truncated schemes; the sparsifiers keep q or k in it.
+            h.Threshold != WireThreshold.None ? h.Alpha : null,
+            h.Scheme == WireScheme.Bernoulli ? h.Alpha : null,
+            h.Scheme == WireScheme.RandK ? (int)h.Alpha : null,
+            h.Model.ToString().ToLowerInvariant(),
+            h.ModelScale,
+            h.ModelShape,
+            h.InnerCells,
+            h.Beta,
+            h.Checksum.ToString("X8", CultureInfo.InvariantCulture),
+            [.. levels]), HostJson.Context.PayloadJson);
 
     private static void RestrictTo(Option<string> option, string[] allowed) =>
         option.Validators.Add(result =>
@@ -293,3 +280,30 @@ internal static class CodecCommand
             }
         });
 }
+
+/// <summary>What <c>verified codec inspect --json</c> prints: the header's fields and the decoded value of each index.</summary>
+/// <remarks><c>Kept</c>: values a sparse payload carries; absent for the quantizers. <c>Alpha</c>: the truncation threshold α; null for the schemes that do not truncate, as in <c>verified theory --json</c>. <c>KeepProbability</c>: bernoulli's q; absent for the other schemes. <c>K</c>: rand-k's k; absent for the other schemes.</remarks>
+internal sealed record PayloadJson(
+    int Version,
+    string Scheme,
+    int Bits,
+    int Dimension,
+    int Bytes,
+    int HeaderBytes,
+    int IndexBytes,
+    double BitsPerCoordinate,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Kept,
+    double BitsPerCoordinateWithHeader,
+    float Scale,
+    bool AllZero,
+    string Threshold,
+    double? Alpha,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? KeepProbability,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? K,
+    string Model,
+    double ModelScale,
+    double ModelShape,
+    int InnerCells,
+    double Beta,
+    string Checksum,
+    float[] Levels);

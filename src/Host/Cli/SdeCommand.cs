@@ -3,7 +3,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using ScottPlot;
 using Verified.Simulation.Sde;
 
@@ -98,7 +97,7 @@ internal static class SdeCommand
                 {
                     foreach (SdeClaim c in r.Report.Claims.Where(c => !c.Passed))
                     {
-                        error.WriteLine($"verified sde: finding: {r.Report.Experiment}: claim '{c.Name}' failed: measured {Fmt(c.Measured)}, predicted {Fmt(c.Predicted)}, tolerance {Fmt(c.Tolerance)}.");
+                        error.WriteLine($"verified sde: finding: {r.Report.Experiment}: claim '{c.Name}' failed: measured {TableNumber.Format(c.Measured, 5)}, predicted {TableNumber.Format(c.Predicted, 5)}, tolerance {TableNumber.Format(c.Tolerance, 5)}.");
                     }
                 }
             }
@@ -106,10 +105,6 @@ internal static class SdeCommand
         });
         return command;
     }
-
-    internal static string Fmt(double value) => double.IsFinite(value)
-        ? value.ToString(Math.Abs(value) is >= 1e-3 and < 1e5 or 0 ? "0.#####" : "0.####e+0", CultureInfo.InvariantCulture)
-        : double.IsPositiveInfinity(value) ? "∞" : "NaN";
 }
 
 /// <summary>Text, JSON, CSV and PNG renderings of an <see cref="SdeReport"/>.</summary>
@@ -142,9 +137,9 @@ internal static class SdeOutput
         {
             string relation = c.Comparison switch
             {
-                SdeComparison.Exceeds => $"measured {SdeCommand.Fmt(c.Measured)}, predicted {SdeCommand.Fmt(c.Predicted)}; passes when > {SdeCommand.Fmt(c.Tolerance)}",
-                SdeComparison.AtMost => $"measured {SdeCommand.Fmt(c.Measured)}, predicted {SdeCommand.Fmt(c.Predicted)}; passes when ≤ {SdeCommand.Fmt(c.Tolerance)}",
-                _ => $"measured {SdeCommand.Fmt(c.Measured)}, predicted {SdeCommand.Fmt(c.Predicted)}, tolerance ±{SdeCommand.Fmt(c.Tolerance)}",
+                SdeComparison.Exceeds => $"measured {TableNumber.Format(c.Measured, 5)}, predicted {TableNumber.Format(c.Predicted, 5)}; passes when > {TableNumber.Format(c.Tolerance, 5)}",
+                SdeComparison.AtMost => $"measured {TableNumber.Format(c.Measured, 5)}, predicted {TableNumber.Format(c.Predicted, 5)}; passes when ≤ {TableNumber.Format(c.Tolerance, 5)}",
+                _ => $"measured {TableNumber.Format(c.Measured, 5)}, predicted {TableNumber.Format(c.Predicted, 5)}, tolerance ±{TableNumber.Format(c.Tolerance, 5)}",
             };
             output.WriteLine($"  {(c.Passed ? "PASS" : "FAIL")}  {c.Name}: {relation}");
             output.WriteLine($"        {c.Note}");
@@ -154,87 +149,46 @@ internal static class SdeOutput
             : $"  {report.Experiment}: {report.Claims.Count(c => !c.Passed)} of {report.Claims.Length} claims FAIL");
     }
 
-    public static void WriteJson(TextWriter output, IReadOnlyList<(SdeReport Report, string Directory, IReadOnlyList<string> Files, TimeSpan Elapsed)> results, SdeExperimentOptions options)
-    {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            writer.WriteStartObject();
-            writer.WriteNumber("seed", options.Seed);
-            writer.WriteBoolean("quick", options.Quick);
-            writer.WriteBoolean("passed", results.All(r => r.Report.Passed));
-            writer.WriteStartArray("experiments");
-            foreach (var (report, directory, files, elapsed) in results)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("name", report.Experiment);
-                writer.WriteString("description", report.Description);
-                writer.WriteBoolean("passed", report.Passed);
-                writer.WriteNumber("seconds", Math.Round(elapsed.TotalSeconds, 2));
-                writer.WriteString("outputDirectory", directory);
-                writer.WriteStartArray("files");
-                foreach (string f in files)
-                {
-                    writer.WriteStringValue(f);
-                }
-                writer.WriteEndArray();
-                writer.WriteStartObject("parameters");
-                foreach (var p in report.Parameters)
-                {
-                    writer.WriteString(p.Key, p.Value);
-                }
-                writer.WriteEndObject();
-                writer.WriteStartArray("tables");
-                foreach (SdeTable t in report.Tables)
-                {
-                    writer.WriteStartObject();
-                    writer.WriteString("title", t.Title);
-                    writer.WriteStartArray("columns");
-                    foreach (string c in t.Columns)
-                    {
-                        writer.WriteStringValue(c);
-                    }
-                    writer.WriteEndArray();
-                    writer.WriteStartArray("rows");
-                    foreach (var row in t.Rows)
-                    {
-                        writer.WriteStartArray();
-                        foreach (string cell in row)
-                        {
-                            writer.WriteStringValue(cell);
-                        }
-                        writer.WriteEndArray();
-                    }
-                    writer.WriteEndArray();
-                    writer.WriteEndObject();
-                }
-                writer.WriteEndArray();
-                writer.WriteStartArray("claims");
-                foreach (SdeClaim c in report.Claims)
-                {
-                    writer.WriteStartObject();
-                    writer.WriteString("name", c.Name);
-                    writer.WriteFiniteOrNull("measured", c.Measured);
-                    writer.WriteFiniteOrNull("predicted", c.Predicted);
-                    writer.WriteString("predictedText", double.IsPositiveInfinity(c.Predicted) ? "infinite" : SdeCommand.Fmt(c.Predicted));
-                    writer.WriteFiniteOrNull("tolerance", c.Tolerance);
-                    writer.WriteString("comparison", c.Comparison switch
+    public static void WriteJson(TextWriter output, IReadOnlyList<(SdeReport Report, string Directory, IReadOnlyList<string> Files, TimeSpan Elapsed)> results, SdeExperimentOptions options) =>
+        HostJson.WriteLine(output, new SdeJson(
+            options.Seed,
+            options.Quick,
+            results.All(r => r.Report.Passed),
+            [.. results.Select(r => new SdeExperimentJson(
+                r.Report.Experiment,
+                r.Report.Description,
+                r.Report.Passed,
+                Math.Round(r.Elapsed.TotalSeconds, 2),
+                r.Directory,
+                [.. r.Files],
+                Parameters(r.Report.Parameters),
+                [.. r.Report.Tables.Select(t => new SdeTableJson(t.Title, [.. t.Columns], [.. t.Rows.Select(row => row.ToArray())]))],
+                [.. r.Report.Claims.Select(c => new SdeClaimJson(
+                    c.Name,
+                    c.Measured,
+                    c.Predicted,
+                    double.IsPositiveInfinity(c.Predicted) ? "infinite" : TableNumber.Format(c.Predicted, 5),
+                    c.Tolerance,
+                    c.Comparison switch
                     {
                         SdeComparison.AtMost => "measured <= tolerance",
                         SdeComparison.Exceeds => "measured > tolerance",
                         _ => "|measured - predicted| <= tolerance",
-                    });
-                    writer.WriteBoolean("passed", c.Passed);
-                    writer.WriteString("note", c.Note);
-                    writer.WriteEndObject();
-                }
-                writer.WriteEndArray();
-                writer.WriteEndObject();
-            }
-            writer.WriteEndArray();
-            writer.WriteEndObject();
+                    },
+                    c.Passed,
+                    c.Note))]))]),
+            HostJson.Context.SdeJson);
+
+    /// <summary>The parameters as one JSON object, in the report's order (a dictionary filled once keeps it).</summary>
+    private static Dictionary<string, string> Parameters(IEnumerable<KeyValuePair<string, string>> parameters)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((string key, string value) in parameters)
+        {
+            // A repeated name keeps its last value, as a JSON reader of the old hand-written object did.
+            result[key] = value;
         }
-        output.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+        return result;
     }
 
     /// <summary>Writes <c>&lt;series&gt;.csv</c> and <c>&lt;series&gt;.png</c> for each series; returns the paths.</summary>
@@ -290,3 +244,26 @@ internal static class SdeOutput
         return plot;
     }
 }
+
+/// <summary>What <c>verified sde --json</c> prints: the options and one entry per experiment run.</summary>
+internal sealed record SdeJson(ulong Seed, bool Quick, bool Passed, SdeExperimentJson[] Experiments);
+
+/// <summary>One experiment of <see cref="SdeJson"/>; its tables keep the text cells the table output shows.</summary>
+/// <remarks><c>Seconds</c>: wall time, rounded to 0.01 s.</remarks>
+internal sealed record SdeExperimentJson(
+    string Name,
+    string Description,
+    bool Passed,
+    double Seconds,
+    string OutputDirectory,
+    string[] Files,
+    Dictionary<string, string> Parameters,
+    SdeTableJson[] Tables,
+    SdeClaimJson[] Claims);
+
+/// <summary>A table of <see cref="SdeExperimentJson"/>.</summary>
+internal sealed record SdeTableJson(string Title, string[] Columns, string[][] Rows);
+
+/// <summary>A claim of <see cref="SdeExperimentJson"/>; a non-finite figure is null and <paramref name="PredictedText"/> says ∞ as "infinite".</summary>
+internal sealed record SdeClaimJson(
+    string Name, double Measured, double Predicted, string PredictedText, double Tolerance, string Comparison, bool Passed, string Note);

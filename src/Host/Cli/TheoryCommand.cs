@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Serialization;
 using Verified.Theory;
 
 namespace Verified.Host.Cli;
@@ -137,107 +137,115 @@ internal static class TheoryCommand
     private static void WriteTable(TextWriter output, QuantizerDesign design, TheoryRequest request)
     {
         CultureInfo invariant = CultureInfo.InvariantCulture;
-        string Number(double value) => double.IsFinite(value) ? value.ToString("0.######", invariant) : "∞";
         string modelText = design.Model.TailShape is { } rho
-            ? $"{design.Model.Kind}(scale = {Number(design.Model.Scale)}, ρ = {Number(rho)})"
-            : $"{design.Model.Kind}(scale = {Number(design.Model.Scale)})";
+            ? $"{design.Model.Kind}(scale = {TableNumber.Format(design.Model.Scale)}, ρ = {TableNumber.Format(rho)})"
+            : $"{design.Model.Kind}(scale = {TableNumber.Format(design.Model.Scale)})";
         output.WriteLine(design.Spec switch
         {
-            BernoulliSparsification b => string.Create(invariant, $"bernoulli, q = {b.KeepProbability}, ω = {Number(b.Omega(1))}, 1 + 32q = {Number(b.ExpectedBitsPerCoordinate(1))} bits per coordinate on average, model {modelText}"),
-            RandKSparsification k when design.Dimension is { } length => string.Create(invariant, $"randk, k = {k.Kept} of d = {length}, ω = {Number(k.Omega(length))}, 1 + 32k/d = {Number(k.ExpectedBitsPerCoordinate(length))} bits per coordinate, model {modelText}"),
+            BernoulliSparsification b => string.Create(invariant, $"bernoulli, q = {b.KeepProbability}, ω = {TableNumber.Format(b.Omega(1))}, 1 + 32q = {TableNumber.Format(b.ExpectedBitsPerCoordinate(1))} bits per coordinate on average (at most {b.BitsPerCoordinate}), model {modelText}"),
+            RandKSparsification k when design.Dimension is { } length => string.Create(invariant, $"randk, k = {k.Kept} of d = {length}, ω = {TableNumber.Format(k.Omega(length))}, 1 + 32k/d = {TableNumber.Format(k.ExpectedBitsPerCoordinate(length))} bits per coordinate, model {modelText}"),
             _ => $"{design.Spec.Name}, b = {design.BitsPerCoordinate} bits per coordinate, s = {design.Intervals} intervals, model {modelText}",
         });
         void Row(string name, string value, string note = "") =>
             output.WriteLine(string.Create(invariant, $"  {name,-26}{value,-14}{note}"));
-        Row("α (threshold)", Number(design.Alpha), design.Spec is TruncatedSpec truncated ? $"threshold: {truncated.Threshold}" : "no truncation");
+        Row("α (threshold)", TableNumber.Format(design.Alpha), design.Spec is TruncatedSpec truncated ? $"threshold: {truncated.Threshold}" : "no truncation");
         if (design.Split is { } split)
         {
-            Row("β (inner edge)", Number(split.Beta), $"inner cells {split.InnerCells}, outer cells {split.OuterCells}");
+            Row("β (inner edge)", TableNumber.Format(split.Beta), $"inner cells {split.InnerCells}, outer cells {split.OuterCells}");
         }
         string unit = design.LevelUnit == LevelUnit.Norm ? " (× ‖v‖₂)" : string.Empty;
-        output.WriteLine($"  levels{unit}: {string.Join(' ', design.Levels.Select(Number))}");
-        Row("rounding variance bound", Number(design.RoundingVarianceBound), design.Spec switch
+        output.WriteLine($"  levels{unit}: {string.Join(' ', design.Levels.Select(l => TableNumber.Format(l)))}");
+        Row("rounding variance bound", TableNumber.Format(design.RoundingVarianceBound), design.Spec switch
         {
             NormScaledSpec => "published bound, per coordinate",
             SparsifierSpec => "ω·E[g²], exact (spec §4.1)",
             _ => "Σ P_k Δ_k²/4 (Lemma 1)",
         });
-        Row("rounding variance", Number(design.RoundingVariance), "exact, per coordinate");
-        Row("truncation MSE", Number(design.TruncationMse), design.Spec switch
+        Row("rounding variance", TableNumber.Format(design.RoundingVariance), "exact, per coordinate");
+        Row("truncation MSE", TableNumber.Format(design.TruncationMse), design.Spec switch
         {
             Sign { Magnitude: SignMagnitude.Unit } => "bias of ±1",
             Sign => "bias of ±E|g|",
             SparsifierSpec => "none: unbiased, no truncation",
             _ => "M(α)",
         });
-        Row("J (error)", Number(design.Error), "bound + truncation");
-        Row("J (high resolution)", Number(design.HighResolutionError), design.Spec is SparsifierSpec ? "the same: ω·E[g²]" : "(1/4)∫p/λ² + M(α), spec §1.5");
+        Row("J (error)", TableNumber.Format(design.Error), "bound + truncation");
+        Row("J (high resolution)", TableNumber.Format(design.HighResolutionError), design.Spec is SparsifierSpec ? "the same: ω·E[g²]" : "(1/4)∫p/λ² + M(α), spec §1.5");
         if (request.Dimension is { } d && request.Clients is { } n)
         {
-            Row("E_TQ", Number(design.ConvergenceError(d, n)), string.Create(invariant, $"(d/N)·J with d = {d}, N = {n}"));
-            Row("E_TQ (high resolution)", Number(design.HighResolutionConvergenceError(d, n)), design.Spec is TruncatedNonUniform ? "P1's closed form at TNQ's optimum" : "(d/N)·J (high resolution)");
+            Row("E_TQ", TableNumber.Format(design.ConvergenceError(d, n)), string.Create(invariant, $"(d/N)·J with d = {d}, N = {n}"));
+            Row("E_TQ (high resolution)", TableNumber.Format(design.HighResolutionConvergenceError(d, n)), design.Spec is TruncatedNonUniform ? "P1's closed form at TNQ's optimum" : "(d/N)·J (high resolution)");
         }
     }
 
     private static void WriteJson(TextWriter output, QuantizerDesign design, TheoryRequest request)
     {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            void Number(string name, double value) => writer.WriteFiniteOrNull(name, value);
-            writer.WriteStartObject();
-            writer.WriteString("scheme", design.Spec.Name);
-            writer.WriteNumber("bits", design.BitsPerCoordinate);
-            writer.WriteNumber("s", design.Intervals);
-            writer.WriteString("threshold", design.Spec is TruncatedSpec truncated ? truncated.Threshold.ToString() : "none");
-            writer.WriteStartObject("model");
-            writer.WriteString("kind", design.Model.Kind);
-            writer.WriteNumber("scale", design.Model.Scale);
-            if (design.Model.TailShape is { } rho)
-            {
-                writer.WriteNumber("shape", rho);
-            }
-            else
-            {
-                writer.WriteNull("shape");
-            }
-            writer.WriteEndObject();
-            Number("alpha", design.Alpha);
-            writer.WriteStartArray("levels");
-            foreach (double level in design.Levels)
-            {
-                writer.WriteNumberValue(level);
-            }
-            writer.WriteEndArray();
-            writer.WriteString("levelUnit", design.LevelUnit == LevelUnit.Norm ? "norm" : "gradient");
-            if (design.Split is { } split)
-            {
-                writer.WriteStartObject("split");
-                writer.WriteNumber("beta", split.Beta);
-                writer.WriteNumber("innerCells", split.InnerCells);
-                writer.WriteNumber("outerCells", split.OuterCells);
-                writer.WriteEndObject();
-            }
-            Number("roundingVarianceBound", design.RoundingVarianceBound);
-            Number("roundingVariance", design.RoundingVariance);
-            Number("truncationMse", design.TruncationMse);
-            Number("error", design.Error);
-            Number("highResolutionError", design.HighResolutionError);
-            if (request.Dimension is { } d)
-            {
-                writer.WriteNumber("dimension", d);
-            }
-            if (request.Dimension is { } dimension && request.Clients is { } clients)
-            {
-                writer.WriteNumber("clients", clients);
-                Number("etq", design.ConvergenceError(dimension, clients));
-                Number("etqHighResolution", design.HighResolutionConvergenceError(dimension, clients));
-            }
-            writer.WriteEndObject();
-        }
-        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+        (int? clients, double? etq, double? etqHighResolution) = request.Dimension is { } d && request.Clients is { } n
+            ? (n, design.ConvergenceError(d, n), design.HighResolutionConvergenceError(d, n))
+            : ((int?)null, (double?)null, (double?)null);
+        HostJson.WriteLine(output, new TheoryJson(
+            design.Spec.Name,
+            design.BitsPerCoordinate,
+            ExpectedBits(design),
+            design.Intervals,
+            design.Spec is TruncatedSpec truncated ? truncated.Threshold.ToString() : "none",
+            new TheoryModelJson(design.Model.Kind, design.Model.Scale, design.Model.TailShape),
+            design.Alpha,
+            [.. design.Levels],
+            design.LevelUnit == LevelUnit.Norm ? "norm" : "gradient",
+            design.Split is { } split ? new TheorySplitJson(split.Beta, split.InnerCells, split.OuterCells) : null,
+            design.RoundingVarianceBound,
+            design.RoundingVariance,
+            design.TruncationMse,
+            design.Error,
+            design.HighResolutionError,
+            request.Dimension,
+            clients,
+            etq,
+            etqHighResolution), HostJson.Context.TheoryJson);
     }
+
+    /// <summary>
+    /// Mean wire bits per coordinate: b for the quantizers; 1 + 32q (Bernoulli) and 1 + 32k/d (rand-k) for the
+    /// sparsifiers, whose <see cref="QuantizerDesign.BitsPerCoordinate"/> is the worst case 33.
+    /// </summary>
+    private static double? ExpectedBits(QuantizerDesign design) => design.Spec switch
+    {
+        // Bernoulli's ω = 1/q − 1 does not depend on d.
+        BernoulliSparsification b => b.ExpectedBitsPerCoordinate(1),
+        SparsifierSpec s => design.Dimension is { } d ? s.ExpectedBitsPerCoordinate(d) : null,
+        _ => design.BitsPerCoordinate,
+    };
 }
+
+/// <summary>What <c>verified theory --json</c> prints (README, "verified theory"); null figures are not finite.</summary>
+/// <remarks><c>Bits</c>: wire bits per coordinate; for the sparsifiers the worst case 33 (a bitmap bit and a float32). <c>ExpectedBits</c>: mean wire bits per coordinate: <paramref name="Bits"/> except for the sparsifiers. <c>S</c>: intervals between adjacent levels. <c>Alpha</c>: α; null (∞) for the schemes that do not truncate.</remarks>
+internal sealed record TheoryJson(
+    string Scheme,
+    int Bits,
+    double? ExpectedBits,
+    int S,
+    string Threshold,
+    TheoryModelJson Model,
+    double Alpha,
+    double[] Levels,
+    string LevelUnit,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TheorySplitJson? Split,
+    double RoundingVarianceBound,
+    double RoundingVariance,
+    double TruncationMse,
+    double Error,
+    double HighResolutionError,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Dimension,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Clients,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Etq,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? EtqHighResolution);
+
+/// <summary>The gradient model of <see cref="TheoryJson"/>; <paramref name="Shape"/> is null for the models without one.</summary>
+internal sealed record TheoryModelJson(string Kind, double Scale, double? Shape);
+
+/// <summary>TBQ's split of <see cref="TheoryJson"/>.</summary>
+internal sealed record TheorySplitJson(double Beta, int InnerCells, int OuterCells);
 
 /// <summary>The parsed arguments of <c>verified theory</c>, turned into Theory's validated records.</summary>
 internal sealed record TheoryRequest(

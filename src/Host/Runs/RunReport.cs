@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Verified.Simulation.Experiments;
 
 namespace Verified.Host.Runs;
@@ -76,11 +75,11 @@ internal sealed class RunReport : IDisposable
         ArgumentNullException.ThrowIfNull(metrics);
         var u = metrics.Uploads;
         return string.Join(',', [
-            metrics.Label, spec.Scheme, Number(spec.EffectiveBits), Number(spec.Seed), Number(metrics.Round), Number(metrics.TrainingLoss),
-            Number(metrics.UploadBytes), Number(metrics.TotalBytes), Number(metrics.TestAccuracy), Number(metrics.TestLoss),
-            Number(u.ModelScale), Number(u.Alpha), Number(u.PredictedMse), Number(u.MeasuredMse), Number(u.PredictedRoundingVariance),
-            Number(u.MeasuredRoundingVariance), Number(u.ExpectedRoundingVariance), Number(u.PredictedTruncationRate),
-            Number(u.MeasuredTruncationRate), Number(u.PredictedTruncationMse), Number(u.MeasuredTruncationMse), Number(metrics.ElapsedSeconds),
+            metrics.Label, spec.Scheme, Cell(spec.EffectiveBits), Cell(spec.Seed), Cell(metrics.Round), Cell(metrics.TrainingLoss),
+            Cell(metrics.UploadBytes), Cell(metrics.TotalBytes), Cell(metrics.TestAccuracy), Cell(metrics.TestLoss),
+            Cell(u.ModelScale), Cell(u.Alpha), Cell(u.PredictedMse), Cell(u.MeasuredMse), Cell(u.PredictedRoundingVariance),
+            Cell(u.MeasuredRoundingVariance), Cell(u.ExpectedRoundingVariance), Cell(u.PredictedTruncationRate),
+            Cell(u.MeasuredTruncationRate), Cell(u.PredictedTruncationMse), Cell(u.MeasuredTruncationMse), Cell(metrics.ElapsedSeconds),
         ]);
     }
 
@@ -132,119 +131,121 @@ internal sealed class RunReport : IDisposable
     /// <inheritdoc />
     public void Dispose() => _csv.Dispose();
 
-    private void WriteSummary(bool interrupted)
-    {
-        var options = new JsonWriterOptions { Indented = true };
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, options))
-        {
-            json.WriteStartObject();
-            json.WriteString("plan", Plan.Name);
-            json.WriteBoolean("interrupted", interrupted);
-            json.WriteNumber("plannedRuns", Plan.Runs.Length);
-            json.WriteNumber("finishedRuns", _summaries.Count);
-            json.WriteStartArray("seeds");
-            foreach (long seed in Plan.Runs.Select(r => r.Seed).Distinct())
-            {
-                json.WriteNumberValue(seed);
-            }
-            json.WriteEndArray();
-            json.WriteStartArray("runs");
-            foreach (RunSummary summary in _summaries)
-            {
-                WriteRun(json, summary);
-            }
-            json.WriteEndArray();
-            json.WriteStartArray("failedRuns");
-            foreach (RunFailure failure in _failures)
-            {
-                json.WriteStartObject();
-                json.WriteString("label", failure.Spec.Label);
-                json.WriteNumber("seed", failure.Spec.Seed);
-                json.WriteNumber("roundsCompleted", failure.RoundsCompleted);
-                json.WriteString("error", failure.Message);
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteStartArray("aggregate");
-            foreach (LabelAggregate aggregate in Aggregate())
-            {
-                json.WriteStartObject();
-                json.WriteString("label", aggregate.Label);
-                json.WriteString("scheme", aggregate.Scheme);
-                json.WriteNumber("bits", aggregate.Bits);
-                json.WriteNumber("seeds", aggregate.Seeds);
-                json.WriteNumber("finalAccuracyMean", aggregate.AccuracyMean);
-                json.WriteFiniteOrNull("finalAccuracySd", aggregate.AccuracyStandardDeviation);
-                json.WriteNumber("totalBytesMean", aggregate.BytesMean);
-                json.WriteNumber("bitsPerCoordinate", aggregate.BitsPerCoordinate);
-                json.WriteNumber("roundsPerSecondMean", aggregate.RoundsPerSecond);
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-        // Written beside and moved over, so a reader never sees half a file.
-        string temporary = SummaryPath + ".tmp";
-        File.WriteAllBytes(temporary, stream.ToArray());
-        File.Move(temporary, SummaryPath, overwrite: true);
-    }
+    // Written beside and moved over (HostJson.WriteFile), so a reader never sees half a file.
+    private void WriteSummary(bool interrupted) =>
+        HostJson.WriteFile(SummaryPath, new SummaryJson(
+            Plan.Name,
+            interrupted,
+            Plan.Runs.Length,
+            _summaries.Count,
+            [.. Plan.Runs.Select(r => r.Seed).Distinct()],
+            [.. _summaries.Select(RunJson)],
+            [.. _failures.Select(f => new FailedRunJson(f.Spec.Label, f.Spec.Seed, f.RoundsCompleted, f.Message))],
+            [.. Aggregate().Select(a => new AggregateJson(
+                a.Label, a.Scheme, a.Bits, a.Seeds, a.AccuracyMean, a.AccuracyStandardDeviation, a.BytesMean, a.BitsPerCoordinate, a.RoundsPerSecond))]),
+            HostJson.Context.SummaryJson);
 
-    private static void WriteRun(Utf8JsonWriter json, RunSummary summary)
+    private static SummaryRunJson RunJson(RunSummary summary)
     {
         ExperimentSpec spec = summary.Spec;
-        json.WriteStartObject();
-        json.WriteString("label", spec.Label);
-        json.WriteStartObject("config");
-        json.WriteString("scheme", spec.Scheme);
-        json.WriteNumber("bits", spec.EffectiveBits);
-        json.WriteNumber("clients", spec.Clients);
-        json.WriteNumber("rounds", spec.Rounds);
-        json.WriteString("model", spec.Model);
-        json.WriteNumber("batchSize", spec.BatchSize);
-        json.WriteNumber("learningRate", spec.LearningRate);
-        json.WriteNumber("momentum", spec.Momentum);
-        json.WriteNumber("weightDecay", spec.WeightDecay);
-        json.WriteString("split", spec.Split);
-        json.WriteNumber("seed", spec.Seed);
-        json.WriteString("noise", spec.Noise);
-        json.WriteNumber("noiseScale", spec.NoiseScale);
-        json.WriteNumber("evaluateEvery", spec.EvaluateEvery);
-        json.WriteNumber("auditEvery", spec.AuditEvery);
-        json.WriteNumber("workers", spec.Workers);
-        json.WriteNumber("threads", spec.Threads);
-        json.WriteEndObject();
-        json.WriteNumber("dimension", summary.Dimension);
-        json.WriteNumber("roundsCompleted", summary.Rounds);
-        json.WriteFiniteOrNull("finalAccuracy", summary.FinalAccuracy);
-        json.WriteFiniteOrNull("finalLoss", summary.FinalLoss);
-        json.WriteNumber("totalBytes", summary.TotalBytes);
-        json.WriteNumber("float32Bytes", summary.Float32Bytes);
-        json.WriteNumber("compressionRatio", summary.CompressionRatio);
-        json.WriteNumber("bitsPerCoordinate", summary.BitsPerCoordinate);
         RunTimings t = summary.Timings;
-        json.WriteNumber("wallSeconds", t.Wall.TotalSeconds);
-        json.WriteNumber("roundsPerSecond", t.RoundsPerSecond);
-        json.WriteStartObject("timeSeconds");
-        json.WriteNumber("forwardBackward", t.ForwardBackward.TotalSeconds);
-        json.WriteNumber("flatten", t.Flatten.TotalSeconds);
-        json.WriteNumber("design", t.Design.TotalSeconds);
-        json.WriteNumber("encode", t.Encode.TotalSeconds);
-        json.WriteNumber("decode", t.Decode.TotalSeconds);
-        json.WriteNumber("audit", t.Audit.TotalSeconds);
-        json.WriteNumber("step", t.Step.TotalSeconds);
-        json.WriteNumber("evaluate", t.Evaluate.TotalSeconds);
-        json.WriteNumber("codecShareOfTraining", t.Training > TimeSpan.Zero ? t.Codec / t.Training : 0);
-        json.WriteEndObject();
-        json.WriteEndObject();
+        return new SummaryRunJson(
+            spec.Label,
+            new RunConfigJson(
+                spec.Scheme, spec.EffectiveBits, spec.Clients, spec.Rounds, spec.Model, spec.BatchSize, spec.LearningRate, spec.Momentum,
+                spec.WeightDecay, spec.Split, spec.Seed, spec.Noise, spec.NoiseScale, spec.EvaluateEvery, spec.AuditEvery, spec.Workers, spec.Threads),
+            summary.Dimension,
+            summary.Rounds,
+            summary.FinalAccuracy,
+            summary.FinalLoss,
+            summary.TotalBytes,
+            summary.Float32Bytes,
+            summary.CompressionRatio,
+            summary.BitsPerCoordinate,
+            t.Wall.TotalSeconds,
+            t.RoundsPerSecond,
+            new TimeSecondsJson(
+                t.ForwardBackward.TotalSeconds,
+                t.Flatten.TotalSeconds,
+                t.Design.TotalSeconds,
+                t.Encode.TotalSeconds,
+                t.Decode.TotalSeconds,
+                t.Audit.TotalSeconds,
+                t.Step.TotalSeconds,
+                t.Evaluate.TotalSeconds,
+                t.Training > TimeSpan.Zero ? t.Codec / t.Training : 0));
     }
 
-    /// <summary>Invariant, round-trippable; empty for missing or non-finite values (CSV readers take empty as NA).</summary>
-    private static string Number(double? value) =>
+    /// <summary>
+    /// A CSV cell: invariant, round-trippable; empty for missing or non-finite values (CSV readers take empty as NA).
+    /// Data, like the JSON, not a table for people: <see cref="TableNumber"/> rounds, this must not.
+    /// </summary>
+    private static string Cell(double? value) =>
         value is { } v && double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : "";
 
-    private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+    private static string Cell(long value) => value.ToString(CultureInfo.InvariantCulture);
 }
+
+/// <summary><c>summary.json</c>: the plan, every finished and failed run, and the per-label aggregate.</summary>
+/// <remarks><c>Seeds</c>: the plan's distinct seeds.</remarks>
+internal sealed record SummaryJson(
+    string Plan, bool Interrupted, int PlannedRuns, int FinishedRuns, long[] Seeds, SummaryRunJson[] Runs, FailedRunJson[] FailedRuns, AggregateJson[] Aggregate);
+
+/// <summary>One finished (or interrupted) run of <see cref="SummaryJson"/>.</summary>
+internal sealed record SummaryRunJson(
+    string Label,
+    RunConfigJson Config,
+    int Dimension,
+    int RoundsCompleted,
+    double? FinalAccuracy,
+    double? FinalLoss,
+    long TotalBytes,
+    long Float32Bytes,
+    double CompressionRatio,
+    double BitsPerCoordinate,
+    double WallSeconds,
+    double RoundsPerSecond,
+    TimeSecondsJson TimeSeconds);
+
+/// <summary>The spec of a run in <see cref="SummaryRunJson"/>; <paramref name="Bits"/> is the effective width.</summary>
+internal sealed record RunConfigJson(
+    string Scheme,
+    int Bits,
+    int Clients,
+    int Rounds,
+    string Model,
+    int BatchSize,
+    double LearningRate,
+    double Momentum,
+    double WeightDecay,
+    string Split,
+    long Seed,
+    string Noise,
+    double NoiseScale,
+    int EvaluateEvery,
+    int AuditEvery,
+    int Workers,
+    int Threads);
+
+/// <summary>Where a run's time went, in seconds, and the codec's share of the training time.</summary>
+internal sealed record TimeSecondsJson(
+    double ForwardBackward, double Flatten, double Design, double Encode, double Decode, double Audit, double Step, double Evaluate, double CodecShareOfTraining);
+
+/// <summary>A run of <see cref="SummaryJson"/> that stopped with an error.</summary>
+internal sealed record FailedRunJson(string Label, long Seed, int RoundsCompleted, string Error);
+
+/// <summary>A label's line of <see cref="SummaryJson"/>'s aggregate (<see cref="LabelAggregate"/>).</summary>
+/// <remarks><c>FinalAccuracySd</c>: null for a single seed.</remarks>
+internal sealed record AggregateJson(
+    string Label,
+    string Scheme,
+    int Bits,
+    int Seeds,
+    double FinalAccuracyMean,
+    double? FinalAccuracySd,
+    double TotalBytesMean,
+    double BitsPerCoordinate,
+    double RoundsPerSecondMean);
 
 /// <summary>One label's final figures over seeds.</summary>
 internal sealed record LabelAggregate(

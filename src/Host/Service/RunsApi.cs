@@ -25,8 +25,6 @@ internal static class RunsApi
 
     private const int RowBatch = 1000;
 
-    private static readonly JsonSerializerOptions s_compact = new(JsonSerializerDefaults.Web);
-
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -185,7 +183,7 @@ internal static class RunsApi
             foreach (RoundRow row in rows)
             {
                 last = row.Round;
-                yield return new SseItem<string>(JsonSerializer.Serialize(row, s_compact), "round") { EventId = row.Round.ToString(CultureInfo.InvariantCulture) };
+                yield return new SseItem<string>(JsonSerializer.Serialize(row, ServiceJsonContext.Default.RoundRow), "round") { EventId = row.Round.ToString(CultureInfo.InvariantCulture) };
             }
             if (rows.Count == RowBatch)
             {
@@ -193,7 +191,7 @@ internal static class RunsApi
             }
             if (run.Status.IsFinal())
             {
-                yield return new SseItem<string>(JsonSerializer.Serialize(RunResource.From(run), s_compact), "end");
+                yield return new SseItem<string>(JsonSerializer.Serialize(RunResource.From(run), ServiceJsonContext.Default.RunResource), "end");
                 yield break;
             }
             bool stop = false;

@@ -50,7 +50,12 @@ internal static class VerifiedService
         builder.Services.AddRoutingCore();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = true);
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.WriteIndented = true;
+            // The API's records from generated metadata; the framework's own types (problem details) keep theirs.
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServiceJsonContext.Default);
+        });
 
         IServiceCollection services = builder.Services;
         services.AddOptions<ServiceOptions>().BindConfiguration(ServiceOptions.Section).ValidateOnStart();
