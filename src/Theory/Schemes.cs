@@ -279,11 +279,14 @@ public static class Schemes
         return colon < 0 ? (scheme, null) : (scheme[..colon], scheme[(colon + 1)..]);
     }
 
-    /// <summary>The scheme name within edit distance 2 of <paramref name="name"/> (case-insensitive), if one is.</summary>
+    /// <summary>
+    /// The scheme closest to <paramref name="name"/> (case-insensitive): one edit away for names of up to four letters,
+    /// two for longer ones, so that a suggestion is a likely typo (foo is not fp).
+    /// </summary>
     private static string? Closest(string name)
     {
         string? best = null;
-        int bestDistance = 3;
+        int bestDistance = (name.Length <= 4 ? 1 : 2) + 1;
         foreach (SchemeDefinition scheme in All)
         {
             int distance = EditDistance(name.ToLowerInvariant(), scheme.Name);
@@ -295,9 +298,11 @@ public static class Schemes
         return best;
     }
 
-    /// <summary>Levenshtein distance, for suggestions.</summary>
-    internal static int EditDistance(string a, string b)
+    /// <summary>Levenshtein distance between two words, for "did you mean" suggestions.</summary>
+    public static int EditDistance(string a, string b)
     {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
         int[] previous = new int[b.Length + 1];
         int[] current = new int[b.Length + 1];
         for (int j = 0; j <= b.Length; j++)

@@ -1,11 +1,12 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 
 namespace Verified.Host.Cli;
 
 /// <summary>The <c>verified</c> command line: one verb per capability, each a thin shell over library calls.</summary>
 internal static class VerifiedCli
 {
-    /// <summary>Exit code for arguments that parse but are out of range (System.CommandLine uses 1 for parse errors).</summary>
+    /// <summary>Exit code for invalid arguments of any kind: unparsable, unknown or out of range.</summary>
     public const int InvalidArgumentsExitCode = 2;
 
     /// <summary>Runs the command line with the given writers; returns the process exit code.</summary>
@@ -21,6 +22,19 @@ internal static class VerifiedCli
         root.Subcommands.Add(PlotCommand.Create(output, error));
         root.Subcommands.Add(SdeCommand.Create(output, error));
         ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // One line and status 2, not System.CommandLine's messages followed by the whole help (status 1).
+            Command command = parse.CommandResult.Command;
+            var names = new Stack<string>();
+            for (SymbolResult? result = parse.CommandResult; result is CommandResult { Command: var c } && c != root; result = result.Parent)
+            {
+                names.Push(c.Name);
+            }
+            string commandLine = string.Join(" ", names.Prepend("verified"));
+            error.WriteLine($"{commandLine}: {ParseErrors.Describe(ParseErrors.First(parse.Errors), command, commandLine)}");
+            return InvalidArgumentsExitCode;
+        }
         var configuration = new InvocationConfiguration { Output = output, Error = error };
         if (parse.CommandResult.Command.Name == "serve")
         {
