@@ -42,14 +42,7 @@ public static class CodecPaths
         : CodecPath.Scalar;
 
     /// <summary>Whether this CPU and runtime can run <paramref name="path"/>.</summary>
-    public static bool IsAvailable(CodecPath path) => path switch
-    {
-        CodecPath.Scalar => true,
-        CodecPath.Vector128 => Vector128Kernel.IsSupported,
-        CodecPath.Vector256 => Vector256Kernel.IsSupported,
-        CodecPath.Vector512 => Vector512Kernel.IsSupported,
-        _ => false,
-    };
+    public static bool IsAvailable(CodecPath path) => CodecKernelFactory.IsSupported(path);
 
     /// <summary>The path named by <c>VERIFIED_CODEC_PATH</c>, or <see cref="Best"/> when it is unset.</summary>
     /// <exception cref="InvalidOperationException">The variable names an unknown path or one this CPU cannot run.</exception>
@@ -107,7 +100,7 @@ public static class CodecPaths
     };
 
     private static ImmutableArray<CodecPath> FindAvailable() =>
-        [.. Enum.GetValues<CodecPath>().Where(IsAvailable)];
+        [.. CodecKernelFactory.Registered.Where(kernel => kernel.IsSupported).Select(kernel => kernel.Path)];
 }
 
 /// <summary>How a <see cref="GradientCodec"/> runs. Validated in <c>init</c>, so <c>with</c> cannot make it invalid.</summary>
