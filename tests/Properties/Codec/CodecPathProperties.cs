@@ -44,7 +44,7 @@ public class CodecPathProperties
         }
     }
 
-    [Property(MaxTest = 60, Replay = "(20261122,12345)")]
+    [Property(MaxTest = 60)]
     public Property AnyPath_EqualsScalar_ForRandomVectorsKeysAndSchemes() =>
         Prop.ForAll(
             (from schemeIndex in Gen.Choose(0, CodecFixtures.AllSchemes().Count() - 1)

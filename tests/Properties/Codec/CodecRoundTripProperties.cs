@@ -19,7 +19,7 @@ public class CodecRoundTripProperties
          let scheme = CodecFixtures.AllSchemes().ElementAt(schemeIndex)
          select (scheme.Scheme, scheme.Bits, length, seed)).ToArbitrary();
 
-    [Property(MaxTest = 80, Replay = "(20261122,12345)")]
+    [Property(MaxTest = 80)]
     public Property Decoded_LiesOnTheDesignLevels_NextToTheClippedInput() =>
         Prop.ForAll(Cases(), c =>
         {
@@ -241,7 +241,7 @@ public class CodecRoundTripProperties
         Assert.All(s_codec.Decode(modelFree), value => Assert.Equal(0f, value));
     }
 
-    [Property(MaxTest = 40, Replay = "(20261122,12345)")]
+    [Property(MaxTest = 40)]
     public Property DecodeAccumulate_EqualsDecodeThenWeightedAdd() =>
         Prop.ForAll(Cases(), c =>
         {

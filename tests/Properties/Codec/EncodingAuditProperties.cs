@@ -45,7 +45,7 @@ public sealed class EncodingAuditProperties
                 .Label($"{input.Scheme}-{input.Bits}: measured {audit.RoundingVariance:G6}, expected {audit.ExpectedRoundingVariance:G6}, SE {standardError:G3}");
         });
 
-    [Property(MaxTest = 25, Replay = PinnedSeed.Replay)]
+    [Property(MaxTest = 25)]
     public Property TruncationFigures_AreExactCounts_AndTheErrorSplitAddsUp() =>
         Prop.ForAll(s_cases.ToArbitrary(), input =>
         {

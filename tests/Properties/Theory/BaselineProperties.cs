@@ -7,7 +7,6 @@ using Verified.Theory;
 namespace Verified.Properties;
 
 /// <summary>Spec §6 items 19–20: QSGD and NUQSGD on whole vectors, and their designs' published bounds.</summary>
-[Properties(Replay = PinnedSeed.Replay)]
 public sealed class BaselineProperties
 {
     private static readonly Gen<NormScaledSpec> s_specs = Gen.Choose(2, 8).SelectMany(
@@ -26,7 +25,7 @@ public sealed class BaselineProperties
             return (exact <= bound * (1 + 1e-12) + 1e-300).Label($"{exact:E4} ≤ {bound:E4}");
         });
 
-    [Property(MaxTest = 40)]
+    [Property(MaxTest = 40, Replay = PinnedSeed.Replay)]
     public Property Quantizer_IsUnbiased_PreservesSigns_AndMatchesExactVariance()
     {
         Gen<(NormScaledSpec Spec, double[] Vector, int Seed)> inputs = s_specs.SelectMany(

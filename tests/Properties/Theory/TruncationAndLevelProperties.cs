@@ -7,7 +7,6 @@ using Verified.Theory.Numerics;
 namespace Verified.Properties;
 
 /// <summary>Spec §6 items 1–5: truncation laws and the levels of the truncated schemes.</summary>
-[Properties(Replay = PinnedSeed.Replay)]
 public sealed class TruncationAndLevelProperties
 {
     [Property(MaxTest = 500)]
