@@ -3,7 +3,7 @@ using Verified.Simulation.Experiments;
 using Verified.Simulation.Training;
 using Verified.Theory;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary>The codec channel's edge cases and the experiment spec's validation; no libtorch.</summary>
 public sealed class CodecChannelTests

@@ -5,7 +5,7 @@ using FsCheck.Xunit;
 using Verified.Codec;
 using Verified.Theory;
 
-namespace Verified.Properties.Codec;
+namespace PropertyTests.Codec;
 
 /// <summary>decode(encode(x)) against the design: on its levels, next to clip(x), unbiased, with Lemma 1's variance.</summary>
 public class CodecRoundTripProperties
@@ -86,7 +86,7 @@ public class CodecRoundTripProperties
         return true;
     }
 
-    [Xunit.Theory]
+    [Theory]
     [InlineData("tnq", 3)]
     [InlineData("tnq", 8)]
     [InlineData("tuq", 2)]
@@ -169,7 +169,7 @@ public class CodecRoundTripProperties
             $"Σ variance of the {Clients}-client average: observed {observed}, expected Σσ²/N = {expected}, 5 SE = {5 * standardError}.");
     }
 
-    [Xunit.Theory]
+    [Theory]
     [InlineData("qsgd", 3)]
     [InlineData("nuqsgd", 4)]
     public void NormScaledRounding_IsUnbiased_AndPreservesSigns(string scheme, int bits)
@@ -221,7 +221,7 @@ public class CodecRoundTripProperties
         Assert.InRange(up1 / (double)Replicates, 0.4 - (5 * Math.Sqrt(0.24 / Replicates)), 0.4 + (5 * Math.Sqrt(0.24 / Replicates)));
     }
 
-    [Xunit.Theory]
+    [Theory]
     [MemberData(nameof(CodecFixtures.SchemeData), MemberType = typeof(CodecFixtures))]
     public void AllZeroGradient_Encodes_AndDecodesToExactZeros(string scheme, int bits)
     {
@@ -257,7 +257,7 @@ public class CodecRoundTripProperties
                 .Label($"{c.Scheme} b={c.Bits} d={c.Length}");
         });
 
-    [Xunit.Theory]
+    [Theory]
     [MemberData(nameof(CodecFixtures.SchemeData), MemberType = typeof(CodecFixtures))]
     public void HeaderRoundTrip_RebuildsTheEncodersLevelsBitForBit(string scheme, int bits)
     {

@@ -4,7 +4,7 @@ using FsCheck.Xunit;
 using Verified.Codec;
 using Verified.Theory;
 
-namespace Verified.Properties.Codec;
+namespace PropertyTests.Codec;
 
 /// <summary>
 /// The audit that the simulation reports every k rounds measures what it claims: its rounding variance is one draw

@@ -5,7 +5,7 @@ using FsCheck.Xunit;
 using Verified.Codec;
 using Verified.Theory;
 
-namespace Verified.Properties.Codec;
+namespace PropertyTests.Codec;
 
 /// <summary>
 /// The sparsifiers in the codec (spec §4.1, §6 item 21): unbiased, E‖C(v) − v‖² = ω‖v‖², rand-k keeps exactly k, the
@@ -143,7 +143,7 @@ public class SparseCodecProperties
                 return true.ToProperty();
             });
 
-    [Xunit.Theory]
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void EveryPathChunkingAndThreadCount_WritesTheSameBytes(bool randK)
@@ -189,7 +189,7 @@ public class SparseCodecProperties
         ? (1 / Effective(b.KeepProbability)) - 1
         : ((SparsifierSpec)design.Spec).Omega(s_statisticsVector.Length);
 
-    [Xunit.Theory]
+    [Theory]
     [MemberData(nameof(Sparsifiers))]
     public void MonteCarloOverKeys_IsUnbiased_AndHasErrorOmegaTimesNormSquared(string scheme)
     {

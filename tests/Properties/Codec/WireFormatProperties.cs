@@ -5,7 +5,7 @@ using FsCheck.Xunit;
 using Verified.Codec;
 using Verified.Theory;
 
-namespace Verified.Properties.Codec;
+namespace PropertyTests.Codec;
 
 /// <summary>The wire format: exact sizes, golden vectors, and hostile bytes that only ever raise CodecFormatException.</summary>
 public class WireFormatProperties
@@ -80,7 +80,7 @@ public class WireFormatProperties
 
     private static byte[] Bytes(string hex) => Convert.FromHexString(hex.Replace(" ", string.Empty, StringComparison.Ordinal));
 
-    [Xunit.Theory]
+    [Theory]
     [MemberData(nameof(GoldenVectors))]
     public void GoldenVector_IsWrittenExactly_OnEveryPath(Golden golden)
     {
@@ -91,7 +91,7 @@ public class WireFormatProperties
         }
     }
 
-    [Xunit.Theory]
+    [Theory]
     [MemberData(nameof(GoldenVectors))]
     public void GoldenVector_FailsOneByteShort_AndLeavesExtraSpaceUntouched(Golden golden)
     {
@@ -115,7 +115,7 @@ public class WireFormatProperties
         Assert.All(padded[written..], b => Assert.Equal(0xAB, b));
     }
 
-    [Xunit.Theory]
+    [Theory]
     [MemberData(nameof(GoldenVectors))]
     public void GoldenVector_DecodesToItsValues(Golden golden)
     {

@@ -4,7 +4,7 @@ using FsCheck.Xunit;
 using Random = System.Random;
 using Verified.Theory;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>Spec §6 items 19–20: QSGD and NUQSGD on whole vectors, and their designs' published bounds.</summary>
 public sealed class BaselineProperties

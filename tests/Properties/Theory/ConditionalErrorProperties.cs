@@ -4,7 +4,7 @@ using FsCheck.Xunit;
 using Verified.Theory;
 using Random = System.Random;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>
 /// The audit's "expected given g" figures and their Monte-Carlo bands: the sums equal their definitions, and simulated

@@ -4,7 +4,7 @@ using FsCheck.Xunit;
 using Verified.Theory;
 using Random = System.Random;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>The audit's goodness-of-fit statistics: exact cases, their null behaviour, their power, and the likelihoods.</summary>
 public sealed class GoodnessOfFitProperties

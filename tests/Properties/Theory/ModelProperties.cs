@@ -5,7 +5,7 @@ using Random = System.Random;
 using Verified.Theory;
 using Verified.Theory.Numerics;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>Every closed-form integral of every model against quadrature of its density; quantiles; fits; Lambert W.</summary>
 public sealed class ModelProperties

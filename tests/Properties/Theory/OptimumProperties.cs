@@ -3,7 +3,7 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Verified.Theory;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>Spec §6 items 11–15: the closed-form optima against the numeric path, and the laws they obey.</summary>
 public sealed class OptimumProperties

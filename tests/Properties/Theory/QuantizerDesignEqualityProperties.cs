@@ -5,7 +5,7 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Verified.Theory;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>A design is a value: equal by content (levels element by element), with a hash code to match.</summary>
 public sealed class QuantizerDesignEqualityProperties

@@ -4,7 +4,7 @@ using FsCheck.Xunit;
 using Random = System.Random;
 using Verified.Theory;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>
 /// Spec §6 items 6–10: Lemma 1 for the levels of every truncated design. Monte-Carlo checks draw from a seeded

@@ -5,7 +5,7 @@ using Verified.Theory;
 using Verified.Theory.Sde;
 using Random = System.Random;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>Spec §6 item 21 and §4.1: the unbiased sparsifiers and their exact ω, by Monte Carlo on fixed seeds.</summary>
 public sealed class SdeCompressorProperties

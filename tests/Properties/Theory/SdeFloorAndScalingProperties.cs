@@ -3,7 +3,7 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Verified.Theory.Sde;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>Spec §4.4 (items 23–24's closed forms) and §4.5 (item 25's invariants): floors and scaling rules.</summary>
 public sealed class SdeFloorAndScalingProperties

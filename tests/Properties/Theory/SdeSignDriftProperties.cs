@@ -4,7 +4,7 @@ using FsCheck.Xunit;
 using Verified.Theory.Sde;
 using Random = System.Random;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>Spec §6 item 22 and §4.3: sign means under Gaussian and Student-t noise, and κ_ν.</summary>
 public sealed class SdeSignDriftProperties

@@ -2,7 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using Verified.Theory;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>Generators for Theory's validated records; FsCheck's reflective generation would break their invariants.</summary>
 internal static class TheoryArbitraries

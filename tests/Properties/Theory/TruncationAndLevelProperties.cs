@@ -4,7 +4,7 @@ using FsCheck.Xunit;
 using Verified.Theory;
 using Verified.Theory.Numerics;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>Spec §6 items 1–5: truncation laws and the levels of the truncated schemes.</summary>
 public sealed class TruncationAndLevelProperties
