@@ -24,6 +24,9 @@ public sealed class GradientCodec
 {
     private readonly ConditionalWeakTable<QuantizerDesign, LevelTable> _tables = [];
 
+    // Chosen once here; the hot paths call it per range and never look at the path again.
+    private readonly CodecKernel _kernel;
+
     /// <summary>Creates a codec with default options (best path or <c>VERIFIED_CODEC_PATH</c>, one thread).</summary>
     public GradientCodec()
         : this(new CodecOptions())
@@ -35,7 +38,7 @@ public sealed class GradientCodec
     {
         ArgumentNullException.ThrowIfNull(options);
         Options = options;
-        Path = options.Path ?? CodecPaths.Default();
+        _kernel = CodecKernelFactory.Create(options.Path ?? CodecPaths.Default());
         Designs = new CodecDesignCache(options.DesignCacheCapacity);
     }
 
@@ -43,7 +46,7 @@ public sealed class GradientCodec
     public CodecOptions Options { get; }
 
     /// <summary>The kernel path this codec runs.</summary>
-    public CodecPath Path { get; }
+    public CodecPath Path => _kernel.Path;
 
     /// <summary>The design cache: encoders may take their designs from it; the decoder rebuilds levels through it.</summary>
     public CodecDesignCache Designs { get; }
@@ -262,7 +265,7 @@ public sealed class GradientCodec
                 break;
             case WireScheme.Qsgd or WireScheme.Nuqsgd:
                 job.Table = TableFor(design);
-                double sumOfSquares = SumOfSquares(gradient);
+                double sumOfSquares = _kernel.SumOfSquares(gradient);
                 if (!double.IsFinite(sumOfSquares))
                 {
                     ThrowFirstNonFinite(gradient);
@@ -321,14 +324,6 @@ public sealed class GradientCodec
         return rounded < value ? MathF.BitIncrement(rounded) : rounded;
     }
 
-    private double SumOfSquares(ReadOnlySpan<float> gradient) => Path switch
-    {
-        CodecPath.Vector512 => Vector512Kernel.SumOfSquares(gradient),
-        CodecPath.Vector256 => Vector256Kernel.SumOfSquares(gradient),
-        CodecPath.Vector128 => Vector128Kernel.SumOfSquares(gradient),
-        _ => ScalarKernel.SumOfSquares(gradient),
-    };
-
     private unsafe uint Run(ReadOnlySpan<float> gradient, Span<byte> packed, in EncodeJob job, int chunkLength)
     {
         int length = gradient.Length;
@@ -370,45 +365,13 @@ public sealed class GradientCodec
         return maxima.Max();
     }
 
-    private uint EncodeRange(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed, in EncodeJob job)
+    private uint EncodeRange(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed, in EncodeJob job) => job.Scheme switch
     {
-        uint k0 = job.K0, k1 = job.K1;
-        switch (job.Scheme)
-        {
-            case WireScheme.FullPrecision:
-                return Path switch
-                {
-                    CodecPath.Vector512 => Vector512Kernel.EncodeFull(gradient, start, end, packed),
-                    CodecPath.Vector256 => Vector256Kernel.EncodeFull(gradient, start, end, packed),
-                    CodecPath.Vector128 => Vector128Kernel.EncodeFull(gradient, start, end, packed),
-                    _ => ScalarKernel.EncodeFull(gradient, start, end, packed),
-                };
-            case WireScheme.Sign:
-                return Path switch
-                {
-                    CodecPath.Vector512 => Vector512Kernel.EncodeSign(gradient, start, end, packed),
-                    CodecPath.Vector256 => Vector256Kernel.EncodeSign(gradient, start, end, packed),
-                    CodecPath.Vector128 => Vector128Kernel.EncodeSign(gradient, start, end, packed),
-                    _ => ScalarKernel.EncodeSign(gradient, start, end, packed),
-                };
-            case WireScheme.Qsgd or WireScheme.Nuqsgd:
-                return Path switch
-                {
-                    CodecPath.Vector512 => Vector512Kernel.EncodeNormScaled(gradient, start, end, job.Table!, job.InverseNorm, k0, k1, packed),
-                    CodecPath.Vector256 => Vector256Kernel.EncodeNormScaled(gradient, start, end, job.Table!, job.InverseNorm, k0, k1, packed),
-                    CodecPath.Vector128 => Vector128Kernel.EncodeNormScaled(gradient, start, end, job.Table!, job.InverseNorm, k0, k1, packed),
-                    _ => ScalarKernel.EncodeNormScaled(gradient, start, end, job.Table!, job.InverseNorm, k0, k1, packed),
-                };
-            default:
-                return Path switch
-                {
-                    CodecPath.Vector512 => Vector512Kernel.EncodeTruncated(gradient, start, end, job.Table!, k0, k1, packed),
-                    CodecPath.Vector256 => Vector256Kernel.EncodeTruncated(gradient, start, end, job.Table!, k0, k1, packed),
-                    CodecPath.Vector128 => Vector128Kernel.EncodeTruncated(gradient, start, end, job.Table!, k0, k1, packed),
-                    _ => ScalarKernel.EncodeTruncated(gradient, start, end, job.Table!, k0, k1, packed),
-                };
-        }
-    }
+        WireScheme.FullPrecision => _kernel.EncodeFull(gradient, start, end, packed),
+        WireScheme.Sign => _kernel.EncodeSign(gradient, start, end, packed),
+        WireScheme.Qsgd or WireScheme.Nuqsgd => _kernel.EncodeNormScaled(gradient, start, end, job.Table!, job.InverseNorm, job.K0, job.K1, packed),
+        _ => _kernel.EncodeTruncated(gradient, start, end, job.Table!, job.K0, job.K1, packed),
+    };
 
     private void DecodeCore(in PayloadHeader header, ReadOnlySpan<byte> packed, Span<float> destination, bool accumulate, float weight)
     {
@@ -432,29 +395,7 @@ public sealed class GradientCodec
         }
         Span<float> table = stackalloc float[256];
         BuildTable(header, table, weight);
-        int bits = header.Bits;
-        switch (Path)
-        {
-            case CodecPath.Vector512:
-                Vector512Kernel.Decode(packed, bits, 0, header.Dimension, table, destination, accumulate);
-                break;
-            case CodecPath.Vector256:
-                Vector256Kernel.Decode(packed, bits, 0, header.Dimension, table, destination, accumulate);
-                break;
-            case CodecPath.Vector128:
-                Vector128Kernel.Decode(packed, bits, 0, header.Dimension, table, destination, accumulate);
-                break;
-            default:
-                if (accumulate)
-                {
-                    ScalarKernel.DecodeAccumulate(packed, bits, 0, header.Dimension, table, destination);
-                }
-                else
-                {
-                    ScalarKernel.Decode(packed, bits, 0, header.Dimension, table, destination);
-                }
-                break;
-        }
+        _kernel.Decode(packed, header.Bits, 0, header.Dimension, table, destination, accumulate);
     }
 
     private static void DecodeFull(ReadOnlySpan<byte> packed, Span<float> destination, bool accumulate, float weight)

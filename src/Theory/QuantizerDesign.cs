@@ -33,6 +33,9 @@ public sealed record BiScaledSplit(double Beta, int InnerCells, int OuterCells);
 /// <item><see cref="HighResolutionError"/>: (1/4)∫p/λ_s² + M(α), the objective of spec §1.5 that the closed forms
 /// minimise; E_TQ of P1 is (d/N) times it.</item>
 /// </list>
+/// <para>Equality is by content, as for any record, with <see cref="Levels"/> compared element by element
+/// (<see cref="ImmutableArray{T}"/> alone compares references): two <see cref="Quantizers.Design"/> calls with equal
+/// arguments give equal designs with equal hash codes.</para>
 /// </remarks>
 public sealed record QuantizerDesign
 {
@@ -121,6 +124,43 @@ public sealed record QuantizerDesign
     /// <param name="clients">N, clients averaged per round. Range: N ≥ 1.</param>
     public double HighResolutionConvergenceError(int dimension, int clients) =>
         CheckedRatio(dimension, clients) * HighResolutionError;
+
+    /// <summary>Whether every member is equal, <see cref="Levels"/> element by element (doubles as <see cref="double.Equals(double)"/>).</summary>
+    public bool Equals(QuantizerDesign? other) =>
+        ReferenceEquals(this, other)
+        || (other is not null
+            && EqualityComparer<QuantizerSpec>.Default.Equals(Spec, other.Spec)
+            && EqualityComparer<GradientModel>.Default.Equals(Model, other.Model)
+            && Alpha.Equals(other.Alpha)
+            && Levels.AsSpan().SequenceEqual(other.Levels.AsSpan())
+            && LevelUnit == other.LevelUnit
+            && RoundingVarianceBound.Equals(other.RoundingVarianceBound)
+            && RoundingVariance.Equals(other.RoundingVariance)
+            && TruncationMse.Equals(other.TruncationMse)
+            && HighResolutionError.Equals(other.HighResolutionError)
+            && EqualityComparer<BiScaledSplit?>.Default.Equals(Split, other.Split)
+            && Dimension == other.Dimension);
+
+    /// <summary>A hash of every member, <see cref="Levels"/> by content, consistent with <see cref="Equals(QuantizerDesign?)"/>.</summary>
+    public override int GetHashCode()
+    {
+        var hash = default(HashCode);
+        hash.Add(Spec);
+        hash.Add(Model);
+        hash.Add(Alpha);
+        foreach (double level in Levels.AsSpan())
+        {
+            hash.Add(level);
+        }
+        hash.Add(LevelUnit);
+        hash.Add(RoundingVarianceBound);
+        hash.Add(RoundingVariance);
+        hash.Add(TruncationMse);
+        hash.Add(HighResolutionError);
+        hash.Add(Split);
+        hash.Add(Dimension);
+        return hash.ToHashCode();
+    }
 
     private static double CheckedRatio(int dimension, int clients)
     {

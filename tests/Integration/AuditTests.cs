@@ -7,7 +7,7 @@ using Verified.Host.Audit;
 using Verified.Host.Cli;
 using Verified.Theory;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary>
 /// <c>verified audit</c> on synthetic gradients whose truth is known: it picks the true model, keeps every figure of a

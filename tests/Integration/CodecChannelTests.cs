@@ -3,7 +3,7 @@ using Verified.Simulation.Experiments;
 using Verified.Simulation.Training;
 using Verified.Theory;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary>The codec channel's edge cases and the experiment spec's validation; no libtorch.</summary>
 public sealed class CodecChannelTests
@@ -28,11 +28,37 @@ public sealed class CodecChannelTests
         float[] gradient = [.. Enumerable.Range(0, 64).Select(i => (float)Math.Sin(i))];
         gradient[41] = float.NaN;
 
-        var error = Assert.Throws<InvalidOperationException>(() => channel.Transmit(gradient, new UploadKey(1, 17, 5), new float[64], 0.125f));
+        var error = Assert.Throws<TrainingDivergedException>(() => channel.Transmit(gradient, new UploadKey(1, 17, 5), new float[64], 0.125f));
 
         Assert.Contains("Round 17, client 5", error.Message, StringComparison.Ordinal);
         Assert.Contains("Coordinate 41", error.Message, StringComparison.Ordinal);
         Assert.Contains("--lr", error.Message, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<QuantizerSpec, int> DivergedCases { get; } = new()
+    {
+        { new TruncatedNonUniform(3), 0 },
+        { new FullPrecision(), 63 },
+        { new Sign(), 7 },
+        { new RandKSparsification(10), 30 },
+    };
+
+    [Theory]
+    [MemberData(nameof(DivergedCases))]
+    public void ADivergedGradient_ThrowsTrainingDiverged_WithRoundClientAndFirstNonFiniteIndex(QuantizerSpec spec, int index)
+    {
+        var channel = new CodecChannel(spec, 64);
+        float[] gradient = [.. Enumerable.Range(0, 64).Select(i => (float)Math.Cos(i))];
+        gradient[index] = float.PositiveInfinity;
+        // A later NaN must not be the one reported: the index is the first non-finite coordinate.
+        gradient[63] = index == 63 ? float.NegativeInfinity : float.NaN;
+
+        var error = Assert.Throws<TrainingDivergedException>(() => channel.Transmit(gradient, new UploadKey(3, 9, 2), new float[64], 0.5f));
+
+        Assert.Equal(9, error.Round);
+        Assert.Equal(2, error.Client);
+        Assert.Equal(index, error.Index);
+        Assert.IsAssignableFrom<InvalidOperationException>(error);
     }
 
     [Theory]

@@ -4,7 +4,7 @@ using Verified.Codec;
 using Verified.Host.Cli;
 using Verified.Theory;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary>The <c>verified codec</c> verbs end to end on files: issue 3's acceptance round trip and its error exits.</summary>
 [Collection(LibtorchTests.Name)] // `bench codec` runs the TorchSharp baseline, which uses libtorch's global generator

@@ -1,6 +1,6 @@
 using Verified.Host.Cli;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary>
 /// The command line's contract for invalid arguments of any kind: exit status 2, one line on stderr that names the

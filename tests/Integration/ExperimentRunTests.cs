@@ -4,7 +4,7 @@ using Verified.Simulation.Models;
 using Verified.Simulation.Training;
 using static TorchSharp.torch;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary>
 /// Runs on the real MNIST with every upload through the codec (issue 4, item 8): each scheme learns, a seed fixes

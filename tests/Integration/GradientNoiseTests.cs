@@ -2,7 +2,7 @@ using MathNet.Numerics.Distributions;
 using Verified.Simulation.Experiments;
 using Verified.Simulation.Training;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary>
 /// The synthetic gradient noise of issue 6: its distribution (CDF at fixed points within 5 standard errors), its

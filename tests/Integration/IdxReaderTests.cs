@@ -1,6 +1,6 @@
 using Verified.Simulation.Data;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 public sealed class IdxReaderTests : IDisposable
 {

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary>Writes tiny IDX files for tests: images whose pixels encode (image, position), labels 0..classes-1.</summary>
 internal static class IdxTestFiles

@@ -1,4 +1,4 @@
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary>
 /// Tests that use libtorch run one at a time: its generator (<c>torch.random.manual_seed</c>) and thread count are

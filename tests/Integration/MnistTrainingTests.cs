@@ -3,7 +3,7 @@ using Verified.Simulation.Models;
 using Verified.Simulation.Training;
 using static TorchSharp.torch;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary>Short full-precision runs on the real MNIST learn: test accuracy far above chance (0.1).</summary>
 [Collection(LibtorchTests.Name)]

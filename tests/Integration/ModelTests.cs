@@ -2,7 +2,7 @@ using Verified.Simulation.Models;
 using Verified.Simulation.Training;
 using static TorchSharp.torch;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 [Collection(LibtorchTests.Name)]
 public sealed class ModelTests

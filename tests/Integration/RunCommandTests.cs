@@ -4,7 +4,7 @@ using Verified.Host.Cli;
 using Verified.Host.Runs;
 using Verified.Simulation.Experiments;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary><c>verified run</c> end to end: its files, its presets and its error exits.</summary>
 [Collection(LibtorchTests.Name)]

@@ -4,7 +4,7 @@ using Verified.Codec;
 using Verified.Host.Cli;
 using Verified.Simulation.Sde;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary>
 /// `verified sde` end to end: each experiment through the verb in-process at --quick settings (its tolerances are

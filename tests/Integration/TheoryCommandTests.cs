@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Verified.Host.Cli;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary>`verified theory` end to end: the acceptance figures, JSON shape and argument errors.</summary>
 public sealed class TheoryCommandTests

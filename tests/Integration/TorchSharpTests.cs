@@ -1,7 +1,7 @@
 using System.Reflection;
 using static TorchSharp.torch;
 
-namespace Verified.Integration;
+namespace IntegrationTests;
 
 /// <summary>TorchSharp loads and trains from a plain <c>dotnet build</c> (build/TorchSharp.Debian12.targets).</summary>
 [Collection(LibtorchTests.Name)]

@@ -6,6 +6,7 @@ using Verified.Host.Audit;
 using Verified.Host.Runs;
 using Verified.Simulation.Data;
 using Verified.Simulation.Experiments;
+using Verified.Simulation.Training;
 using Verified.Theory;
 
 namespace Verified.Host.Cli;
@@ -169,9 +170,10 @@ internal static class RunCommand
                     }
                     interrupted = RunOne(spec, dataSet, report, i, plan.Runs.Length, options.Quiet, output, error, cancellation, capture);
                 }
-                catch (InvalidOperationException exception)
+                catch (TrainingDivergedException exception)
                 {
-                    // Training diverged (NaN gradient): say where, keep what was measured, go on with the other runs.
+                    // Training diverged (a NaN or ±∞ gradient): say where, keep what was measured, go on with the other
+                    // runs. Any other exception is a bug or a misuse and stops the command.
                     error.WriteLine($"verified run: {spec.Label} (seed {spec.Seed}) failed: {exception.Message}");
                     report.Fail(spec, exception.Message);
                 }

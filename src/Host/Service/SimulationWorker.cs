@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Verified.Host.Runs;
 using Verified.Simulation.Experiments;
+using Verified.Simulation.Training;
 
 namespace Verified.Host.Service;
 
@@ -152,7 +153,13 @@ internal sealed partial class SimulationWorker(
                     {
                         metrics = experiment.Step();
                     }
-#pragma warning disable CA1031 // Divergence (a NaN gradient) or a libtorch error fails this job, not the service.
+                    catch (TrainingDivergedException exception)
+                    {
+                        // Only this type is divergence; the message names the round, client and coordinate.
+                        Finish(id, RunStatus.Failed, $"Diverged: {exception.Message}");
+                        return;
+                    }
+#pragma warning disable CA1031 // A libtorch error or a bug fails this job, not the service (and is not called divergence).
                     catch (Exception exception) when (exception is not OutOfMemoryException)
 #pragma warning restore CA1031
                     {

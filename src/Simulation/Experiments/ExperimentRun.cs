@@ -89,8 +89,9 @@ public sealed class ExperimentRun : IDisposable
     }
 
     /// <summary>Runs the next round (and the evaluation due after it) and returns its metrics.</summary>
-    /// <exception cref="InvalidOperationException">The run is complete, or training diverged (a NaN gradient: the
-    /// message names the round and client).</exception>
+    /// <exception cref="InvalidOperationException">The run is complete.</exception>
+    /// <exception cref="TrainingDivergedException">Training diverged: a client's gradient is not finite (the exception
+    /// names the round, the client and the coordinate).</exception>
     public RoundMetrics Step()
     {
         if (IsComplete)

@@ -19,7 +19,7 @@ namespace Verified.Simulation.Training;
 /// every AuditEvery rounds: EncodingAudit.Measure(g, bytes) next to design's predictions
 /// </code>
 /// <para>An all-zero gradient (no scale to fit) goes as <see cref="GradientCodec.EncodeZero"/>'s payload. A NaN or ±∞
-/// coordinate stops the run with the round, client and index: training has diverged.</para>
+/// coordinate stops the run with a <see cref="TrainingDivergedException"/> naming the round, client and index.</para>
 /// <para>Not thread-safe: <see cref="SynchronousTrainer"/> calls <see cref="Transmit"/> once per client, in client
 /// order, never concurrently. The payload and audit buffers are pooled, so an upload allocates nothing but what
 /// Theory allocates for a design the cache does not hold.</para>
@@ -79,6 +79,7 @@ public sealed class CodecChannel : IGradientChannel
         _time.GetElapsedTime(0, _auditTicks));
 
     /// <inheritdoc />
+    /// <exception cref="TrainingDivergedException">The gradient holds a NaN or ±∞ coordinate.</exception>
     public long Transmit(ReadOnlySpan<float> gradient, UploadKey key, Span<float> sum, float weight)
     {
         if (gradient.Length != Dimension)
@@ -141,11 +142,29 @@ public sealed class CodecChannel : IGradientChannel
             {
                 return null;
             }
+            // The fit fails on a NaN or ±∞ coordinate before the codec sees it: that is divergence, not a bad input.
+            int index = FirstNonFinite(gradient);
+            if (index >= 0)
+            {
+                throw new TrainingDivergedException(key.Round, key.Client, index, exception);
+            }
             throw new InvalidOperationException(
                 string.Create(CultureInfo.InvariantCulture, $"Round {key.Round}, client {key.Client}: {exception.Message} Lower the learning rate (--lr) or check the data."),
                 exception);
         }
         return _codec.Designs.GetOrDesign(Spec, model, Spec.DesignNeedsDimension ? Math.Max(gradient.Length, 1) : null);
+    }
+
+    private static int FirstNonFinite(ReadOnlySpan<float> gradient)
+    {
+        for (int j = 0; j < gradient.Length; j++)
+        {
+            if (!float.IsFinite(gradient[j]))
+            {
+                return j;
+            }
+        }
+        return -1;
     }
 
     private static bool IsAllZero(ReadOnlySpan<float> gradient)

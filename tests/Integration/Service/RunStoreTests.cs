@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 using Verified.Host.Service;
 using Verified.Simulation.Experiments;
 
-namespace Verified.Integration.Service;
+namespace IntegrationTests.Service;
 
 /// <summary>The SQLite store on its own: migrations, atomic claims, upserted rounds, cancels, orphans.</summary>
 public sealed class RunStoreTests : IDisposable

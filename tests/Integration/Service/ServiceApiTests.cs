@@ -5,9 +5,9 @@ using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json;
 using Verified.Host.Runs;
-using static Verified.Integration.Service.ServiceTesting;
+using static IntegrationTests.Service.ServiceTesting;
 
-namespace Verified.Integration.Service;
+namespace IntegrationTests.Service;
 
 /// <summary>The HTTP API against the real host on an ephemeral loopback port, with a temporary store and real MNIST.</summary>
 [Collection(LibtorchTests.Name)]

@@ -1,6 +1,6 @@
 using Verified.Host.Service;
 
-namespace Verified.Integration.Service;
+namespace IntegrationTests.Service;
 
 /// <summary>The service's pure decisions: option checks, loopback detection, what a worker does next.</summary>
 public sealed class ServiceLogicTests

@@ -5,9 +5,9 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Verified.Host.Service;
 using Verified.Simulation.Experiments;
-using static Verified.Integration.Service.ServiceTesting;
+using static IntegrationTests.Service.ServiceTesting;
 
-namespace Verified.Integration.Service;
+namespace IntegrationTests.Service;
 
 /// <summary>
 /// The built <c>verified</c> executable as a child process: killed with SIGKILL mid-run and restarted on the same store,

@@ -2,9 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Options;
 using Verified.Host.Cli;
-using static Verified.Integration.Service.ServiceTesting;
+using static IntegrationTests.Service.ServiceTesting;
 
-namespace Verified.Integration.Service;
+namespace IntegrationTests.Service;
 
 /// <summary>Binding and tokens: loopback by default, a token beyond it, checked on every request; bad options stop the start.</summary>
 [Collection(LibtorchTests.Name)]

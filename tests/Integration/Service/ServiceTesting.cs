@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Verified.Host.Service;
 using Verified.Simulation.Data;
 
-namespace Verified.Integration.Service;
+namespace IntegrationTests.Service;
 
 /// <summary>What the service tests share: the MNIST copy (loaded once), settings, clients and waiting.</summary>
 internal static class ServiceTesting

@@ -1,7 +1,7 @@
 using Verified.Codec;
 using Verified.Theory;
 
-namespace Verified.Properties.Codec;
+namespace PropertyTests.Codec;
 
 /// <summary>
 /// An averaged threshold travels as a fixed α (WireFormat.ThresholdOf): a fresh decoder, which has never seen the

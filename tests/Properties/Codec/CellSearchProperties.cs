@@ -1,7 +1,7 @@
 using Verified.Codec;
 using Verified.Theory;
 
-namespace Verified.Properties.Codec;
+namespace PropertyTests.Codec;
 
 /// <summary>
 /// The vector kernels' cell search (compare count, binary search, bucket guess + corrections) finds the scalar binary
@@ -9,7 +9,7 @@ namespace Verified.Properties.Codec;
 /// </summary>
 public class CellSearchProperties
 {
-    [Xunit.Theory]
+    [Theory]
     [MemberData(nameof(CodecFixtures.SchemeData), MemberType = typeof(CodecFixtures))]
     public void EveryPath_EncodesGridPointsAndNeighboursLikeScalar(string scheme, int bits)
     {
@@ -50,7 +50,7 @@ public class CellSearchProperties
         }
     }
 
-    [Xunit.Theory]
+    [Theory]
     [InlineData("tuq", 8)]
     [InlineData("tnq", 8)]
     [InlineData("qsgd", 8)]

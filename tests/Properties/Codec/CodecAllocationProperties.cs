@@ -1,7 +1,7 @@
 using Verified.Codec;
 using Verified.Theory;
 
-namespace Verified.Properties.Codec;
+namespace PropertyTests.Codec;
 
 /// <summary>Runs alone: the per-thread allocation counter also sees the runtime's own work while other tests run.</summary>
 [CollectionDefinition(nameof(RunsAlone), DisableParallelization = true)]
@@ -13,7 +13,7 @@ public sealed class RunsAlone
 [Collection(nameof(RunsAlone))]
 public class CodecAllocationProperties
 {
-    [Xunit.Theory]
+    [Theory]
     [InlineData("tnq", 3)]
     [InlineData("tuq", 3)]
     [InlineData("tbq", 4)]

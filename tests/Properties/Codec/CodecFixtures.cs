@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Verified.Codec;
 using Verified.Theory;
 
-namespace Verified.Properties.Codec;
+namespace PropertyTests.Codec;
 
 /// <summary>Designs for every scheme and bit width, computed once per test run, and deterministic test gradients.</summary>
 internal static class CodecFixtures

@@ -4,7 +4,7 @@ using FsCheck.Xunit;
 using Verified.Codec;
 using Verified.Theory;
 
-namespace Verified.Properties.Codec;
+namespace PropertyTests.Codec;
 
 /// <summary>Metamorphic laws of the codec: every path, chunking and thread count gives the scalar path's bytes.</summary>
 public class CodecPathProperties
@@ -19,7 +19,7 @@ public class CodecPathProperties
         Assert.Equal(CodecPaths.Available.Length, CodecFixtures.CodecPerPath.Count);
     }
 
-    [Xunit.Theory]
+    [Theory]
     [MemberData(nameof(CodecFixtures.SchemeData), MemberType = typeof(CodecFixtures))]
     public void EveryPath_EncodesAndDecodesLikeScalar_ForLengths0To300AndLarge(string scheme, int bits)
     {
@@ -44,7 +44,7 @@ public class CodecPathProperties
         }
     }
 
-    [Property(MaxTest = 60, Replay = "(20261122,12345)")]
+    [Property(MaxTest = 60)]
     public Property AnyPath_EqualsScalar_ForRandomVectorsKeysAndSchemes() =>
         Prop.ForAll(
             (from schemeIndex in Gen.Choose(0, CodecFixtures.AllSchemes().Count() - 1)
@@ -62,7 +62,7 @@ public class CodecPathProperties
                     .Label($"{c.Scheme.Scheme} b={c.Scheme.Bits} d={c.Length}");
             });
 
-    [Xunit.Theory]
+    [Theory]
     [InlineData("tnq", 3)]
     [InlineData("tuq", 5)]
     [InlineData("tbq", 2)]
@@ -88,7 +88,7 @@ public class CodecPathProperties
         }
     }
 
-    [Xunit.Theory]
+    [Theory]
     [InlineData("tnq", 3)]
     [InlineData("qsgd", 6)]
     [InlineData("sign", 1)]

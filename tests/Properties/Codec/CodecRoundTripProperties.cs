@@ -5,7 +5,7 @@ using FsCheck.Xunit;
 using Verified.Codec;
 using Verified.Theory;
 
-namespace Verified.Properties.Codec;
+namespace PropertyTests.Codec;
 
 /// <summary>decode(encode(x)) against the design: on its levels, next to clip(x), unbiased, with Lemma 1's variance.</summary>
 public class CodecRoundTripProperties
@@ -19,7 +19,7 @@ public class CodecRoundTripProperties
          let scheme = CodecFixtures.AllSchemes().ElementAt(schemeIndex)
          select (scheme.Scheme, scheme.Bits, length, seed)).ToArbitrary();
 
-    [Property(MaxTest = 80, Replay = "(20261122,12345)")]
+    [Property(MaxTest = 80)]
     public Property Decoded_LiesOnTheDesignLevels_NextToTheClippedInput() =>
         Prop.ForAll(Cases(), c =>
         {
@@ -86,7 +86,7 @@ public class CodecRoundTripProperties
         return true;
     }
 
-    [Xunit.Theory]
+    [Theory]
     [InlineData("tnq", 3)]
     [InlineData("tnq", 8)]
     [InlineData("tuq", 2)]
@@ -169,7 +169,7 @@ public class CodecRoundTripProperties
             $"Σ variance of the {Clients}-client average: observed {observed}, expected Σσ²/N = {expected}, 5 SE = {5 * standardError}.");
     }
 
-    [Xunit.Theory]
+    [Theory]
     [InlineData("qsgd", 3)]
     [InlineData("nuqsgd", 4)]
     public void NormScaledRounding_IsUnbiased_AndPreservesSigns(string scheme, int bits)
@@ -221,7 +221,7 @@ public class CodecRoundTripProperties
         Assert.InRange(up1 / (double)Replicates, 0.4 - (5 * Math.Sqrt(0.24 / Replicates)), 0.4 + (5 * Math.Sqrt(0.24 / Replicates)));
     }
 
-    [Xunit.Theory]
+    [Theory]
     [MemberData(nameof(CodecFixtures.SchemeData), MemberType = typeof(CodecFixtures))]
     public void AllZeroGradient_Encodes_AndDecodesToExactZeros(string scheme, int bits)
     {
@@ -241,7 +241,7 @@ public class CodecRoundTripProperties
         Assert.All(s_codec.Decode(modelFree), value => Assert.Equal(0f, value));
     }
 
-    [Property(MaxTest = 40, Replay = "(20261122,12345)")]
+    [Property(MaxTest = 40)]
     public Property DecodeAccumulate_EqualsDecodeThenWeightedAdd() =>
         Prop.ForAll(Cases(), c =>
         {
@@ -257,7 +257,7 @@ public class CodecRoundTripProperties
                 .Label($"{c.Scheme} b={c.Bits} d={c.Length}");
         });
 
-    [Xunit.Theory]
+    [Theory]
     [MemberData(nameof(CodecFixtures.SchemeData), MemberType = typeof(CodecFixtures))]
     public void HeaderRoundTrip_RebuildsTheEncodersLevelsBitForBit(string scheme, int bits)
     {

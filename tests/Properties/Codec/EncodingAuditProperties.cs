@@ -4,7 +4,7 @@ using FsCheck.Xunit;
 using Verified.Codec;
 using Verified.Theory;
 
-namespace Verified.Properties.Codec;
+namespace PropertyTests.Codec;
 
 /// <summary>
 /// The audit that the simulation reports every k rounds measures what it claims: its rounding variance is one draw
@@ -45,7 +45,7 @@ public sealed class EncodingAuditProperties
                 .Label($"{input.Scheme}-{input.Bits}: measured {audit.RoundingVariance:G6}, expected {audit.ExpectedRoundingVariance:G6}, SE {standardError:G3}");
         });
 
-    [Property(MaxTest = 25, Replay = PinnedSeed.Replay)]
+    [Property(MaxTest = 25)]
     public Property TruncationFigures_AreExactCounts_AndTheErrorSplitAddsUp() =>
         Prop.ForAll(s_cases.ToArbitrary(), input =>
         {

@@ -5,7 +5,7 @@ using FsCheck.Xunit;
 using Verified.Codec;
 using Verified.Theory;
 
-namespace Verified.Properties.Codec;
+namespace PropertyTests.Codec;
 
 /// <summary>
 /// The sparsifiers in the codec (spec §4.1, §6 item 21): unbiased, E‖C(v) − v‖² = ω‖v‖², rand-k keeps exactly k, the
@@ -59,7 +59,7 @@ public class SparseCodecProperties
 
     // ---- round trip -------------------------------------------------------------------------------------------
 
-    [Property(MaxTest = 100, Replay = "(20261123,4243)")]
+    [Property(MaxTest = 100)]
     public Property Bernoulli_DecodesToVOverQ_OnKeptCoordinates_AndKeepsExactlyWhereUIsBelowQ() =>
         Prop.ForAll(BernoulliCases(), c =>
         {
@@ -82,7 +82,7 @@ public class SparseCodecProperties
                 .Label($"q={c.Q} d={c.Length}: kept {kept}, header {header}");
         });
 
-    [Property(MaxTest = 100, Replay = "(20261123,4243)")]
+    [Property(MaxTest = 100)]
     public Property RandK_KeepsExactlyK_AndDecodesToVTimesDOverK() =>
         Prop.ForAll(RandKCases(), c =>
         {
@@ -115,7 +115,7 @@ public class SparseCodecProperties
         Assert.Throws<ArgumentOutOfRangeException>(() => s_codec.Encode(new float[4], RandK(5, 10), default));
     }
 
-    [Property(MaxTest = 60, Replay = "(20261123,4243)")]
+    [Property(MaxTest = 60)]
     public Property DecodeAccumulate_EqualsWeightTimesDecode_AddedInFloat32() =>
         Prop.ForAll(
             (from randK in Gen.Elements(false, true)
@@ -143,7 +143,7 @@ public class SparseCodecProperties
                 return true.ToProperty();
             });
 
-    [Xunit.Theory]
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void EveryPathChunkingAndThreadCount_WritesTheSameBytes(bool randK)
@@ -189,7 +189,7 @@ public class SparseCodecProperties
         ? (1 / Effective(b.KeepProbability)) - 1
         : ((SparsifierSpec)design.Spec).Omega(s_statisticsVector.Length);
 
-    [Xunit.Theory]
+    [Theory]
     [MemberData(nameof(Sparsifiers))]
     public void MonteCarloOverKeys_IsUnbiased_AndHasErrorOmegaTimesNormSquared(string scheme)
     {
@@ -389,7 +389,7 @@ public class SparseCodecProperties
         }
     }
 
-    [Property(MaxTest = 400, Replay = "(20261123,4243)")]
+    [Property(MaxTest = 400)]
     public Property MutatedSparsePayloads_RaiseOnlyCodecFormatException_EvenWithAValidChecksum() =>
         Prop.ForAll(
             (from randK in Gen.Elements(false, true)
@@ -477,7 +477,7 @@ public class SparseCodecProperties
         }
     }
 
-    [Property(MaxTest = 50, Replay = "(20261123,4243)")]
+    [Property(MaxTest = 50)]
     public Property AveragingUnitSignPayloads_GivesTheMeanOfTheSigns() =>
         Prop.ForAll(
             (from clients in Gen.Choose(1, 16)

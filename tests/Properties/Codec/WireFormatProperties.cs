@@ -5,7 +5,7 @@ using FsCheck.Xunit;
 using Verified.Codec;
 using Verified.Theory;
 
-namespace Verified.Properties.Codec;
+namespace PropertyTests.Codec;
 
 /// <summary>The wire format: exact sizes, golden vectors, and hostile bytes that only ever raise CodecFormatException.</summary>
 public class WireFormatProperties
@@ -80,7 +80,7 @@ public class WireFormatProperties
 
     private static byte[] Bytes(string hex) => Convert.FromHexString(hex.Replace(" ", string.Empty, StringComparison.Ordinal));
 
-    [Xunit.Theory]
+    [Theory]
     [MemberData(nameof(GoldenVectors))]
     public void GoldenVector_IsWrittenExactly_OnEveryPath(Golden golden)
     {
@@ -91,7 +91,7 @@ public class WireFormatProperties
         }
     }
 
-    [Xunit.Theory]
+    [Theory]
     [MemberData(nameof(GoldenVectors))]
     public void GoldenVector_FailsOneByteShort_AndLeavesExtraSpaceUntouched(Golden golden)
     {
@@ -115,7 +115,7 @@ public class WireFormatProperties
         Assert.All(padded[written..], b => Assert.Equal(0xAB, b));
     }
 
-    [Xunit.Theory]
+    [Theory]
     [MemberData(nameof(GoldenVectors))]
     public void GoldenVector_DecodesToItsValues(Golden golden)
     {
@@ -126,7 +126,7 @@ public class WireFormatProperties
         }
     }
 
-    [Property(MaxTest = 200, Replay = "(20261122,12345)")]
+    [Property(MaxTest = 200)]
     public Property EncodedLength_IsHeaderPlusCeilOfDTimesBitsOver8() =>
         Prop.ForAll(
             (from schemeIndex in Gen.Choose(0, CodecFixtures.AllSchemes().Count() - 1)
@@ -237,7 +237,7 @@ public class WireFormatProperties
         Expect("padding", p => BinaryPrimitives.WriteUInt32LittleEndian(p.AsSpan(12), 63));
     }
 
-    [Property(MaxTest = 300, Replay = "(20261122,12345)")]
+    [Property(MaxTest = 300)]
     public Property RandomBytes_RaiseOnlyCodecFormatException() =>
         Prop.ForAll(
             (from length in Gen.Choose(0, 200)
@@ -246,7 +246,7 @@ public class WireFormatProperties
              select KeepMagic(bytes, keepMagic)).ToArbitrary(),
             bytes => DecodesOrFormatError(bytes, reseal: false));
 
-    [Property(MaxTest = 400, Replay = "(20261122,12345)")]
+    [Property(MaxTest = 400)]
     public Property MutatedPayloads_RaiseOnlyCodecFormatException_EvenWithAValidChecksum() =>
         Prop.ForAll(
             (from schemeIndex in Gen.Elements(0, 1, 2, 8, 9, 10, 11, 16, 17, 18, 19, 23, 24, 30, 37, 38)

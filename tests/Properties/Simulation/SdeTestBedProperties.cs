@@ -5,7 +5,7 @@ using MathNet.Numerics.Distributions;
 using Verified.Simulation.Sde;
 using Verified.Theory.Sde;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>
 /// The quadratic test bed of src/Simulation/Sde: its samplers against MathNet, its discrete DSGD floor against

@@ -3,7 +3,7 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Verified.Theory;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>
 /// The threshold for the server's average of N uploads (docs/theory.md, "A threshold for the average"): α minimises

@@ -4,13 +4,12 @@ using FsCheck.Xunit;
 using Verified.Theory;
 using Random = System.Random;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>
 /// The audit's "expected given g" figures and their Monte-Carlo bands: the sums equal their definitions, and simulated
 /// roundings (Theory's reference <see cref="Rounding.Quantize"/>) land within 5 of the stated standard errors.
 /// </summary>
-[Properties(Replay = PinnedSeed.Replay)]
 public sealed class ConditionalErrorProperties
 {
     private static readonly Gen<(TruncatedSpec Spec, int Seed)> s_cases =
@@ -32,7 +31,7 @@ public sealed class ConditionalErrorProperties
                 .And(Close.Relative(given.MeanSquaredError, variance + truncation, 1e-12).Label("V_g + T_g"));
         });
 
-    [Property(MaxTest = 12)]
+    [Property(MaxTest = 12, Replay = PinnedSeed.Replay)]
     public Property SimulatedRoundings_AgreeWithTheExactMeansAndStandardErrors() =>
         Prop.ForAll(s_cases.ToArbitrary(), input =>
         {

@@ -4,10 +4,9 @@ using FsCheck.Xunit;
 using Verified.Theory;
 using Random = System.Random;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>The audit's goodness-of-fit statistics: exact cases, their null behaviour, their power, and the likelihoods.</summary>
-[Properties(Replay = PinnedSeed.Replay)]
 public sealed class GoodnessOfFitProperties
 {
     private static readonly Gen<GradientModel> s_fittedFamilies = Gen.OneOf(
@@ -26,7 +25,7 @@ public sealed class GoodnessOfFitProperties
             return Close.Absolute(distance, 0.5 / n, 1e-9).Label($"D = {distance:R}, 1/(2n) = {0.5 / n:R}");
         });
 
-    [Property(MaxTest = 25)]
+    [Property(MaxTest = 25, Replay = PinnedSeed.Replay)]
     public Property KsDistance_OfASampleFromItsOwnModel_StaysBelowTheCriticalValue() =>
         Prop.ForAll(s_fittedFamilies.SelectMany(_ => Gen.Choose(0, int.MaxValue), (m, seed) => (m, seed)).ToArbitrary(), input =>
         {

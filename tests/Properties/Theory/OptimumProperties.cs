@@ -3,10 +3,9 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Verified.Theory;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>Spec §6 items 11–15: the closed-form optima against the numeric path, and the laws they obey.</summary>
-[Properties(Replay = PinnedSeed.Replay)]
 public sealed class OptimumProperties
 {
     private static readonly Gen<(int Bits, double Scale)> s_laplaceInputs =

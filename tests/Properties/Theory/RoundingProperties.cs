@@ -4,13 +4,12 @@ using FsCheck.Xunit;
 using Random = System.Random;
 using Verified.Theory;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>
 /// Spec §6 items 6–10: Lemma 1 for the levels of every truncated design. Monte-Carlo checks draw from a seeded
 /// <see cref="System.Random"/> and allow 5 standard errors (plus the exact-arithmetic identity where one exists).
 /// </summary>
-[Properties(Replay = PinnedSeed.Replay)]
 public sealed class RoundingProperties
 {
     private const int Draws = 20_000;
@@ -58,7 +57,7 @@ public sealed class RoundingProperties
         });
     }
 
-    [Property(MaxTest = 40)]
+    [Property(MaxTest = 40, Replay = PinnedSeed.Replay)]
     public Property MonteCarlo_MeanAndVariance_MatchLemma1() =>
         Prop.ForAll(PointsInRange(6).ToArbitrary(), input =>
         {
@@ -108,7 +107,7 @@ public sealed class RoundingProperties
         });
     }
 
-    [Property(MaxTest = 20)]
+    [Property(MaxTest = 20, Replay = PinnedSeed.Replay)]
     public Property SymmetricModel_TruncatedQuantizedError_HasMeanZero()
     {
         Gen<(QuantizerDesign Design, int Seed)> inputs = TheoryArbitraries.TruncatedSpecs(5)
@@ -135,7 +134,7 @@ public sealed class RoundingProperties
         });
     }
 
-    [Property(MaxTest = 30)]
+    [Property(MaxTest = 30, Replay = PinnedSeed.Replay)]
     public Property AveragingN_DividesTheVarianceByN()
     {
         Gen<(QuantizerDesign Design, double X, int Clients, int Seed)> inputs = PointsInRange(5)

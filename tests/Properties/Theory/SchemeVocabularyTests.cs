@@ -1,6 +1,6 @@
 using Verified.Theory;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>The scheme vocabulary: one row per scheme, and parsing that returns the problem instead of throwing.</summary>
 public sealed class SchemeVocabularyTests

@@ -5,10 +5,9 @@ using Verified.Theory;
 using Verified.Theory.Sde;
 using Random = System.Random;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>Spec §6 item 21 and §4.1: the unbiased sparsifiers and their exact ω, by Monte Carlo on fixed seeds.</summary>
-[Properties(Replay = PinnedSeed.Replay)]
 public sealed class SdeCompressorProperties
 {
     private const int Draws = 4000;
@@ -19,13 +18,13 @@ public sealed class SdeCompressorProperties
     private static readonly Gen<UnbiasedSparsifier> s_bernoulli =
         Gen.Choose(20, 1000).Select(UnbiasedSparsifier (q) => new BernoulliSparsifier(q / 1000.0));
 
-    [Property(MaxTest = 40)]
+    [Property(MaxTest = 40, Replay = PinnedSeed.Replay)]
     public Property Bernoulli_IsUnbiased_WithSquaredErrorOmegaNormSquared() =>
         Prop.ForAll(
             s_bernoulli.SelectMany(_ => s_vectors, (c, v) => (c, v)).SelectMany(_ => Gen.Choose(0, int.MaxValue), (p, seed) => (p.c, p.v, seed)).ToArbitrary(),
             input => MonteCarloLaws(input.c, input.v, input.seed));
 
-    [Property(MaxTest = 40)]
+    [Property(MaxTest = 40, Replay = PinnedSeed.Replay)]
     public Property RandK_IsUnbiased_WithSquaredErrorOmegaNormSquared()
     {
         Gen<(UnbiasedSparsifier, float[], int)> inputs = s_vectors.SelectMany(

@@ -3,10 +3,9 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Verified.Theory.Sde;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>Spec §4.4 (items 23–24's closed forms) and §4.5 (item 25's invariants): floors and scaling rules.</summary>
-[Properties(Replay = PinnedSeed.Replay)]
 public sealed class SdeFloorAndScalingProperties
 {
     private static readonly Gen<double> s_rates = Gen.Choose(1, 10_000).Select(x => x / 100_000.0);

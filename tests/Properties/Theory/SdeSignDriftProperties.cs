@@ -4,10 +4,9 @@ using FsCheck.Xunit;
 using Verified.Theory.Sde;
 using Random = System.Random;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>Spec §6 item 22 and §4.3: sign means under Gaussian and Student-t noise, and κ_ν.</summary>
-[Properties(Replay = PinnedSeed.Replay)]
 public sealed class SdeSignDriftProperties
 {
     private static readonly Gen<double> s_gradients = Gen.Choose(-100_000, 100_000).Select(x => x / 1000.0);
@@ -55,7 +54,7 @@ public sealed class SdeSignDriftProperties
         Assert.True(Math.Abs(mean - expected) <= 5 * se, $"ν = {nu}: Monte Carlo {mean:F6} vs {expected:F6}, 5 SE = {5 * se:F6}");
     }
 
-    [Property(MaxTest = 30)]
+    [Property(MaxTest = 30, Replay = PinnedSeed.Replay)]
     public Property SignMean_MonteCarlo_MatchesClosedForm() =>
         Prop.ForAll(
             s_gradients.SelectMany(_ => s_scales, (g, s) => (g, s)).SelectMany(_ => s_degrees, (p, nu) => (p.g, p.s, nu))

@@ -1,6 +1,6 @@
 using Verified.Theory.Sde;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>The SDE quantities (spec §4) reject out-of-range arguments with the parameter's name and range.</summary>
 public sealed class SdeValidationTests

@@ -1,6 +1,6 @@
 using Verified.Theory;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>The spec's test-vector tables (§2.6, §3.2, §3.4), reproduced to the digits they print.</summary>
 public sealed class TestVectorTests

@@ -4,10 +4,9 @@ using FsCheck.Xunit;
 using Verified.Theory;
 using Verified.Theory.Numerics;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>Spec §6 items 1–5: truncation laws and the levels of the truncated schemes.</summary>
-[Properties(Replay = PinnedSeed.Replay)]
 public sealed class TruncationAndLevelProperties
 {
     [Property(MaxTest = 500)]

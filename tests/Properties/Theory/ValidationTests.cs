@@ -1,6 +1,6 @@
 using Verified.Theory;
 
-namespace Verified.Properties;
+namespace PropertyTests;
 
 /// <summary>Specs and models validate in constructors and in <c>init</c>, so <c>with</c> cannot make an invalid value.</summary>
 public sealed class ValidationTests
