@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Verified.Theory.Sampling;
 
 namespace Verified.Simulation.Sde;
 

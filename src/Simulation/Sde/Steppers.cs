@@ -1,5 +1,6 @@
 using Verified.Codec;
 using Verified.Theory;
+using Verified.Theory.Sampling;
 using Verified.Theory.Sde;
 
 namespace Verified.Simulation.Sde;

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using Verified.Codec;
 using Verified.Theory;
+using Verified.Theory.Sampling;
 
 namespace Verified.Simulation.Sde;
 

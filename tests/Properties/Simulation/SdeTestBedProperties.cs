@@ -3,6 +3,7 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using MathNet.Numerics.Distributions;
 using Verified.Simulation.Sde;
+using Verified.Theory.Sampling;
 using Verified.Theory.Sde;
 
 namespace Verified.Properties;

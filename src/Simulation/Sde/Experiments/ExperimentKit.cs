@@ -1,3 +1,4 @@
+using Verified.Theory.Sampling;
 using Verified.Theory.Sde;
 
 namespace Verified.Simulation.Sde;
