@@ -5,7 +5,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using ScottPlot;
-using Verified.Simulation.Sde;
+using Verified.Sde;
 
 namespace Verified.Host.Cli;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Verified.Theory.Sde;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>
 /// The quadratic test bed of spec §4.4: f(x) = ½λ‖x‖² (H = λI) on ℝ^d, N identical agents, each with per-agent batch

@@ -3,7 +3,7 @@ using Verified.Theory;
 using Verified.Theory.Sampling;
 using Verified.Theory.Sde;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>One step of x for one replica. Owns its buffers, so <see cref="Step"/> does not allocate.</summary>
 internal abstract class Stepper

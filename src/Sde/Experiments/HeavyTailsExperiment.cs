@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using Verified.Theory.Sde;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>
 /// <c>heavy-tails</c>: Student-t noise with ν ∈ {1, 1.5, 2, 3, 5, 10} (spec §4.4 items 3–4, §6 items 23–24). DSGD's and

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using Verified.Theory.Sde;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>
 /// <c>floors</c>: stationary loss of DSGD, DCSGD (Bernoulli q = 0.5, 0.25 and rand-2 of 10) and DSignSGD, discrete and

@@ -1,6 +1,6 @@
 using Verified.Theory.Sde;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>
 /// <c>scaling</c>: the scaling rules of spec §4.5 (§6 item 25). Discrete runs under (η, B, N) and under each rule of

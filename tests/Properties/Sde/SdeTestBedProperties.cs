@@ -2,7 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using MathNet.Numerics.Distributions;
-using Verified.Simulation.Sde;
+using Verified.Sde;
 using Verified.Theory.Sampling;
 using Verified.Theory.Sde;
 
