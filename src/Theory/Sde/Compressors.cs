@@ -40,17 +40,17 @@ public sealed record BernoulliSparsifier : UnbiasedSparsifier
     public double KeepProbability
     {
         get;
-        init => field = SdeChecks.Probability(nameof(KeepProbability), value);
+        init => field = Preconditions.CheckProbability(nameof(KeepProbability), value);
     }
 
     /// <summary>ω = 1/q − 1 (spec §4.1).</summary>
     public static double OmegaFor(double keepProbability) =>
-        (1 / SdeChecks.Probability(nameof(keepProbability), keepProbability)) - 1;
+        (1 / Preconditions.CheckProbability(nameof(keepProbability), keepProbability)) - 1;
 
     /// <inheritdoc />
     public override double Omega(int dimension)
     {
-        SdeChecks.Range(nameof(dimension), dimension, 1, int.MaxValue);
+        Preconditions.CheckRange(nameof(dimension), dimension, 1, int.MaxValue);
         return OmegaFor(KeepProbability);
     }
 
@@ -58,7 +58,7 @@ public sealed record BernoulliSparsifier : UnbiasedSparsifier
     public override void Apply(ReadOnlySpan<float> vector, Span<float> output, Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
-        SdeChecks.SameLength(nameof(output), output.Length, vector.Length);
+        Preconditions.CheckSameLength(nameof(output), output.Length, vector.Length);
         double q = KeepProbability;
         float scale = (float)(1 / q);
         for (int j = 0; j < vector.Length; j++)
@@ -85,14 +85,14 @@ public sealed record RandK : UnbiasedSparsifier
     public int Dimension
     {
         get;
-        init => field = SdeChecks.Range(nameof(Dimension), value, Math.Max(1, Kept), int.MaxValue);
+        init => field = Preconditions.CheckRange(nameof(Dimension), value, Math.Max(1, Kept), int.MaxValue);
     }
 
     /// <summary>k, the number of coordinates kept. Range: 1 ≤ k ≤ d; validated here and in <c>with</c>.</summary>
     public int Kept
     {
         get;
-        init => field = SdeChecks.Range(nameof(Kept), value, 1, Dimension);
+        init => field = Preconditions.CheckRange(nameof(Kept), value, 1, Dimension);
     }
 
     /// <summary>ω = d/k − 1 (spec §4.1).</summary>
@@ -100,15 +100,15 @@ public sealed record RandK : UnbiasedSparsifier
     /// <param name="kept">k. Range: 1 ≤ k ≤ d.</param>
     public static double OmegaFor(int dimension, int kept)
     {
-        SdeChecks.Range(nameof(dimension), dimension, 1, int.MaxValue);
-        SdeChecks.Range(nameof(kept), kept, 1, dimension);
+        Preconditions.CheckRange(nameof(dimension), dimension, 1, int.MaxValue);
+        Preconditions.CheckRange(nameof(kept), kept, 1, dimension);
         return ((double)dimension / kept) - 1;
     }
 
     /// <inheritdoc />
     public override double Omega(int dimension)
     {
-        SdeChecks.Range(nameof(dimension), dimension, Dimension, Dimension);
+        Preconditions.CheckRange(nameof(dimension), dimension, Dimension, Dimension);
         return OmegaFor(Dimension, Kept);
     }
 
@@ -118,8 +118,8 @@ public sealed record RandK : UnbiasedSparsifier
     public override void Apply(ReadOnlySpan<float> vector, Span<float> output, Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
-        SdeChecks.SameLength(nameof(vector), vector.Length, Dimension);
-        SdeChecks.SameLength(nameof(output), output.Length, Dimension);
+        Preconditions.CheckSameLength(nameof(vector), vector.Length, Dimension);
+        Preconditions.CheckSameLength(nameof(output), output.Length, Dimension);
         int d = Dimension;
         int remaining = Kept;
         float scale = (float)((double)d / Kept);
@@ -146,8 +146,8 @@ public static class CompressorOmega
     /// <param name="levels">s. Range: s ≥ 1.</param>
     public static double Qsgd(int dimension, int levels)
     {
-        SdeChecks.Range(nameof(dimension), dimension, 1, int.MaxValue);
-        SdeChecks.Range(nameof(levels), levels, 1, int.MaxValue);
+        Preconditions.CheckRange(nameof(dimension), dimension, 1, int.MaxValue);
+        Preconditions.CheckRange(nameof(levels), levels, 1, int.MaxValue);
         double s = levels;
         return Math.Min(dimension / (s * s), Math.Sqrt(dimension) / s);
     }
