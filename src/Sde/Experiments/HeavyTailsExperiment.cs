@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Verified.Theory;
 using Verified.Theory.Sde;
 
 namespace Verified.Sde;
@@ -51,7 +52,7 @@ public sealed class HeavyTailsExperiment : ISdeExperiment
         (string Label, SdeMethod Method, Integrator Integrator)[] methods =
         [
             ("DSGD", SdeMethod.Dsgd, Integrator.Discrete),
-            ("DCSGD Bernoulli q = 0.5", SdeMethod.Dcsgd(new BernoulliSparsifier(0.5)), Integrator.Discrete),
+            ("DCSGD Bernoulli q = 0.5", SdeMethod.Dcsgd(new BernoulliSparsification(0.5)), Integrator.Discrete),
             ("DSignSGD", SdeMethod.DSignSgd, Integrator.Discrete),
             ("DSignSGD SDE (EM)", SdeMethod.DSignSgd, Integrator.EulerMaruyama),
         ];

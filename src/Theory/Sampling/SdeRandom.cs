@@ -2,7 +2,7 @@ namespace Verified.Theory.Sampling;
 
 /// <summary>
 /// xoshiro256** (Blackman and Vigna 2018) seeded through SplitMix64, as a <see cref="Random"/> so that Theory's
-/// sparsifiers (<c>UnbiasedSparsifier.Apply(…, Random)</c>) draw from it, plus the fast samplers the test bed needs:
+/// sparsifiers (<c>SparsifierSpec.Compress(…, Random)</c>) draw from it, plus the fast samplers the test bed needs:
 /// Gaussian (Marsaglia polar), gamma (Marsaglia–Tsang) and Student-t = Z/√(χ²_ν/ν).
 /// </summary>
 /// <remarks>
