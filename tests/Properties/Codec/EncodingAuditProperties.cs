@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Verified.Codec;
+using Verified.Codec.Audit;
 using Verified.Theory;
 
 namespace Verified.Properties.Codec;
