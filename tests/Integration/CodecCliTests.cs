@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Verified.Codec;
 using Verified.Host.Cli;
 using Verified.Theory;
+using Verified.Theory.Sampling;
 
 namespace Verified.Integration;
 
@@ -23,23 +24,11 @@ public sealed class CodecCliTests : IDisposable
         return (exit, output.ToString(), error.ToString());
     }
 
-    private static float[] Laplace(int d, double scale, int seed)
-    {
-        var random = new Random(seed);
-        var values = new float[d];
-        for (int j = 0; j < d; j++)
-        {
-            double u = random.NextDouble() - 0.5;
-            values[j] = (float)(-scale * Math.Sign(u) * Math.Log(1 - (2 * Math.Abs(u))));
-        }
-        return values;
-    }
-
     [Fact]
     public void RoundTrip_OfAMillionLaplaceCoordinates_IsOnTheLevels_Unbiased_AndExactlySized()
     {
         const int D = 1_000_000;
-        float[] gradient = Laplace(D, 0.01, 17);
+        float[] gradient = LaplaceSampler.Vector(D, 0.01, 17);
         File.WriteAllBytes(PathOf("g.f32"), MemoryMarshal.AsBytes(gradient.AsSpan()).ToArray());
 
         var encode = Run("codec", "encode", "--scheme", "tnq", "--bits", "3", "--seed", "42", "--in", PathOf("g.f32"), "--out", PathOf("g.vq"));
@@ -79,7 +68,7 @@ public sealed class CodecCliTests : IDisposable
     public void Sparsifiers_RoundTripThroughFiles_AsVersion2Payloads(string scheme)
     {
         const int D = 3000;
-        float[] gradient = Laplace(D, 0.01, 5);
+        float[] gradient = LaplaceSampler.Vector(D, 0.01, 5);
         File.WriteAllBytes(PathOf("s.f32"), MemoryMarshal.AsBytes(gradient.AsSpan()).ToArray());
         var encode = Run("codec", "encode", "--scheme", scheme, "--seed", "9", "--in", PathOf("s.f32"), "--out", PathOf("s.vq"));
         Assert.True(encode.Exit == 0, encode.Error);
@@ -119,7 +108,7 @@ public sealed class CodecCliTests : IDisposable
     [Fact]
     public void BadInputs_ExitWith2_AndSayWhatIsWrong()
     {
-        float[] gradient = Laplace(1000, 1, 3);
+        float[] gradient = LaplaceSampler.Vector(1000, 1, 3);
         gradient[321] = float.NaN;
         File.WriteAllBytes(PathOf("nan.f32"), MemoryMarshal.AsBytes(gradient.AsSpan()).ToArray());
         var nan = Run("codec", "encode", "--in", PathOf("nan.f32"), "--out", PathOf("nan.vq"));
