@@ -10,8 +10,8 @@ using Verified.Theory.Sde;
 namespace Verified.Properties;
 
 /// <summary>
-/// The quadratic test bed of src/Simulation/Sde: its samplers against MathNet, its discrete DSGD floor against
-/// LossFloors.DsgdDiscrete, Euler–Maruyama's deterministic part against the ODE, and determinism.
+/// The quadratic test bed of src/Sde and its samplers (Theory's Sampling/): the samplers against MathNet, the
+/// discrete DSGD floor against LossFloors.DsgdDiscrete, Euler–Maruyama's deterministic part against the ODE, and determinism.
 /// Monte-Carlo tolerances are 5 standard errors on fixed seeds (spec §6 conventions).
 /// </summary>
 public sealed class SdeTestBedProperties
