@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Verified.Codec;
 using Verified.Theory;
+using Verified.Theory.Sampling;
 
 namespace Verified.Benchmarks;
 
@@ -40,7 +41,7 @@ public class CodecBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _gradient = Data.Laplace(D, 0.01, 1);
+        _gradient = LaplaceSampler.Vector(D, 0.01, 1);
         _decoded = new float[D];
         _sum = new float[D];
         // The dimension enters Theory's predicted errors for QSGD/NUQSGD, not the levels; the real d is used.
@@ -78,7 +79,7 @@ public class MemoryCopyBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _gradient = Data.Laplace(D, 0.01, 1);
+        _gradient = LaplaceSampler.Vector(D, 0.01, 1);
         _copy = new float[D];
     }
 
@@ -143,21 +144,4 @@ public static class BenchSelection
         Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
             ? value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : null;
-}
-
-/// <summary>Deterministic test vectors.</summary>
-public static class Data
-{
-    /// <summary>Laplace(γ) draws by inversion from a fixed seed.</summary>
-    public static float[] Laplace(int d, double scale, int seed)
-    {
-        var random = new Random(seed);
-        var values = new float[d];
-        for (int j = 0; j < d; j++)
-        {
-            double u = random.NextDouble() - 0.5;
-            values[j] = (float)(-scale * Math.Sign(u) * Math.Log(1 - (2 * Math.Abs(u))));
-        }
-        return values;
-    }
 }

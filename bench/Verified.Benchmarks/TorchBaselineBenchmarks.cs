@@ -4,6 +4,7 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using TorchSharp;
 using Verified.Theory;
+using Verified.Theory.Sampling;
 using Verified.Simulation.Baselines;
 
 namespace Verified.Benchmarks;
@@ -34,7 +35,7 @@ public class TorchBaselineBenchmarks : IDisposable
     public void Setup()
     {
         torch.random.manual_seed(1);
-        float[] gradient = Data.Laplace(D, 0.01, 1);
+        float[] gradient = LaplaceSampler.Vector(D, 0.01, 1);
         QuantizerSpec spec = BenchSelection.Spec(Case);
         _quantizer = new TensorOpQuantizer(Quantizers.Design(spec, ModelFit.Laplace(gradient), D), gradient);
         _quantizer.Encode();

@@ -190,8 +190,8 @@ public sealed record Sign : QuantizerSpec
 /// </summary>
 /// <remarks>
 /// <para>They have no levels and no threshold: their design's error is the variance ω·E[g²] per coordinate
-/// (<see cref="Quantizers.Design"/>). <see cref="Theory.Sde.BernoulliSparsifier"/> and <see cref="Theory.Sde.RandK"/>
-/// are the reference implementations with a caller's <see cref="Random"/>; the codec draws with its counter-based key.</para>
+/// (<see cref="Quantizers.Design"/>). <see cref="Compress"/> is the reference implementation with a caller's
+/// <see cref="Random"/> (the SDE test bed's DCSGD); the codec draws with its counter-based key (SparseCodec).</para>
 /// <para>Wire bits: a d-bit keep bitmap plus a float32 per kept coordinate, so <see cref="BitsPerCoordinate"/> is the
 /// worst case 33; <see cref="ExpectedBitsPerCoordinate"/> is the mean.</para>
 /// </remarks>
@@ -214,6 +214,17 @@ public abstract record SparsifierSpec : QuantizerSpec
     /// <summary>Expected wire bits per coordinate without the header: 1 + 32·(expected kept fraction).</summary>
     /// <param name="dimension">d. Range: d ≥ 1 (rand-k: d ≥ k).</param>
     public double ExpectedBitsPerCoordinate(int dimension) => 1 + (32 / (Omega(dimension) + 1));
+
+    /// <summary>
+    /// Writes one draw of C_ξ(v) to <paramref name="output"/> (spec §4.1): each kept coordinate is v_j divided by its
+    /// keep probability, every other coordinate is 0. <paramref name="output"/> may not overlap
+    /// <paramref name="vector"/> except by being the same span. Thread-safe: the only state is the caller's
+    /// <paramref name="random"/>.
+    /// </summary>
+    /// <param name="vector">v; its length is d (rand-k: d ≥ k).</param>
+    /// <param name="output">C_ξ(v). Range: the same length as v.</param>
+    /// <param name="random">The source of ξ, one <see cref="Random.NextDouble"/> per coordinate.</param>
+    public abstract void Compress(ReadOnlySpan<float> vector, Span<float> output, Random random);
 }
 
 /// <summary>
@@ -254,7 +265,25 @@ public sealed record BernoulliSparsification : SparsifierSpec
     public override double Omega(int dimension)
     {
         Preconditions.CheckRange(nameof(dimension), dimension, 1, int.MaxValue);
-        return Sde.BernoulliSparsifier.OmegaFor(KeepProbability);
+        return OmegaFor(KeepProbability);
+    }
+
+    /// <summary>ω = 1/q − 1 (spec §4.1).</summary>
+    /// <param name="keepProbability">q. Range: 0 &lt; q ≤ 1.</param>
+    public static double OmegaFor(double keepProbability) =>
+        (1 / Preconditions.CheckProbability(nameof(keepProbability), keepProbability)) - 1;
+
+    /// <inheritdoc />
+    public override void Compress(ReadOnlySpan<float> vector, Span<float> output, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        Preconditions.CheckSameLength(nameof(output), output.Length, vector.Length);
+        double q = KeepProbability;
+        float scale = (float)(1 / q);
+        for (int j = 0; j < vector.Length; j++)
+        {
+            output[j] = random.NextDouble() < q ? vector[j] * scale : 0f;
+        }
     }
 }
 
@@ -284,7 +313,39 @@ public sealed record RandKSparsification : SparsifierSpec
     public override double Omega(int dimension)
     {
         CheckDimension(dimension);
-        return Sde.RandK.OmegaFor(dimension, Kept);
+        return OmegaFor(dimension, Kept);
+    }
+
+    /// <summary>ω = d/k − 1 (spec §4.1).</summary>
+    /// <param name="dimension">d. Range: d ≥ 1.</param>
+    /// <param name="kept">k. Range: 1 ≤ k ≤ d.</param>
+    public static double OmegaFor(int dimension, int kept)
+    {
+        Preconditions.CheckRange(nameof(dimension), dimension, 1, int.MaxValue);
+        Preconditions.CheckRange(nameof(kept), kept, 1, dimension);
+        return ((double)dimension / kept) - 1;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Selection sampling (Knuth, TAOCP vol. 2, Algorithm 3.4.2 S): coordinate j is kept with probability
+    /// (k − kept so far)/(d − j), which draws every k-subset with probability 1/C(d, k), without allocating.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException">d &lt; k, or the output's length is not d.</exception>
+    public override void Compress(ReadOnlySpan<float> vector, Span<float> output, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        int d = CheckDimension(vector.Length);
+        Preconditions.CheckSameLength(nameof(output), output.Length, d);
+        int remaining = Kept;
+        float scale = (float)((double)d / Kept);
+        for (int j = 0; j < d; j++)
+        {
+            bool keep = remaining > 0 && random.NextDouble() * (d - j) < remaining;
+            if (keep)
+            {
+                remaining--;
+            }
+            output[j] = keep ? vector[j] * scale : 0f;
+        }
     }
 
     /// <summary>Checks k ≤ d with a message naming both.</summary>

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Verified.Codec;
 using Verified.Host.Cli;
 using Verified.Theory;
+using Verified.Theory.Sampling;
 
 namespace IntegrationTests;
 
@@ -24,23 +25,11 @@ public sealed class CodecCliTests : IDisposable
         return (exit, output.ToString(), error.ToString());
     }
 
-    private static float[] Laplace(int d, double scale, int seed)
-    {
-        var random = new Random(seed);
-        var values = new float[d];
-        for (int j = 0; j < d; j++)
-        {
-            double u = random.NextDouble() - 0.5;
-            values[j] = (float)(-scale * Math.Sign(u) * Math.Log(1 - (2 * Math.Abs(u))));
-        }
-        return values;
-    }
-
     [Fact]
     public void RoundTrip_OfAMillionLaplaceCoordinates_IsOnTheLevels_Unbiased_AndExactlySized()
     {
         const int D = 1_000_000;
-        float[] gradient = Laplace(D, 0.01, 17);
+        float[] gradient = LaplaceSampler.Vector(D, 0.01, 17);
         File.WriteAllBytes(PathOf("g.f32"), MemoryMarshal.AsBytes(gradient.AsSpan()).ToArray());
 
         var encode = Run("codec", "encode", "--scheme", "tnq", "--bits", "3", "--seed", "42", "--in", PathOf("g.f32"), "--out", PathOf("g.vq"));
@@ -80,7 +69,7 @@ public sealed class CodecCliTests : IDisposable
     public void Sparsifiers_RoundTripThroughFiles_AsVersion2Payloads(string scheme)
     {
         const int D = 3000;
-        float[] gradient = Laplace(D, 0.01, 5);
+        float[] gradient = LaplaceSampler.Vector(D, 0.01, 5);
         File.WriteAllBytes(PathOf("s.f32"), MemoryMarshal.AsBytes(gradient.AsSpan()).ToArray());
         var encode = Run("codec", "encode", "--scheme", scheme, "--seed", "9", "--in", PathOf("s.f32"), "--out", PathOf("s.vq"));
         Assert.True(encode.Exit == 0, encode.Error);
@@ -111,7 +100,7 @@ public sealed class CodecCliTests : IDisposable
     public void Inspect_Json_AlphaIsNull_UnlessTheSchemeTruncates()
     {
         // As in `verified theory --json`; inspect used to print the header's 0 (or a sparsifier's q) as alpha.
-        float[] gradient = Laplace(2000, 0.01, 8);
+        float[] gradient = LaplaceSampler.Vector(2000, 0.01, 8);
         File.WriteAllBytes(PathOf("a.f32"), MemoryMarshal.AsBytes(gradient.AsSpan()).ToArray());
         JsonElement Inspect(params string[] scheme)
         {
@@ -152,7 +141,7 @@ public sealed class CodecCliTests : IDisposable
     [Fact]
     public void BadInputs_ExitWith2_AndSayWhatIsWrong()
     {
-        float[] gradient = Laplace(1000, 1, 3);
+        float[] gradient = LaplaceSampler.Vector(1000, 1, 3);
         gradient[321] = float.NaN;
         File.WriteAllBytes(PathOf("nan.f32"), MemoryMarshal.AsBytes(gradient.AsSpan()).ToArray());
         var nan = Run("codec", "encode", "--in", PathOf("nan.f32"), "--out", PathOf("nan.vq"));

@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using System.Text.Json;
 using Verified.Codec;
 using Verified.Host.Cli;
-using Verified.Simulation.Sde;
+using Verified.Sde;
 
 namespace IntegrationTests;
 

@@ -54,56 +54,6 @@ public sealed record AuditOptions
     }
 }
 
-/// <summary>One fitted model and its goodness of fit.</summary>
-/// <param name="Kind">laplace or lomax.</param>
-/// <param name="Model">The model, or null when it cannot be designed for (a power law with ρ̂ ≤ 3).</param>
-/// <param name="Scale">γ̂ or σ̂.</param>
-/// <param name="Shape">ρ̂ for the power law.</param>
-/// <param name="Parameters">k.</param>
-/// <param name="LogLikelihood">Σ ln p(g_j) over all d coordinates.</param>
-/// <param name="Bic">k ln d − 2 ln L.</param>
-/// <param name="KsDistance">sup |G_d − G| of |g|.</param>
-/// <param name="QuantilePairs">QQ points of |g|.</param>
-/// <param name="Distribution">The fitted distribution of |g| (and its density), for plots.</param>
-/// <param name="Note">Why the model cannot be designed for, if so.</param>
-public sealed record ModelFitReport(
-    string Kind,
-    GradientModel? Model,
-    double Scale,
-    double? Shape,
-    int Parameters,
-    double LogLikelihood,
-    double Bic,
-    double KsDistance,
-    ImmutableArray<QuantilePair> QuantilePairs,
-    MagnitudeDistribution Distribution,
-    string? Note);
-
-/// <summary>Hill's tail-index estimate ξ̂ from the k largest |g| (spec §3.2: ρ = ξ + 1).</summary>
-/// <param name="TailCount">k = round(√d).</param>
-/// <param name="TailIndex">ξ̂ (NaN if the (k+1)-th largest |g| is 0).</param>
-/// <param name="StandardError">ξ̂/√k, its asymptotic standard error.</param>
-public sealed record HillEstimate(int TailCount, double TailIndex, double StandardError);
-
-/// <summary>Both fits and the choice.</summary>
-/// <param name="Models">Laplace, then Lomax.</param>
-/// <param name="Chosen">The kind of the design model.</param>
-/// <param name="DesignModel">The model every design of the audit uses.</param>
-/// <param name="Reason">Why it was chosen.</param>
-/// <param name="KsCriticalValue">1.358/√d, the 5% Kolmogorov critical value for a fully specified model.</param>
-/// <param name="Hill">Hill's estimate.</param>
-/// <param name="LomaxFitSize">Coordinates the Lomax MLE ran on (an even stride of the gradient).</param>
-/// <param name="LomaxFitted">Whether the design model is the fitted power law.</param>
-public sealed record FitSummary(
-    ImmutableArray<ModelFitReport> Models,
-    string Chosen,
-    GradientModel DesignModel,
-    string Reason,
-    double KsCriticalValue,
-    HillEstimate Hill,
-    int LomaxFitSize,
-    bool LomaxFitted);
-
 /// <summary>
 /// One audited figure of one scheme: what was measured, what the rounding must give for this vector, what the design
 /// predicted, and the two bands.

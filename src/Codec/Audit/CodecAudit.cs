@@ -1,12 +1,11 @@
 using System.Collections.Immutable;
-using System.Globalization;
 using Verified.Theory;
 
 namespace Verified.Codec.Audit;
 
 /// <summary>
-/// Audits the codec against the theory on one real gradient: fits the Laplace and power-law models and scores them,
-/// then for each scheme and bit width encodes the gradient with many keys and sets what was measured beside what the
+/// Audits the codec against the theory on one real gradient: fits the Laplace and power-law models and scores them
+/// (<see cref="ModelSelection"/>), then for each scheme and bit width encodes the gradient with many keys and sets what was measured beside what the
 /// rounding must give for this very vector ("expected given g") and what the design predicted from the model.
 /// </summary>
 /// <remarks>
@@ -22,76 +21,6 @@ namespace Verified.Codec.Audit;
 /// </remarks>
 public static class CodecAudit
 {
-    /// <summary>Fits both models to <paramref name="gradient"/>, scores them and chooses the one the designs use.</summary>
-    /// <exception cref="ArgumentException">The gradient is empty, all zero, or not finite.</exception>
-    public static FitSummary Fit(ReadOnlySpan<float> gradient, AuditOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        int d = gradient.Length;
-        if (d < 16)
-        {
-            throw new ArgumentException($"The gradient has {d} coordinates; an audit needs at least 16.", nameof(gradient));
-        }
-        Laplace laplace = ModelFit.Laplace(gradient);
-        // The Lomax MLE is a golden-section search over σ with a pass over the data per step (about 3 s for 1.2 M
-        // coordinates): it runs on an evenly strided subsample, which spans every layer of a flat network gradient.
-        float[] subsample = Subsample(gradient, options.LomaxFitSize);
-        LomaxEstimate lomax = ModelFit.LomaxParameters(subsample);
-        double[] sorted = GoodnessOfFit.SortedMagnitudes(gradient);
-
-        double laplaceLikelihood = GoodnessOfFit.LogLikelihood(laplace, gradient);
-        double lomaxLikelihood = GoodnessOfFit.LomaxLogLikelihood(lomax.Scale, lomax.Shape, gradient);
-        var lomaxDistribution = MagnitudeDistribution.Lomax(lomax.Scale, lomax.Shape);
-        bool lomaxDesignable = lomax.Shape > 3;
-        var fits = ImmutableArray.Create(
-            new ModelFitReport(
-                "laplace", laplace, laplace.Scale, null, 1, laplaceLikelihood,
-                GoodnessOfFit.BayesianInformationCriterion(laplaceLikelihood, 1, d),
-                GoodnessOfFit.KolmogorovSmirnovDistance(laplace, sorted),
-                GoodnessOfFit.QuantilePairs(laplace, sorted, options.QuantilePoints),
-                MagnitudeDistribution.Of(laplace),
-                null),
-            new ModelFitReport(
-                "lomax", lomaxDesignable ? new Lomax(lomax.Scale, lomax.Shape) : null, lomax.Scale, lomax.Shape, 2, lomaxLikelihood,
-                GoodnessOfFit.BayesianInformationCriterion(lomaxLikelihood, 2, d),
-                GoodnessOfFit.KolmogorovSmirnovDistance(lomaxDistribution, sorted),
-                GoodnessOfFit.QuantilePairs(lomaxDistribution, sorted, options.QuantilePoints),
-                lomaxDistribution,
-                lomaxDesignable ? null : string.Create(CultureInfo.InvariantCulture, $"ρ̂ = {lomax.Shape:G4} ≤ 3: infinite variance, no design (spec §3.2(a))")));
-
-        ModelFitReport best = fits.MinBy(f => f.Bic)!;
-        ModelFitReport chosen = best.Model is not null ? best : fits[0];
-        string reason = best.Model is not null
-            ? string.Create(CultureInfo.InvariantCulture, $"lowest BIC ({best.Kind}: {best.Bic:G6} against {fits.First(f => f != best).Bic:G6})")
-            : string.Create(CultureInfo.InvariantCulture, $"the power law has the lower BIC but {best.Note}; the Laplace model is used");
-        GradientModel designModel = options.DesignModel ?? chosen.Model!;
-        if (options.DesignModel is not null)
-        {
-            reason = string.Create(CultureInfo.InvariantCulture, $"set by the caller ({options.DesignModel}); the fits would choose {chosen.Kind}");
-        }
-
-        int tailCount = Math.Clamp((int)Math.Round(Math.Sqrt(d)), 10, d - 1);
-        double hill;
-        try
-        {
-            hill = ModelFit.HillTailIndex(gradient, tailCount);
-        }
-        catch (ArgumentException)
-        {
-            hill = double.NaN;
-        }
-        return new FitSummary(
-            fits,
-            options.DesignModel is null ? chosen.Kind : designModel.Kind,
-            designModel,
-            reason,
-            GoodnessOfFit.KolmogorovSmirnovCriticalValue(d),
-            // Hill's ξ̂ is asymptotically normal with sd ξ/√k (Hill 1975).
-            new HillEstimate(tailCount, hill, hill / Math.Sqrt(tailCount)),
-            subsample.Length,
-            options.DesignModel is null && chosen.Kind == "lomax");
-    }
-
     /// <summary>Audits every spec of <paramref name="specs"/> on <paramref name="gradient"/>.</summary>
     /// <exception cref="ArgumentException">The gradient cannot be fitted (empty, all zero, not finite), or a spec
     /// cannot be designed for the chosen model.</exception>
@@ -101,13 +30,13 @@ public static class CodecAudit
         ArgumentNullException.ThrowIfNull(specs);
         ArgumentNullException.ThrowIfNull(options);
         options.ThrowIfInvalid();
-        FitSummary fit = Fit(gradient, options);
+        FitSummary fit = ModelSelection.Fit(gradient, options.LomaxFitSize, options.QuantilePoints, options.DesignModel);
         int d = gradient.Length;
 
         Func<float[], GradientModel> refit = options.DesignModel is { } fixedModel
             ? _ => fixedModel
             : fit.Chosen == "lomax"
-                ? sample => RefitLomax(sample, fit.DesignModel)
+                ? sample => ModelSelection.RefitLomax(sample, fit.DesignModel)
                 : sample => ModelFit.Laplace(sample);
         // The parameters' noise scales with the coordinates they were fitted on: all d for Laplace, the subsample for
         // the Lomax fit. Scaling the bootstrap to the smaller of the two widens the band, never narrows it.
@@ -229,27 +158,4 @@ public static class CodecAudit
     /// <summary>The codec rounds with float32 copies of the levels and α: agreement with double-precision expectations
     /// is exact only to about 10⁻⁶ relative.</summary>
     private static double FloatTolerance(double value) => 1e-5 * Math.Abs(value);
-
-    private static GradientModel RefitLomax(float[] sample, GradientModel fallback)
-    {
-        LomaxEstimate estimate = ModelFit.LomaxParameters(sample);
-        return estimate.Shape > 3 ? new Lomax(estimate.Scale, estimate.Shape) : fallback;
-    }
-
-    /// <summary>Every ⌈d/n⌉-th coordinate, or the gradient itself when d ≤ n.</summary>
-    public static float[] Subsample(ReadOnlySpan<float> gradient, int size)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
-        if (gradient.Length <= size)
-        {
-            return gradient.ToArray();
-        }
-        int stride = (gradient.Length + size - 1) / size;
-        var sample = new float[(gradient.Length + stride - 1) / stride];
-        for (int i = 0; i < sample.Length; i++)
-        {
-            sample[i] = gradient[i * stride];
-        }
-        return sample;
-    }
 }

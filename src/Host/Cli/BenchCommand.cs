@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using Verified.Codec;
 using Verified.Simulation.Baselines;
 using Verified.Theory;
+using Verified.Theory.Sampling;
 
 namespace Verified.Host.Cli;
 
@@ -60,7 +61,7 @@ internal static class BenchCommand
 
     private static List<BenchResult> Run(int d, double seconds, CodecPath path, bool quick, TextWriter? table)
     {
-        float[] gradient = LaplaceVector(d, 1);
+        float[] gradient = LaplaceSampler.Vector(d, 0.01, 1);
         var sum = new float[d];
         var decoded = new float[d];
         var copy = new float[d];
@@ -181,19 +182,6 @@ internal static class BenchCommand
         }
         while (timer.Elapsed.TotalSeconds < seconds);
         return calls * (double)d / timer.Elapsed.TotalSeconds;
-    }
-
-    /// <summary>Laplace(γ = 0.01) draws by inversion from a fixed seed.</summary>
-    public static float[] LaplaceVector(int d, int seed)
-    {
-        var random = new Random(seed);
-        var values = new float[d];
-        for (int j = 0; j < d; j++)
-        {
-            double u = random.NextDouble() - 0.5;
-            values[j] = (float)(-0.01 * Math.Sign(u) * Math.Log(1 - (2 * Math.Abs(u))));
-        }
-        return values;
     }
 
     private static void WriteJson(TextWriter output, int d, CodecPath path, List<BenchResult> results) =>

@@ -4,12 +4,12 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using ScottPlot;
-using Verified.Simulation.Sde;
+using Verified.Sde;
 
 namespace Verified.Host.Cli;
 
 /// <summary>
-/// <c>verified sde</c>: runs an experiment of the SDE paper's quadratic test bed (src/Simulation/Sde) and prints its
+/// <c>verified sde</c>: runs an experiment of the SDE paper's quadratic test bed (src/Sde) and prints its
 /// parameters, tables and one verdict per claim; writes the series as CSV and PNG. Exit 0 when every claim passes,
 /// 1 when one fails, 2 for invalid options.
 /// </summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Verified.Codec;
+using Verified.Codec.Audit;
 using Verified.Theory;
 
 namespace Verified.Simulation.Training;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Verified.Simulation.Sde;
+using Verified.Theory.Sampling;
 using Verified.Theory.Sde;
 
 namespace Verified.Simulation.Training;

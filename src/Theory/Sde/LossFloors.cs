@@ -34,7 +34,7 @@ public readonly record struct StationaryLoss
     public bool Diverges => Divergence != Divergence.None;
 
     /// <summary>A finite floor.</summary>
-    public static StationaryLoss Finite(double value) => new(SdeChecks.NonNegative(nameof(value), value), Divergence.None);
+    public static StationaryLoss Finite(double value) => new(Preconditions.CheckNonNegative(nameof(value), value), Divergence.None);
 
     /// <summary>No floor, for the given reason.</summary>
     public static StationaryLoss Diverging(Divergence reason)
@@ -82,7 +82,7 @@ public static class LossFloors
     public static StationaryLoss DsgdDiscrete(double learningRate, int dimension, int agents, double curvature, NoiseModel noise)
     {
         CheckCommon(learningRate, dimension, agents, noise);
-        SdeChecks.Positive(nameof(curvature), curvature);
+        Preconditions.CheckPositive(nameof(curvature), curvature);
         double variance = noise.Variance;
         if (double.IsPositiveInfinity(variance))
         {
@@ -97,10 +97,10 @@ public static class LossFloors
     /// <summary>ηωλ/N, the quantity DCSGD's SDE needs below 2 (spec §4.4 item 2, §4.5).</summary>
     public static double DcsgdStabilityRatio(double learningRate, int agents, double curvature, double omega)
     {
-        SdeChecks.Positive(nameof(learningRate), learningRate);
-        SdeChecks.Range(nameof(agents), agents, 1, int.MaxValue);
-        SdeChecks.Positive(nameof(curvature), curvature);
-        SdeChecks.NonNegative(nameof(omega), omega);
+        Preconditions.CheckPositive(nameof(learningRate), learningRate);
+        Preconditions.CheckRange(nameof(agents), agents, 1, int.MaxValue);
+        Preconditions.CheckPositive(nameof(curvature), curvature);
+        Preconditions.CheckNonNegative(nameof(omega), omega);
         return learningRate * omega * curvature / agents;
     }
 
@@ -140,8 +140,8 @@ public static class LossFloors
     private static void CheckCommon(double learningRate, int dimension, int agents, NoiseModel noise)
     {
         ArgumentNullException.ThrowIfNull(noise);
-        SdeChecks.Positive(nameof(learningRate), learningRate);
-        SdeChecks.Range(nameof(dimension), dimension, 1, int.MaxValue);
-        SdeChecks.Range(nameof(agents), agents, 1, int.MaxValue);
+        Preconditions.CheckPositive(nameof(learningRate), learningRate);
+        Preconditions.CheckRange(nameof(dimension), dimension, 1, int.MaxValue);
+        Preconditions.CheckRange(nameof(agents), agents, 1, int.MaxValue);
     }
 }

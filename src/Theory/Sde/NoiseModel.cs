@@ -24,14 +24,14 @@ public sealed record NoiseModel
     public double Scale
     {
         get;
-        init => field = SdeChecks.NonNegative(nameof(Scale), value);
+        init => field = Preconditions.CheckNonNegative(nameof(Scale), value);
     }
 
     /// <summary>ν. Range: ν &gt; 0; +∞ is the Gaussian.</summary>
     public double DegreesOfFreedom
     {
         get;
-        init => field = SdeChecks.DegreesOfFreedom(nameof(DegreesOfFreedom), value);
+        init => field = Preconditions.CheckDegreesOfFreedom(nameof(DegreesOfFreedom), value);
     }
 
     /// <summary>Whether ν = +∞.</summary>

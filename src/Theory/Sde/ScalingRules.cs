@@ -17,16 +17,16 @@ public sealed record SdeSettings
     }
 
     /// <summary>η. Range: η &gt; 0.</summary>
-    public double LearningRate { get; init => field = SdeChecks.Positive(nameof(LearningRate), value); }
+    public double LearningRate { get; init => field = Preconditions.CheckPositive(nameof(LearningRate), value); }
 
     /// <summary>B, per agent. Range: B &gt; 0.</summary>
-    public double Batch { get; init => field = SdeChecks.Positive(nameof(Batch), value); }
+    public double Batch { get; init => field = Preconditions.CheckPositive(nameof(Batch), value); }
 
     /// <summary>N. Range: N &gt; 0.</summary>
-    public double Agents { get; init => field = SdeChecks.Positive(nameof(Agents), value); }
+    public double Agents { get; init => field = Preconditions.CheckPositive(nameof(Agents), value); }
 
     /// <summary>ω of the compressor (0 = none). Range: ω ≥ 0.</summary>
-    public double Omega { get; init => field = SdeChecks.NonNegative(nameof(Omega), value); }
+    public double Omega { get; init => field = Preconditions.CheckNonNegative(nameof(Omega), value); }
 }
 
 /// <summary>
@@ -77,7 +77,7 @@ public static class ScalingRules
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(noise);
-        SdeChecks.Positive(nameof(noise), noise.Scale);
+        Preconditions.CheckPositive(nameof(noise), noise.Scale);
         return noise.Kappa * Math.Sqrt(settings.Batch) / noise.Scale;
     }
 
@@ -85,7 +85,7 @@ public static class ScalingRules
     public static SdeSettings DsgdLinearBatch(SdeSettings settings, double factor)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        SdeChecks.Positive(nameof(factor), factor);
+        Preconditions.CheckPositive(nameof(factor), factor);
         return settings with { LearningRate = factor * settings.LearningRate, Batch = factor * settings.Batch };
     }
 
@@ -94,7 +94,7 @@ public static class ScalingRules
     public static SdeSettings DsgdLinearAgents(SdeSettings settings, double factor)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        SdeChecks.Positive(nameof(factor), factor);
+        Preconditions.CheckPositive(nameof(factor), factor);
         return settings with { LearningRate = factor * settings.LearningRate, Agents = factor * settings.Agents };
     }
 
@@ -105,7 +105,7 @@ public static class ScalingRules
     public static SdeSettings DcsgdCompensateByBatch(SdeSettings settings, double omega)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        SdeChecks.NonNegative(nameof(omega), omega);
+        Preconditions.CheckNonNegative(nameof(omega), omega);
         return settings with { Omega = omega, Batch = settings.Batch * (1 + omega) / (1 + settings.Omega) };
     }
 
@@ -113,7 +113,7 @@ public static class ScalingRules
     public static SdeSettings DcsgdCompensateByAgents(SdeSettings settings, double omega)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        SdeChecks.NonNegative(nameof(omega), omega);
+        Preconditions.CheckNonNegative(nameof(omega), omega);
         return settings with { Omega = omega, Agents = settings.Agents * (1 + omega) / (1 + settings.Omega) };
     }
 
@@ -124,7 +124,7 @@ public static class ScalingRules
     public static SdeSettings DcsgdCompensateByLearningRate(SdeSettings settings, double omega)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        SdeChecks.NonNegative(nameof(omega), omega);
+        Preconditions.CheckNonNegative(nameof(omega), omega);
         return settings with { Omega = omega, LearningRate = settings.LearningRate * (1 + settings.Omega) / (1 + omega) };
     }
 
@@ -135,7 +135,7 @@ public static class ScalingRules
     public static SdeSettings DSignSgdSquareRoot(SdeSettings settings, double factor)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        SdeChecks.Positive(nameof(factor), factor);
+        Preconditions.CheckPositive(nameof(factor), factor);
         return settings with { LearningRate = factor * settings.LearningRate, Batch = factor * factor * settings.Batch };
     }
 

@@ -25,7 +25,7 @@ public static class SignDrift
     public static double Gaussian(double gradient, double sigma)
     {
         CheckGradient(gradient);
-        SdeChecks.NonNegative(nameof(sigma), sigma);
+        Preconditions.CheckNonNegative(nameof(sigma), sigma);
         return sigma == 0 ? Math.Sign(gradient) : SpecialFunctions.Erf(gradient / (Math.Sqrt(2) * sigma));
     }
 
@@ -40,8 +40,8 @@ public static class SignDrift
     public static double StudentT(double gradient, double scale, double degreesOfFreedom)
     {
         CheckGradient(gradient);
-        SdeChecks.NonNegative(nameof(scale), scale);
-        SdeChecks.DegreesOfFreedom(nameof(degreesOfFreedom), degreesOfFreedom);
+        Preconditions.CheckNonNegative(nameof(scale), scale);
+        Preconditions.CheckDegreesOfFreedom(nameof(degreesOfFreedom), degreesOfFreedom);
         if (double.IsPositiveInfinity(degreesOfFreedom))
         {
             return Gaussian(gradient, scale);
@@ -70,7 +70,7 @@ public static class SignDrift
     /// <param name="degreesOfFreedom">ν. Range: ν &gt; 0; +∞ gives <see cref="GaussianKappa"/>.</param>
     public static double Kappa(double degreesOfFreedom)
     {
-        double nu = SdeChecks.DegreesOfFreedom(nameof(degreesOfFreedom), degreesOfFreedom);
+        double nu = Preconditions.CheckDegreesOfFreedom(nameof(degreesOfFreedom), degreesOfFreedom);
         if (double.IsPositiveInfinity(nu))
         {
             return GaussianKappa;
@@ -89,8 +89,8 @@ public static class SignDrift
     /// <param name="degreesOfFreedom">ν. Range: ν &gt; 0 (+∞ allowed).</param>
     public static double StudentTVariance(double scale, double degreesOfFreedom)
     {
-        SdeChecks.NonNegative(nameof(scale), scale);
-        double nu = SdeChecks.DegreesOfFreedom(nameof(degreesOfFreedom), degreesOfFreedom);
+        Preconditions.CheckNonNegative(nameof(scale), scale);
+        double nu = Preconditions.CheckDegreesOfFreedom(nameof(degreesOfFreedom), degreesOfFreedom);
         if (double.IsPositiveInfinity(nu))
         {
             return scale * scale;
@@ -98,5 +98,5 @@ public static class SignDrift
         return nu > 2 ? scale * scale * nu / (nu - 2) : double.PositiveInfinity;
     }
 
-    private static void CheckGradient(double gradient) => SdeChecks.Finite(nameof(gradient), gradient);
+    private static void CheckGradient(double gradient) => Preconditions.CheckFinite(nameof(gradient), gradient);
 }

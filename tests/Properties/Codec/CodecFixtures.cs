@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Verified.Codec;
 using Verified.Theory;
+using Verified.Theory.Sampling;
 
 namespace PropertyTests.Codec;
 
@@ -74,8 +75,7 @@ internal static class CodecFixtures
         var gradient = new float[length];
         for (int j = 0; j < length; j++)
         {
-            double u = random.NextDouble() - 0.5;
-            gradient[j] = (float)(-0.01 * Math.Sign(u) * Math.Log(1 - (2 * Math.Abs(u))));
+            gradient[j] = (float)LaplaceSampler.Next(random, 0.01);
             switch (random.Next(16))
             {
                 case 0 when design.Levels.Length > 0 && design.LevelUnit == LevelUnit.Gradient:

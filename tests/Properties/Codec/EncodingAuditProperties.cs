@@ -2,7 +2,9 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Verified.Codec;
+using Verified.Codec.Audit;
 using Verified.Theory;
+using Verified.Theory.Sampling;
 
 namespace PropertyTests.Codec;
 
@@ -86,7 +88,7 @@ public sealed class EncodingAuditProperties
     {
         foreach (QuantizerSpec spec in new QuantizerSpec[] { new Sign(), new FullPrecision() })
         {
-            float[] gradient = Laplace(1000, 0.01, 5);
+            float[] gradient = LaplaceSampler.Vector(1000, 0.01, 5);
             var codec = new GradientCodec();
             byte[] payload = codec.Encode(gradient, Quantizers.Design(spec, ModelFit.Laplace(gradient)), new RoundingKey(1, 0, 0));
             EncodingAudit audit = EncodingAudit.Measure(codec, gradient, payload, new float[1000]);
@@ -107,7 +109,7 @@ public sealed class EncodingAuditProperties
     public void AGradientOfAnotherLength_IsAnArgumentError()
     {
         var codec = new GradientCodec();
-        float[] gradient = Laplace(100, 0.01, 1);
+        float[] gradient = LaplaceSampler.Vector(100, 0.01, 1);
         byte[] payload = codec.Encode(gradient, Quantizers.Design(new TruncatedNonUniform(3), ModelFit.Laplace(gradient)), new RoundingKey(1, 0, 0));
         Assert.Throws<ArgumentException>(() => EncodingAudit.Measure(codec, gradient.AsSpan(0, 99), payload, new float[100]));
         Assert.Throws<CodecFormatException>(() => EncodingAudit.Measure(codec, gradient, payload.AsSpan(0, 70), new float[100]));
@@ -115,22 +117,10 @@ public sealed class EncodingAuditProperties
 
     private static (float[] Gradient, QuantizerDesign Design, GradientCodec Codec, byte[] Payload) Encode(string scheme, int bits, int seed, int length, bool fitModel = true)
     {
-        float[] gradient = Laplace(length, 0.01, seed);
+        float[] gradient = LaplaceSampler.Vector(length, 0.01, seed);
         GradientModel model = fitModel ? ModelFit.Laplace(gradient) : new Laplace(0.01);
         QuantizerDesign design = Quantizers.Design(Schemes.Parse(scheme, bits), model, length);
         var codec = new GradientCodec();
         return (gradient, design, codec, codec.Encode(gradient, design, new RoundingKey((ulong)seed, 1, 2)));
-    }
-
-    private static float[] Laplace(int length, double scale, int seed)
-    {
-        var random = new Random(seed);
-        var values = new float[length];
-        for (int j = 0; j < length; j++)
-        {
-            double u = random.NextDouble() - 0.5;
-            values[j] = (float)(-scale * Math.Sign(u) * Math.Log(1 - (2 * Math.Abs(u))));
-        }
-        return values;
     }
 }

@@ -3,6 +3,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Verified.Codec;
+using Verified.Codec.Audit;
 using Verified.Theory;
 
 namespace PropertyTests.Codec;

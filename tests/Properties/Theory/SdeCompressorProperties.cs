@@ -15,8 +15,8 @@ public sealed class SdeCompressorProperties
     private static readonly Gen<float[]> s_vectors = Gen.Choose(1, 48).SelectMany(
         length => Gen.ArrayOf(Gen.Choose(-10_000, 10_000).Select(x => x / 100f), length), (_, v) => v);
 
-    private static readonly Gen<UnbiasedSparsifier> s_bernoulli =
-        Gen.Choose(20, 1000).Select(UnbiasedSparsifier (q) => new BernoulliSparsifier(q / 1000.0));
+    private static readonly Gen<SparsifierSpec> s_bernoulli =
+        Gen.Choose(20, 1000).Select(SparsifierSpec (q) => new BernoulliSparsification(q / 1000.0));
 
     [Property(MaxTest = 40, Replay = PinnedSeed.Replay)]
     public Property Bernoulli_IsUnbiased_WithSquaredErrorOmegaNormSquared() =>
@@ -27,9 +27,9 @@ public sealed class SdeCompressorProperties
     [Property(MaxTest = 40, Replay = PinnedSeed.Replay)]
     public Property RandK_IsUnbiased_WithSquaredErrorOmegaNormSquared()
     {
-        Gen<(UnbiasedSparsifier, float[], int)> inputs = s_vectors.SelectMany(
+        Gen<(SparsifierSpec, float[], int)> inputs = s_vectors.SelectMany(
             v => Gen.Choose(1, v.Length).SelectMany(_ => Gen.Choose(0, int.MaxValue), (k, seed) => (k, seed)),
-            (v, p) => ((UnbiasedSparsifier)new RandK(v.Length, p.k), v, p.seed));
+            (v, p) => ((SparsifierSpec)new RandKSparsification(p.k), v, p.seed));
         return Prop.ForAll(inputs.ToArbitrary(), input => MonteCarloLaws(input.Item1, input.Item2, input.Item3));
     }
 
@@ -37,7 +37,7 @@ public sealed class SdeCompressorProperties
     /// Per coordinate Var C_j = ω v_j², so |mean_j − v_j| ≤ 5|v_j|√(ω/n); the squared error's mean is checked against
     /// ω‖v‖² within 5 of its sample standard errors. Float arithmetic adds a relative 1e-5 slack.
     /// </summary>
-    private static Property MonteCarloLaws(UnbiasedSparsifier compressor, float[] v, int seed)
+    private static Property MonteCarloLaws(SparsifierSpec compressor, float[] v, int seed)
     {
         double omega = compressor.Omega(v.Length);
         var random = new Random(seed);
@@ -47,7 +47,7 @@ public sealed class SdeCompressorProperties
         double errorSquaredSum = 0;
         for (int i = 0; i < Draws; i++)
         {
-            compressor.Apply(v, output, random);
+            compressor.Compress(v, output, random);
             double error = 0;
             for (int j = 0; j < v.Length; j++)
             {
@@ -87,7 +87,7 @@ public sealed class SdeCompressorProperties
             {
                 float[] v = Enumerable.Range(1, input.d).Select(j => (float)j).ToArray();
                 var output = new float[input.d];
-                new RandK(input.d, input.k).Apply(v, output, new Random(input.seed));
+                new RandKSparsification(input.k).Compress(v, output, new Random(input.seed));
                 int kept = output.Count(x => x != 0);
                 float scale = (float)((double)input.d / input.k);
                 bool scaled = output.Select((x, j) => x == 0 || x == v[j] * scale).All(ok => ok);
@@ -99,8 +99,8 @@ public sealed class SdeCompressorProperties
         Prop.ForAll(
             Gen.Choose(1, 100_000).SelectMany(d => Gen.Choose(1, d), (d, k) => (d, k)).SelectMany(_ => Gen.Choose(1, 1000), (p, q) => (p.d, p.k, q / 1000.0)).ToArbitrary(),
             input =>
-                (new RandK(input.d, input.k).Omega(input.d) == ((double)input.d / input.k) - 1).Label("rand-k: ω = d/k − 1")
-                .And((new BernoulliSparsifier(input.Item3).Omega(input.d) == (1 / input.Item3) - 1).Label("Bernoulli: ω = 1/q − 1")));
+                (new RandKSparsification(input.k).Omega(input.d) == ((double)input.d / input.k) - 1).Label("rand-k: ω = d/k − 1")
+                .And((new BernoulliSparsification(input.Item3).Omega(input.d) == (1 / input.Item3) - 1).Label("Bernoulli: ω = 1/q − 1")));
 
     [Property(MaxTest = 200)]
     public Property QsgdOmega_IsNormScaledVarianceBoundFactor() =>
@@ -122,13 +122,13 @@ public sealed class SdeCompressorProperties
     }
 
     [Fact]
-    public void Apply_MayWorkInPlace()
+    public void Compress_MayWorkInPlace()
     {
         float[] v = [1, 2, 3, 4];
         float[] copy = [.. v];
-        new RandK(4, 2).Apply(v, v, new Random(5));
+        new RandKSparsification(2).Compress(v, v, new Random(5));
         var expected = new float[4];
-        new RandK(4, 2).Apply(copy, expected, new Random(5));
+        new RandKSparsification(2).Compress(copy, expected, new Random(5));
         Assert.Equal(expected, v);
     }
 }

@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Verified.Theory;
 using Verified.Theory.Sde;
 
 namespace PropertyTests;
@@ -24,7 +25,7 @@ public sealed class SdeFloorAndScalingProperties
         Assert.Equal(6.25e-4, LossFloors.Dsgd(0.01, 1, 4, gaussian).Value, 15);
         Assert.Equal(6.28e-4, LossFloors.DsgdDiscrete(0.01, 1, 4, 1, gaussian).Value, 6);
         Assert.Equal(0.01 / (8 * 1.99), LossFloors.DsgdDiscrete(0.01, 1, 4, 1, gaussian).Value, 15);
-        double omega = BernoulliSparsifier.OmegaFor(0.5);
+        double omega = BernoulliSparsification.OmegaFor(0.5);
         Assert.Equal(1.0, omega);
         Assert.Equal(1.252e-3, LossFloors.Dcsgd(0.01, 1, 4, 1, omega, gaussian).Value, 6);
         Assert.Equal(7.83e-4, LossFloors.DSignSgd(0.01, 1, 4, gaussian), 6);

@@ -1,3 +1,4 @@
+using Verified.Theory;
 using Verified.Theory.Sde;
 
 namespace PropertyTests;
@@ -19,23 +20,22 @@ public sealed class SdeValidationTests
     [InlineData(double.NaN)]
     public void Bernoulli_RejectsKeepProbabilityOutsideZeroOne(double q)
     {
-        Throws("KeepProbability", "(0, 1]", () => _ = new BernoulliSparsifier(q));
-        Throws("KeepProbability", "(0, 1]", () => _ = new BernoulliSparsifier(0.5) with { KeepProbability = q });
-        Throws("keepProbability", "(0, 1]", () => BernoulliSparsifier.OmegaFor(q));
+        Throws("KeepProbability", "(0, 1]", () => _ = new BernoulliSparsification(q));
+        Throws("KeepProbability", "(0, 1]", () => _ = new BernoulliSparsification(0.5) with { KeepProbability = q });
+        Throws("keepProbability", "(0, 1]", () => BernoulliSparsification.OmegaFor(q));
     }
 
     [Fact]
     public void RandK_RejectsKOutsideOneToD()
     {
-        Throws("Kept", "from 1 to 10", () => _ = new RandK(10, 0));
-        Throws("Kept", "from 1 to 10", () => _ = new RandK(10, 11));
-        Throws("Kept", "from 1 to 10", () => _ = new RandK(10, 5) with { Kept = 11 });
-        Throws("Dimension", "from 5 to", () => _ = new RandK(10, 5) with { Dimension = 4 });
-        Throws("Dimension", "from 1 to", () => _ = new RandK(0, 1));
-        Throws("kept", "from 1 to 3", () => RandK.OmegaFor(3, 4));
-        Throws("dimension", "from 10 to 10", () => new RandK(10, 5).Omega(9));
-        Throws("vector", "length 10", () => new RandK(10, 5).Apply(new float[9], new float[9], new Random(1)));
-        Throws("output", "length 3", () => new BernoulliSparsifier(0.5).Apply(new float[3], new float[4], new Random(1)));
+        Throws("Kept", "from 1 to", () => _ = new RandKSparsification(0));
+        Throws("Kept", "from 1 to", () => _ = new RandKSparsification(5) with { Kept = 0 });
+        Throws("dimension", "from 1 to", () => RandKSparsification.OmegaFor(0, 1));
+        Throws("kept", "from 1 to 3", () => RandKSparsification.OmegaFor(3, 4));
+        Throws("dimension", "k must be at most d", () => new RandKSparsification(11).Omega(10));
+        Throws("dimension", "k must be at most d", () => new RandKSparsification(10).Compress(new float[9], new float[9], new Random(1)));
+        Throws("output", "length 9", () => new RandKSparsification(5).Compress(new float[9], new float[10], new Random(1)));
+        Throws("output", "length 3", () => new BernoulliSparsification(0.5).Compress(new float[3], new float[4], new Random(1)));
         Throws("levels", "from 1 to", () => CompressorOmega.Qsgd(10, 0));
     }
 

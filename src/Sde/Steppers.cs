@@ -1,8 +1,9 @@
 using Verified.Codec;
 using Verified.Theory;
+using Verified.Theory.Sampling;
 using Verified.Theory.Sde;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>One step of x for one replica. Owns its buffers, so <see cref="Step"/> does not allocate.</summary>
 internal abstract class Stepper
@@ -63,7 +64,7 @@ internal sealed class DiscreteDsgd(QuadraticProblem problem, double eta, Student
 }
 
 /// <summary>x ← x − (η/N)Σ_i C_{ξ_i}(λx + Z_i), C one of Theory's sparsifiers (float spans, as on the wire).</summary>
-internal sealed class DiscreteDcsgd(QuadraticProblem problem, double eta, StudentTSampler noise, UnbiasedSparsifier compressor) : Stepper
+internal sealed class DiscreteDcsgd(QuadraticProblem problem, double eta, StudentTSampler noise, SparsifierSpec compressor) : Stepper
 {
     private readonly double _lambda = problem.Curvature;
     private readonly int _agents = problem.Agents;
@@ -80,7 +81,7 @@ internal sealed class DiscreteDcsgd(QuadraticProblem problem, double eta, Studen
             {
                 _gradient[j] = (float)((_lambda * x[j]) + noise.Next(random));
             }
-            compressor.Apply(_gradient, _compressed, random);
+            compressor.Compress(_gradient, _compressed, random);
             for (int j = 0; j < x.Length; j++)
             {
                 _sum[j] += _compressed[j];
@@ -122,8 +123,8 @@ internal sealed class CodecStepper : Stepper
         {
             DsgdMethod => new FullPrecision(),
             DSignSgdMethod => new Sign { Magnitude = SignMagnitude.Unit },
-            DcsgdMethod { Compressor: BernoulliSparsifier b } => new BernoulliSparsification(b.KeepProbability),
-            DcsgdMethod { Compressor: RandK r } => new RandKSparsification(r.Kept),
+            // DCSGD's compressor is the codec's spec itself: the same sparsifier, drawn with the codec's key.
+            DcsgdMethod { Compressor: var sparsifier } => sparsifier,
             _ => throw new ArgumentException($"The codec has no payload for {method.Label}.", nameof(method)),
         };
         // The model only sets the design's predicted error (these payloads do not depend on it): the noise's scale.

@@ -1,7 +1,8 @@
 using System.Globalization;
+using Verified.Theory;
 using Verified.Theory.Sde;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>
 /// The quadratic test bed of spec §4.4: f(x) = ½λ‖x‖² (H = λI) on ℝ^d, N identical agents, each with per-agent batch
@@ -67,9 +68,9 @@ public abstract record SdeMethod
     public static SdeMethod DSignSgd { get; } = new DSignSgdMethod();
 
     /// <summary>DCSGD with an unbiased sparsifier: x_{k+1} = x_k − (η/N)Σ_i C_{ξ_i}(∇f_{γ_i}(x_k)).</summary>
-    public static SdeMethod Dcsgd(UnbiasedSparsifier compressor) => new DcsgdMethod(compressor);
+    public static SdeMethod Dcsgd(SparsifierSpec compressor) => new DcsgdMethod(compressor);
 
-    /// <summary>A short label: dsgd, dcsgd(bernoulli q=0.5), dcsgd(rand-2/10), dsignsgd.</summary>
+    /// <summary>A short label: dsgd, dcsgd(bernoulli q=0.5), dcsgd(rand-2), dsignsgd.</summary>
     public abstract string Label { get; }
 
     /// <summary>ω of the method's compressor on d coordinates (0 for DSGD; not defined for DSignSGD).</summary>
@@ -101,16 +102,17 @@ public sealed record DSignSgdMethod : SdeMethod
 /// <summary>DCSGD with one of Theory's unbiased sparsifiers (spec §4.1), the same for every agent.</summary>
 public sealed record DcsgdMethod : SdeMethod
 {
-    internal DcsgdMethod(UnbiasedSparsifier compressor) => Compressor = compressor ?? throw new ArgumentNullException(nameof(compressor));
+    internal DcsgdMethod(SparsifierSpec compressor) => Compressor = compressor ?? throw new ArgumentNullException(nameof(compressor));
 
     /// <summary>C_ξ.</summary>
-    public UnbiasedSparsifier Compressor { get; }
+    public SparsifierSpec Compressor { get; }
 
     /// <inheritdoc />
     public override string Label => Compressor switch
     {
-        BernoulliSparsifier b => string.Create(CultureInfo.InvariantCulture, $"dcsgd(bernoulli q={b.KeepProbability:0.###})"),
-        RandK r => string.Create(CultureInfo.InvariantCulture, $"dcsgd(rand-{r.Kept}/{r.Dimension})"),
+        BernoulliSparsification b => string.Create(CultureInfo.InvariantCulture, $"dcsgd(bernoulli q={b.KeepProbability:0.###})"),
+        // The spec is dimension-free; d is the problem's (SdeRun.Label names the run).
+        RandKSparsification r => string.Create(CultureInfo.InvariantCulture, $"dcsgd(rand-{r.Kept})"),
         _ => "dcsgd",
     };
 

@@ -1,6 +1,7 @@
+using Verified.Theory.Sampling;
 using Verified.Theory.Sde;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>What the experiments share: seeds per run, floor claims, and the tolerance rule.</summary>
 internal static class ExperimentKit

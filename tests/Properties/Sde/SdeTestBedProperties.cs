@@ -2,14 +2,16 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using MathNet.Numerics.Distributions;
-using Verified.Simulation.Sde;
+using Verified.Sde;
+using Verified.Theory;
+using Verified.Theory.Sampling;
 using Verified.Theory.Sde;
 
 namespace PropertyTests;
 
 /// <summary>
-/// The quadratic test bed of src/Simulation/Sde: its samplers against MathNet, its discrete DSGD floor against
-/// LossFloors.DsgdDiscrete, Euler–Maruyama's deterministic part against the ODE, and determinism.
+/// The quadratic test bed of src/Sde and its samplers (Theory's Sampling/): the samplers against MathNet, the
+/// discrete DSGD floor against LossFloors.DsgdDiscrete, Euler–Maruyama's deterministic part against the ODE, and determinism.
 /// Monte-Carlo tolerances are 5 standard errors on fixed seeds (spec §6 conventions).
 /// </summary>
 public sealed class SdeTestBedProperties
@@ -164,7 +166,7 @@ public sealed class SdeTestBedProperties
     public void Run_IsDeterministicGivenSeed_AndIndependentOfThreadCount()
     {
         var problem = new QuadraticProblem(5, 1, 3, 1, NoiseModel.StudentT(1, 3));
-        foreach (SdeMethod method in new[] { SdeMethod.Dsgd, SdeMethod.Dcsgd(new RandK(5, 2)), SdeMethod.DSignSgd })
+        foreach (SdeMethod method in new[] { SdeMethod.Dsgd, SdeMethod.Dcsgd(new RandKSparsification(2)), SdeMethod.DSignSgd })
         {
             foreach (Integrator integrator in new[] { Integrator.Discrete, Integrator.EulerMaruyama })
             {
@@ -191,7 +193,7 @@ public sealed class SdeTestBedProperties
         var problem = new QuadraticProblem(16, 1, 4, 1, NoiseModel.StudentT(1, 3));
         var random = new SdeRandom(5);
         var x = new double[16];
-        foreach (SdeMethod method in new[] { SdeMethod.Dsgd, SdeMethod.Dcsgd(new BernoulliSparsifier(0.5)), SdeMethod.DSignSgd })
+        foreach (SdeMethod method in new[] { SdeMethod.Dsgd, SdeMethod.Dcsgd(new BernoulliSparsification(0.5)), SdeMethod.DSignSgd })
         {
             foreach (Integrator integrator in new[] { Integrator.Discrete, Integrator.EulerMaruyama })
             {

@@ -2,8 +2,9 @@ using System.Collections.Immutable;
 using System.Globalization;
 using Verified.Codec;
 using Verified.Theory;
+using Verified.Theory.Sampling;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>
 /// Settings of the Theorem 1 check (issue 6 item 5): quantized distributed SGD on the quadratic

@@ -1,4 +1,4 @@
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>
 /// How far a discrete run (step η) or an Euler–Maruyama run (step h) may sit from Theory's SDE floors

@@ -1,7 +1,8 @@
 using System.Collections.Immutable;
+using Verified.Theory;
 using Verified.Theory.Sde;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>
 /// <c>heavy-tails</c>: Student-t noise with ν ∈ {1, 1.5, 2, 3, 5, 10} (spec §4.4 items 3–4, §6 items 23–24). DSGD's and
@@ -51,7 +52,7 @@ public sealed class HeavyTailsExperiment : ISdeExperiment
         (string Label, SdeMethod Method, Integrator Integrator)[] methods =
         [
             ("DSGD", SdeMethod.Dsgd, Integrator.Discrete),
-            ("DCSGD Bernoulli q = 0.5", SdeMethod.Dcsgd(new BernoulliSparsifier(0.5)), Integrator.Discrete),
+            ("DCSGD Bernoulli q = 0.5", SdeMethod.Dcsgd(new BernoulliSparsification(0.5)), Integrator.Discrete),
             ("DSignSGD", SdeMethod.DSignSgd, Integrator.Discrete),
             ("DSignSGD SDE (EM)", SdeMethod.DSignSgd, Integrator.EulerMaruyama),
         ];

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>What every SDE experiment takes: the seed of all its draws, and whether to run at reduced settings.</summary>
 /// <param name="Seed">The seed; run r of an experiment's run i draws from a stream derived from (seed, i, r).</param>

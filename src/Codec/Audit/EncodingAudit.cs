@@ -1,7 +1,7 @@
 using System.Globalization;
 using Verified.Theory;
 
-namespace Verified.Codec;
+namespace Verified.Codec.Audit;
 
 /// <summary>
 /// What one encoding of one gradient did, measured against the gradient itself: the figures that Theory predicts per

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
+using Verified.Theory.Sampling;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>What one <see cref="TestBedRun"/> measured.</summary>
 /// <param name="Run">The run.</param>

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using Verified.Theory.Sde;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>
 /// <c>speedup</c>: DSignSGD's floor against the number of agents N ∈ {1, 2, 4, 8, 16} (spec §4.4 item 4, §6 item 23:

@@ -1,4 +1,4 @@
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>Small statistics of the experiments.</summary>
 internal static class Statistics

@@ -1,7 +1,8 @@
 using System.Collections.Immutable;
+using Verified.Theory;
 using Verified.Theory.Sde;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>
 /// <c>floors</c>: stationary loss of DSGD, DCSGD (Bernoulli q = 0.5, 0.25 and rand-2 of 10) and DSignSGD, discrete and
@@ -42,7 +43,7 @@ public sealed class FloorsExperiment : ISdeExperiment
         (string Label, SdeMethod Method, NoiseModel Noise, string SpecSimulated, string SpecPredicted)[] specCases =
         [
             ("DSGD", SdeMethod.Dsgd, NoiseModel.Gaussian(1), "6.11e-4", "6.25e-4 (SDE); 6.28e-4 (discrete)"),
-            ("DCSGD, Bernoulli q = 0.5 (ω = 1)", SdeMethod.Dcsgd(new BernoulliSparsifier(0.5)), NoiseModel.Gaussian(1), "1.230e-3", "1.252e-3"),
+            ("DCSGD, Bernoulli q = 0.5 (ω = 1)", SdeMethod.Dcsgd(new BernoulliSparsification(0.5)), NoiseModel.Gaussian(1), "1.230e-3", "1.252e-3"),
             ("DSignSGD, Gaussian", SdeMethod.DSignSgd, NoiseModel.Gaussian(1), "7.93e-4", "7.83e-4"),
             ("DSignSGD, Cauchy (ν = 1)", SdeMethod.DSignSgd, NoiseModel.StudentT(1, 1), "9.90e-4", "9.82e-4"),
         ];
@@ -95,9 +96,9 @@ public sealed class FloorsExperiment : ISdeExperiment
         (string Label, SdeMethod Method)[] methods =
         [
             ("DSGD", SdeMethod.Dsgd),
-            ("DCSGD Bernoulli q = 0.5", SdeMethod.Dcsgd(new BernoulliSparsifier(0.5))),
-            ("DCSGD Bernoulli q = 0.25", SdeMethod.Dcsgd(new BernoulliSparsifier(0.25))),
-            ("DCSGD rand-2 of 10", SdeMethod.Dcsgd(new RandK(dimension, 2))),
+            ("DCSGD Bernoulli q = 0.5", SdeMethod.Dcsgd(new BernoulliSparsification(0.5))),
+            ("DCSGD Bernoulli q = 0.25", SdeMethod.Dcsgd(new BernoulliSparsification(0.25))),
+            ("DCSGD rand-2 of 10", SdeMethod.Dcsgd(new RandKSparsification(2))),
             ("DSignSGD", SdeMethod.DSignSgd),
         ];
         var rows = new List<string[]>();
@@ -168,7 +169,7 @@ public sealed class FloorsExperiment : ISdeExperiment
         {
             // ω = r·N/(ηλ), q = 1/(1 + ω).
             double omega = ratio / (stabilityEta * lambda);
-            var compressor = new BernoulliSparsifier(1 / (1 + omega));
+            var compressor = new BernoulliSparsification(1 / (1 + omega));
             var problem = new QuadraticProblem(stabilityDimension, lambda, 1, 1, NoiseModel.Gaussian(1));
             var run = new TestBedRun(problem, SdeMethod.Dcsgd(compressor), Integrator.Discrete, stabilityEta, stabilitySteps, stabilityBurnIn,
                 stabilityReplicas, RecordEvery: 100, MomentWindows: stabilityWindows);

@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using Verified.Codec;
 using Verified.Theory;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>
 /// <c>theorem1</c>: Theorem 1 of the truncated-quantization paper (spec §2.4) on the quadratic test bed with i.i.d.

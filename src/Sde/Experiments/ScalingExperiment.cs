@@ -1,6 +1,7 @@
+using Verified.Theory;
 using Verified.Theory.Sde;
 
-namespace Verified.Simulation.Sde;
+namespace Verified.Sde;
 
 /// <summary>
 /// <c>scaling</c>: the scaling rules of spec §4.5 (§6 item 25). Discrete runs under (η, B, N) and under each rule of
@@ -41,7 +42,7 @@ public sealed class ScalingExperiment : ISdeExperiment
 
         // DSGD and DCSGD: per-sample σ = 1, x₀ = 1 per coordinate (f₀ = 5, 800× DSGD's floor).
         var dsgd = new Setting("DSGD (η, B, N) = (0.01, 1, 4)", SdeMethod.Dsgd, new SdeSettings(0.01, 1, 4), 1);
-        SdeMethod bernoulli = SdeMethod.Dcsgd(new BernoulliSparsifier(0.5));
+        SdeMethod bernoulli = SdeMethod.Dcsgd(new BernoulliSparsification(0.5));
         Setting[] dsgdRules =
         [
             new("DSGD linear batch rule ×2", SdeMethod.Dsgd, ScalingRules.DsgdLinearBatch(dsgd.Settings, 2), 1),
