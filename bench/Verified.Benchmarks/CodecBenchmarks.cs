@@ -145,3 +145,20 @@ public static class BenchSelection
             ? value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : null;
 }
+
+/// <summary>Deterministic heavy-tailed test vectors (Laplace vectors come from Theory's LaplaceSampler).</summary>
+public static class Data
+{
+    /// <summary>Symmetric Lomax(σ, ρ) draws by inversion from a fixed seed (spec §3.2(a)).</summary>
+    public static float[] Lomax(int d, double scale, double shape, int seed)
+    {
+        var model = new Lomax(scale, shape);
+        var random = new Random(seed);
+        var values = new float[d];
+        for (int j = 0; j < d; j++)
+        {
+            values[j] = (float)model.Quantile(1 - (random.NextDouble() * (1 - 1e-12)) - 1e-13);
+        }
+        return values;
+    }
+}
