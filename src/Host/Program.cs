@@ -1,3 +1,3 @@
 using Verified.Host.Cli;
 
-return VerifiedCli.Run(args, Console.Out, Console.Error);
+return VerifiedCli.Run(args, Console.Out, Console.Error, handleSignals: true);

@@ -120,6 +120,43 @@ public sealed class SdeCommandTests : IDisposable
         Assert.DoesNotContain("the slope", error.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AnInterruption_FinishesTheRunningExperiment_WritesIt_AndExits130()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var interruption = new CancellationTokenSource();
+        // The "signal" arrives while the first experiment runs: it finishes and is written, the second never starts.
+        var first = new Interrupting("first", interruption);
+        var second = new Interrupting("second", interruption);
+        var root = new System.CommandLine.RootCommand { SdeCommand.Create(output, error, [first, second], interruption.Token) };
+        int exitCode = root.Parse(["sde", "--experiment", "all", "--out", _directory]).Invoke();
+
+        Assert.Equal(130, exitCode);
+        Assert.Equal(1, first.Runs);
+        Assert.Equal(0, second.Runs);
+        Assert.True(Directory.Exists(Path.Combine(_directory, "first")));
+        Assert.False(Directory.Exists(Path.Combine(_directory, "second")));
+        Assert.Contains("interrupted after 1 of 2 experiment(s)", error.ToString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>An experiment that cancels the interruption token while it runs, as a Ctrl+C would.</summary>
+    private sealed class Interrupting(string name, CancellationTokenSource interruption) : ISdeExperiment
+    {
+        public int Runs { get; private set; }
+
+        public string Name => name;
+
+        public string Description => "cancels the token";
+
+        public SdeReport Run(SdeExperimentOptions options)
+        {
+            Runs++;
+            interruption.Cancel();
+            return new(Name, Description, [], [], [], [SdeClaim.Within("a claim", 1, 1, 0.1, "test")]);
+        }
+    }
+
     /// <summary>An experiment whose first claim fails and second passes, to test the verb's verdict handling.</summary>
     private sealed class OneFailingClaim : ISdeExperiment
     {

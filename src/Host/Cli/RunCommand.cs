@@ -18,9 +18,13 @@ namespace Verified.Host.Cli;
 internal static class RunCommand
 {
     /// <summary>Exit code when Ctrl+C stopped the runs (what was measured is kept).</summary>
-    public const int InterruptedExitCode = 130;
+    public const int InterruptedExitCode = TerminationSignals.InterruptExitCode;
 
-    public static Command Create(TextWriter output, TextWriter error)
+    /// <summary>The <c>run</c> verb.</summary>
+    /// <param name="output">stdout.</param>
+    /// <param name="error">stderr.</param>
+    /// <param name="interruption">Cancelled by SIGINT/SIGTERM (<see cref="TerminationSignals"/>): finish the round, write, exit 130.</param>
+    public static Command Create(TextWriter output, TextWriter error, CancellationToken interruption = default)
     {
         var defaults = new ExperimentSpec();
         var scheme = new Option<string>("--scheme") { Description = TheoryCommand.SchemeDescription, DefaultValueFactory = _ => defaults.Scheme };
@@ -88,7 +92,8 @@ internal static class RunCommand
                 parse.GetValue(quiet),
                 parse.GetValue(captureEvery),
                 parse.GetValue(captureLimit));
-            return Task.FromResult(Execute(options, output, error, cancellation));
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation, interruption);
+            return Task.FromResult(Execute(options, output, error, stop.Token));
         });
         return command;
     }

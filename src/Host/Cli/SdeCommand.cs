@@ -20,7 +20,9 @@ internal static class SdeCommand
     /// <param name="output">Tables, verdicts or JSON.</param>
     /// <param name="error">Findings and option errors.</param>
     /// <param name="experiments">The experiments offered; <see cref="SdeExperiments.All"/> unless a test substitutes its own.</param>
-    public static Command Create(TextWriter output, TextWriter error, IReadOnlyList<ISdeExperiment>? experiments = null)
+    /// <param name="interruption">Cancelled by SIGINT/SIGTERM: finish the experiment that is running, write the
+    /// reports of those that finished, and exit 130 (or 143).</param>
+    public static Command Create(TextWriter output, TextWriter error, IReadOnlyList<ISdeExperiment>? experiments = null, CancellationToken interruption = default)
     {
         experiments ??= SdeExperiments.All;
         ImmutableDictionary<string, ISdeExperiment> byName = experiments.ToImmutableDictionary(e => e.Name, StringComparer.Ordinal);
@@ -52,8 +54,14 @@ internal static class SdeCommand
             bool asJson = parse.GetValue(json);
             string? outOption = parse.GetValue(outDirectory);
             var results = new List<(SdeReport Report, string Directory, IReadOnlyList<string> Files, TimeSpan Elapsed)>();
+            bool interrupted = false;
             foreach (ISdeExperiment e in selected)
             {
+                if (interruption.IsCancellationRequested)
+                {
+                    interrupted = true;
+                    break;
+                }
                 var clock = Stopwatch.StartNew();
                 SdeReport report = e.Run(options);
                 TimeSpan elapsed = clock.Elapsed;
@@ -100,6 +108,11 @@ internal static class SdeCommand
                         error.WriteLine($"verified sde: finding: {r.Report.Experiment}: claim '{c.Name}' failed: measured {TableNumber.Format(c.Measured, 5)}, predicted {TableNumber.Format(c.Predicted, 5)}, tolerance {TableNumber.Format(c.Tolerance, 5)}.");
                     }
                 }
+            }
+            if (interrupted)
+            {
+                error.WriteLine($"verified sde: interrupted after {results.Count} of {selected.Length} experiment(s); their reports are written.");
+                return TerminationSignals.InterruptExitCode;
             }
             return passed ? 0 : 1;
         });

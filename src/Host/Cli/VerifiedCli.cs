@@ -10,17 +10,23 @@ internal static class VerifiedCli
     public const int InvalidArgumentsExitCode = 2;
 
     /// <summary>Runs the command line with the given writers; returns the process exit code.</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    /// <param name="args">The arguments.</param>
+    /// <param name="output">stdout.</param>
+    /// <param name="error">stderr.</param>
+    /// <param name="handleSignals">Whether SIGINT and SIGTERM stop the long verbs cleanly (<see cref="TerminationSignals"/>):
+    /// true in the real process, false in tests that call this in-process.</param>
+    public static int Run(string[] args, TextWriter output, TextWriter error, bool handleSignals = false)
     {
+        using var interruption = new CancellationTokenSource();
         var root = new RootCommand("Verified: truncated gradient quantization for distributed SGD, checked against its theory.");
         root.Subcommands.Add(TheoryCommand.Create(output, error));
         root.Subcommands.Add(CodecCommand.Create(output, error));
         root.Subcommands.Add(BenchCommand.Create(output, error));
-        root.Subcommands.Add(RunCommand.Create(output, error));
+        root.Subcommands.Add(RunCommand.Create(output, error, interruption.Token));
         root.Subcommands.Add(AuditCommand.Create(output, error));
         root.Subcommands.Add(ServeCommand.Create(output, error));
         root.Subcommands.Add(PlotCommand.Create(output, error));
-        root.Subcommands.Add(SdeCommand.Create(output, error));
+        root.Subcommands.Add(SdeCommand.Create(output, error, interruption: interruption.Token));
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -35,20 +41,14 @@ internal static class VerifiedCli
             error.WriteLine($"{commandLine}: {ParseErrors.Describe(ParseErrors.First(parse.Errors), command, commandLine)}");
             return InvalidArgumentsExitCode;
         }
-        var configuration = new InvocationConfiguration { Output = output, Error = error };
-        if (parse.CommandResult.Command.Name == "serve")
-        {
-            // The generic host handles SIGTERM and Ctrl+C itself (checkpoint, requeue, exit within its shutdown timeout);
-            // System.CommandLine's handler would end the process after its own, shorter, timeout.
-            configuration.ProcessTerminationTimeout = null;
-        }
-        else if (parse.CommandResult.Command.Name == "run")
-        {
-            // Ctrl+C cancels the token; `run` stops after the current round and writes its summary and plots. The
-            // default 2 s before System.CommandLine ends the process is shorter than an AlexNet round plus the plots.
-            configuration.ProcessTerminationTimeout = TimeSpan.FromSeconds(30);
-        }
-        return parse.Invoke(configuration);
+        // Signals are ours, not System.CommandLine's: serve's generic host handles its own (checkpoint, requeue), and
+        // every other verb gets TerminationSignals, which lets the long ones finish their step and write what they have.
+        var configuration = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null };
+        using TerminationSignals? signals = handleSignals && parse.CommandResult.Command.Name != "serve"
+            ? new TerminationSignals(interruption, error)
+            : null;
+        int exitCode = parse.Invoke(configuration);
+        return exitCode == TerminationSignals.InterruptExitCode && signals?.Signal is not null ? signals.InterruptedExitCode : exitCode;
     }
 
     /// <summary>The message of an argument exception without the BCL's "(Parameter 'x')" and "Actual value" suffixes.</summary>
