@@ -2,8 +2,9 @@
 """An independent decoder of docs/wire-format.md, written from the document alone (standard library only).
 
 It parses every golden vector in wire-format.md, checks the length and the CRC-32C, decodes the indices (version 1)
-or the keep bitmap and values (version 2), re-derives the indices of golden vectors 1 and 2 from the document's
-rounding rule, and re-encodes golden vectors 7 and 8 byte for byte from its selection rules.
+or the keep bitmap and values (version 2) or the container, its table and every segment (version 3), re-derives the
+indices of golden vectors 1, 2 and 10 from the document's rounding rule (10 with global counters), and re-encodes
+golden vectors 7 and 8 byte for byte from its selection rules.
 Run: python3 check_golden_vectors.py
 """
 import math
@@ -159,9 +160,40 @@ def encode_randk(gradient, k, seed, round_, client):
     return seal(header(2, 8, 32, d, len(body), 1.0, float(k)), body)
 
 
+def decode_segmented(payload):
+    """Version 3: a 24-byte container, a 12-byte table entry per segment, then one version-1 payload per segment."""
+    assert payload[5:8] == b'\0\0\0', 'reserved'
+    n, d, length, checksum = struct.unpack_from('<IIII', payload, 8)
+    assert n <= d and len(payload) == 24 + length, 'container length'
+    assert crc32c(payload[:20] + payload[24:24 + 12 * n]) == checksum, 'container checksum'
+    values, end, offset = [], 0, 24 + 12 * n
+    for i in range(n):
+        first, count, size = struct.unpack_from('<III', payload, 24 + 12 * i)
+        assert first == end and count >= 1, 'segment %d does not follow segment %d' % (i, i - 1)
+        segment = payload[offset:offset + size]
+        assert len(segment) == size and segment[4] == 1, 'segment %d is a complete version-1 payload' % i
+        decoded = decode(segment)
+        assert len(decoded) == count, 'segment %d length' % i
+        values += decoded
+        end, offset = end + count, offset + size
+    assert end == d and offset == len(payload), 'the segments tile [0, d) and fill the payload'
+    return values
+
+
+def segment_codes(payload, i):
+    """The codes of segment i of a version-3 payload (for re-deriving them from the rounding rule)."""
+    n = struct.unpack_from('<I', payload, 8)[0]
+    offset = 24 + 12 * n + sum(struct.unpack_from('<I', payload, 24 + 12 * k + 8)[0] for k in range(i))
+    bits, d = payload[offset + 6], struct.unpack_from('<I', payload, offset + 12)[0]
+    stream = int.from_bytes(payload[offset + 60:offset + 60 + (d * bits + 7) // 8], 'little')
+    return [(stream >> (j * bits)) & ((1 << bits) - 1) for j in range(d)]
+
+
 def decode(payload):
     assert payload[:4] == b'VFQC', 'magic'
-    assert payload[4] in (1, 2), 'version'
+    assert payload[4] in (1, 2, 3), 'version'
+    if payload[4] == 3:
+        return decode_segmented(payload)
     if payload[5] in (7, 8):
         assert payload[4] == 2, 'the sparsifiers are version 2'
         return decode_sparse(payload)
@@ -203,19 +235,28 @@ def round_truncated(gradient, levels, us):
 
 if __name__ == '__main__':
     text = (pathlib.Path(__file__).parent / 'wire-format.md').read_text(encoding='utf-8')
-    for block in re.findall(r'```\n   (56465143[0-9A-F ]+)\n   ```', text):
+    pattern = r'```\n +(56465143[0-9A-F ]+)\n +```'
+    for block in re.findall(pattern, text):
         print(['%.8g' % v for v in decode(bytes.fromhex(block.replace(' ', '')))])
     print('golden 1 codes', round_truncated([0, 0.5, -1, 2, -0.25], truncated_levels(3, 3, 1.0, 1, 1.0), uniforms(42, 0, 0, 5)))
     alpha = 3 * 0.5 * math.log1p(3 / (1.5 * math.sqrt(6)))
     print('golden 2 codes', round_truncated([0.1, -0.3, 0.7, -2, 0, 0.45], truncated_levels(4, 2, alpha, 1, 0.5), uniforms(7, 1, 2, 6)))
-    blocks = [bytes.fromhex(b.replace(' ', '')) for b in re.findall(r'```\n   (56465143[0-9A-F ]+)\n   ```', text)]
+    blocks = [bytes.fromhex(b.replace(' ', '')) for b in re.findall(pattern, text)]
     golden7 = encode_bernoulli([1, -2, 0.5, 0, 3, -0.25, 4, -1, 2, 0.125], 0.5, 3, 0, 1)
     golden8 = encode_randk([1.5, -2, 0.25, 4, -1, 0.5, 3], 3, 5, 2, 0)
     print('golden 7', golden7.hex().upper())
     print('golden 8', golden8.hex().upper())
-    assert len(blocks) == 8, 'expected 8 golden vectors, found %d' % len(blocks)
+    assert len(blocks) == 10, 'expected 10 golden vectors, found %d' % len(blocks)
     assert blocks[6] == golden7, 'golden 7 differs from the re-encoding'
     assert blocks[7] == golden8, 'golden 8 differs from the re-encoding'
     assert decode(blocks[6]) == [0, -4, 0, 0, 0, 0, 8, -2, 0, 0], 'golden 7 values'
     assert decode(blocks[7]) == [0, 0, f32(0.25 * (7 / 3)), 0, f32(-1 * (7 / 3)), 0, 7], 'golden 8 values'
+    # Version 3: vector 9 wraps vector 2; vector 10's segments round with the uniforms of their global coordinates.
+    assert blocks[8][36:] == blocks[1] and decode(blocks[8]) == decode(blocks[1]), 'golden 9 is golden 2 in a container'
+    us = uniforms(7, 1, 2, 7)
+    g10 = [0.1, -0.3, 0.7, -2, 5, -1, 0]
+    codes0 = round_truncated(g10[:4], truncated_levels(4, 2, alpha, 1, 0.5), us[:4])
+    codes1 = round_truncated(g10[4:], truncated_levels(4, 2, 4 * alpha, 1, 2.0), us[4:])
+    print('golden 10 codes', codes0, codes1)
+    assert segment_codes(blocks[9], 0) == codes0 and segment_codes(blocks[9], 1) == codes1, 'golden 10 codes'
     print('all golden vectors check')

@@ -20,7 +20,7 @@ namespace Verified.Codec;
 /// the decoder rebuilds the levels from the header with that function.</para>
 /// <threadsafety>An instance is safe to use from several threads at once; it holds only caches.</threadsafety>
 /// </remarks>
-public sealed class GradientCodec
+public sealed partial class GradientCodec
 {
     private readonly ConditionalWeakTable<QuantizerDesign, LevelTable> _tables = [];
 
@@ -83,10 +83,10 @@ public sealed class GradientCodec
     }
 
     /// <summary>Encodes <paramref name="gradient"/> into <paramref name="destination"/>.</summary>
-    /// <returns><c>false</c> (and nothing written) when the destination is shorter than <see cref="GetMaxEncodedLength"/>.</returns>
+    /// <returns><c>false</c> (and nothing written) when the destination is shorter than <see cref="GetMaxEncodedLength(QuantizerSpec, int)"/>.</returns>
     /// <exception cref="ArgumentException">A coordinate is NaN or ±∞ (the message names the first), or the design is unusable.</exception>
     public bool TryEncode(ReadOnlySpan<float> gradient, QuantizerDesign design, RoundingKey key, Span<byte> destination, out int bytesWritten) =>
-        TryEncodeCore(gradient, design, key, destination, out bytesWritten, chunkLength: 0);
+        TryEncodeCore(gradient, design, key, destination, out bytesWritten, chunkLength: 0, coordinateBase: 0);
 
     /// <summary>Encodes <paramref name="gradient"/> into <paramref name="destination"/> and returns the bytes written.</summary>
     /// <exception cref="ArgumentException">The destination is too short (the message gives both lengths), a coordinate is not finite, or the design is unusable.</exception>
@@ -150,6 +150,11 @@ public sealed class GradientCodec
     /// <exception cref="ArgumentException">The destination's length differs from the dimension (both are named).</exception>
     public void Decode(ReadOnlySpan<byte> payload, Span<float> destination)
     {
+        if (SegmentedFormat.IsSegmented(payload))
+        {
+            DecodeSegmented(payload, destination, accumulate: false, weight: 1);
+            return;
+        }
         PayloadHeader header = WireFormat.Read(payload);
         if (destination.Length != header.Dimension)
         {
@@ -161,6 +166,12 @@ public sealed class GradientCodec
     /// <summary>Decodes a payload into a new array.</summary>
     public float[] Decode(ReadOnlySpan<byte> payload)
     {
+        if (SegmentedFormat.IsSegmented(payload))
+        {
+            var values = new float[SegmentedFormat.ReadContainer(payload).Dimension];
+            DecodeSegmented(payload, values, accumulate: false, weight: 1);
+            return values;
+        }
         PayloadHeader header = WireFormat.Read(payload);
         var result = new float[header.Dimension];
         DecodeCore(header, payload[PayloadHeader.Size..], result, accumulate: false, weight: 1);
@@ -179,6 +190,11 @@ public sealed class GradientCodec
         if (!float.IsFinite(weight))
         {
             throw new ArgumentOutOfRangeException(nameof(weight), weight, string.Create(CultureInfo.InvariantCulture, $"weight = {weight} is out of range: it must be finite."));
+        }
+        if (SegmentedFormat.IsSegmented(payload))
+        {
+            DecodeSegmented(payload, sum, accumulate: true, weight);
+            return;
         }
         PayloadHeader header = WireFormat.Read(payload);
         if (sum.Length != header.Dimension)
@@ -227,8 +243,13 @@ public sealed class GradientCodec
         return count;
     }
 
-    /// <summary>The encoder with an explicit chunk length (a multiple of 8; 0 = automatic): chunked output equals whole output.</summary>
-    internal bool TryEncodeCore(ReadOnlySpan<float> gradient, QuantizerDesign design, RoundingKey key, Span<byte> destination, out int bytesWritten, int chunkLength)
+    /// <summary>
+    /// The encoder with an explicit chunk length (a multiple of 8; 0 = automatic): chunked output equals whole output.
+    /// <paramref name="coordinateBase"/> is the global index of <paramref name="gradient"/>[0]: 0 for a whole vector, a
+    /// segment's first coordinate in a version-3 payload. Coordinate j draws the uniform of counter coordinateBase + j,
+    /// and error messages name coordinateBase + j.
+    /// </summary>
+    internal bool TryEncodeCore(ReadOnlySpan<float> gradient, QuantizerDesign design, RoundingKey key, Span<byte> destination, out int bytesWritten, int chunkLength, int coordinateBase = 0)
     {
         ArgumentNullException.ThrowIfNull(design);
         QuantizerSpec spec = design.Spec;
@@ -249,7 +270,7 @@ public sealed class GradientCodec
         }
         Span<byte> payload = destination[..total];
         Span<byte> packed = payload[PayloadHeader.Size..];
-        var job = new EncodeJob { Scheme = scheme, K0 = key.K0, K1 = key.K1 };
+        var job = new EncodeJob { Scheme = scheme, K0 = key.K0, K1 = key.K1, CounterBase = (uint)coordinateBase };
         float scale = 1;
         bool ran = true;
         switch (scheme)
@@ -268,7 +289,7 @@ public sealed class GradientCodec
                 double sumOfSquares = _kernel.SumOfSquares(gradient);
                 if (!double.IsFinite(sumOfSquares))
                 {
-                    ThrowFirstNonFinite(gradient);
+                    ThrowFirstNonFinite(gradient, coordinateBase);
                 }
                 scale = RoundUpToSingle(Math.Sqrt(sumOfSquares));
                 if (!float.IsFinite(scale))
@@ -285,7 +306,7 @@ public sealed class GradientCodec
         uint max = ran ? Run(gradient, packed, job, chunkLength) : 0;
         if (max >= 0x7F800000u)
         {
-            ThrowFirstNonFinite(gradient);
+            ThrowFirstNonFinite(gradient, coordinateBase);
         }
         if (max == 0 && scheme != WireScheme.FullPrecision)
         {
@@ -369,11 +390,11 @@ public sealed class GradientCodec
     {
         WireScheme.FullPrecision => _kernel.EncodeFull(gradient, start, end, packed),
         WireScheme.Sign => _kernel.EncodeSign(gradient, start, end, packed),
-        WireScheme.Qsgd or WireScheme.Nuqsgd => _kernel.EncodeNormScaled(gradient, start, end, job.Table!, job.InverseNorm, job.K0, job.K1, packed),
-        _ => _kernel.EncodeTruncated(gradient, start, end, job.Table!, job.K0, job.K1, packed),
+        WireScheme.Qsgd or WireScheme.Nuqsgd => _kernel.EncodeNormScaled(gradient, start, end, job.Table!, job.InverseNorm, job.K0, job.K1, job.CounterBase, packed),
+        _ => _kernel.EncodeTruncated(gradient, start, end, job.Table!, job.K0, job.K1, job.CounterBase, packed),
     };
 
-    private void DecodeCore(in PayloadHeader header, ReadOnlySpan<byte> packed, Span<float> destination, bool accumulate, float weight)
+    private void DecodeCore(in PayloadHeader header, ReadOnlySpan<byte> packed, Span<float> destination, bool accumulate, float weight, bool valuesChecked = false)
     {
         if (header.IsSparse)
         {
@@ -382,7 +403,7 @@ public sealed class GradientCodec
         }
         if (header.Scheme == WireScheme.FullPrecision)
         {
-            DecodeFull(packed, destination, accumulate, weight);
+            DecodeFull(packed, destination, accumulate, weight, valuesChecked);
             return;
         }
         if (header.IsAllZero)
@@ -398,32 +419,12 @@ public sealed class GradientCodec
         _kernel.Decode(packed, header.Bits, 0, header.Dimension, table, destination, accumulate);
     }
 
-    private static void DecodeFull(ReadOnlySpan<byte> packed, Span<float> destination, bool accumulate, float weight)
+    private static void DecodeFull(ReadOnlySpan<byte> packed, Span<float> destination, bool accumulate, float weight, bool valuesChecked)
     {
         ReadOnlySpan<float> values = MemoryMarshal.Cast<byte, float>(packed);
-        // Non-finite ⇔ all exponent bits set. Checked a vector at a time (the server decodes 4·d bytes per client
-        // per round at full precision); the scalar scan runs only to name the first bad coordinate.
-        ReadOnlySpan<uint> bits = MemoryMarshal.Cast<float, uint>(values);
-        var exponent = new Vector<uint>(0x7F800000u);
-        int j = 0;
-        bool bad = false;
-        for (; j <= bits.Length - Vector<uint>.Count; j += Vector<uint>.Count)
+        if (!valuesChecked && FirstNonFinite(values) is int j and >= 0)
         {
-            if (Vector.EqualsAny(new Vector<uint>(bits[j..]) & exponent, exponent))
-            {
-                bad = true;
-                break;
-            }
-        }
-        if (bad || j < bits.Length)
-        {
-            for (; j < values.Length; j++)
-            {
-                if (!float.IsFinite(values[j]))
-                {
-                    CodecThrow.Format(string.Create(CultureInfo.InvariantCulture, $"Coordinate {j} of the full-precision payload is {values[j]}: an encoder never writes a non-finite value."));
-                }
-            }
+            CodecThrow.Format(string.Create(CultureInfo.InvariantCulture, $"Coordinate {j} of the full-precision payload is {values[j]}: an encoder never writes a non-finite value."));
         }
         if (!accumulate)
         {
@@ -442,6 +443,31 @@ public sealed class GradientCodec
         {
             destination[k] += weight * values[k];
         }
+    }
+
+    /// <summary>The index of the first NaN or ±∞ value, or −1.</summary>
+    private static int FirstNonFinite(ReadOnlySpan<float> values)
+    {
+        // Non-finite ⇔ all exponent bits set. Checked a vector at a time (the server decodes 4·d bytes per client
+        // per round at full precision); the scalar scan runs only to name the first bad coordinate.
+        ReadOnlySpan<uint> bits = MemoryMarshal.Cast<float, uint>(values);
+        var exponent = new Vector<uint>(0x7F800000u);
+        int j = 0;
+        for (; j <= bits.Length - Vector<uint>.Count; j += Vector<uint>.Count)
+        {
+            if (Vector.EqualsAny(new Vector<uint>(bits[j..]) & exponent, exponent))
+            {
+                break;
+            }
+        }
+        for (; j < values.Length; j++)
+        {
+            if (!float.IsFinite(values[j]))
+            {
+                return j;
+            }
+        }
+        return -1;
     }
 
     /// <summary>table[code] = the decoded value of each code, times <paramref name="weight"/> (one float32 product).</summary>
@@ -479,13 +505,13 @@ public sealed class GradientCodec
         }
     }
 
-    private static void ThrowFirstNonFinite(ReadOnlySpan<float> gradient)
+    private static void ThrowFirstNonFinite(ReadOnlySpan<float> gradient, int coordinateBase)
     {
         for (int j = 0; j < gradient.Length; j++)
         {
             if (!float.IsFinite(gradient[j]))
             {
-                CodecThrow.ArgumentException_NotFinite(nameof(gradient), j, gradient[j]);
+                CodecThrow.ArgumentException_NotFinite(nameof(gradient), coordinateBase + j, gradient[j]);
             }
         }
     }
@@ -497,5 +523,6 @@ public sealed class GradientCodec
         public float InverseNorm;
         public uint K0;
         public uint K1;
+        public uint CounterBase;
     }
 }

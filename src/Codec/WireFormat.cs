@@ -303,25 +303,15 @@ internal static class WireFormat
             Fail($"The payload does not start with the magic bytes 'VFQC' (56 46 51 43): found {Convert.ToHexString(payload[..4])}; it is not a Verified codec payload.");
         }
         int version = payload[4];
+        if (version == SegmentedHeader.FormatVersion)
+        {
+            Fail($"The payload has format version {version}, a segmented payload: read its header with GradientCodec.ReadSegmentedHeader or its segments with GradientCodec.ReadSegments (Decode and DecodeAccumulate read it as it is).");
+        }
         if (version is < PayloadHeader.CurrentVersion or > PayloadHeader.MaximumVersion)
         {
-            Fail($"The payload has format version {version}; this decoder reads versions {PayloadHeader.CurrentVersion} and {PayloadHeader.MaximumVersion} only.");
+            Fail($"The payload has format version {version}; this decoder reads versions {PayloadHeader.CurrentVersion}, {PayloadHeader.MaximumVersion} and {SegmentedHeader.FormatVersion} only.");
         }
-        var header = new PayloadHeader(
-            version,
-            (WireScheme)payload[5],
-            payload[6],
-            (WireThreshold)payload[7],
-            (WireModel)payload[8],
-            (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(payload[12..]), int.MaxValue + 1L),
-            (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(payload[16..]), int.MaxValue + 1L),
-            BinaryPrimitives.ReadSingleLittleEndian(payload[20..]),
-            BinaryPrimitives.ReadDoubleLittleEndian(payload[24..]),
-            BinaryPrimitives.ReadDoubleLittleEndian(payload[32..]),
-            BinaryPrimitives.ReadDoubleLittleEndian(payload[40..]),
-            payload[9],
-            BinaryPrimitives.ReadDoubleLittleEndian(payload[48..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(payload[PayloadHeader.ChecksumOffset..]));
+        PayloadHeader header = Parse(payload);
         if (payload[10] != 0 || payload[11] != 0)
         {
             Fail($"Reserved header bytes 10..11 must be zero, found {Convert.ToHexString(payload[10..12])}.");
@@ -353,6 +343,23 @@ internal static class WireFormat
         }
         return header;
     }
+
+    /// <summary>The header's fields as they are, without any check: for a payload <see cref="Read"/> has accepted.</summary>
+    public static PayloadHeader Parse(ReadOnlySpan<byte> payload) => new(
+        payload[4],
+        (WireScheme)payload[5],
+        payload[6],
+        (WireThreshold)payload[7],
+        (WireModel)payload[8],
+        (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(payload[12..]), int.MaxValue + 1L),
+        (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(payload[16..]), int.MaxValue + 1L),
+        BinaryPrimitives.ReadSingleLittleEndian(payload[20..]),
+        BinaryPrimitives.ReadDoubleLittleEndian(payload[24..]),
+        BinaryPrimitives.ReadDoubleLittleEndian(payload[32..]),
+        BinaryPrimitives.ReadDoubleLittleEndian(payload[40..]),
+        payload[9],
+        BinaryPrimitives.ReadDoubleLittleEndian(payload[48..]),
+        BinaryPrimitives.ReadUInt32LittleEndian(payload[PayloadHeader.ChecksumOffset..]));
 
     private static void ValidateFields(in PayloadHeader h)
     {

@@ -129,6 +129,116 @@ public sealed class CodecCliTests : IDisposable
     }
 
     [Fact]
+    public void SegmentedEncoding_OfHalvesWithScales100xApart_FitsEachHalf_AndCutsTheSquaredError()
+    {
+        // Issue 13's acceptance check: two halves of Laplace(0.01) and Laplace(1) coordinates, tnq b = 3.
+        const int D = 8192;
+        float[] gradient = [.. Laplace(D / 2, 0.01, 31), .. Laplace(D / 2, 1, 32)];
+        File.WriteAllBytes(PathOf("h.f32"), MemoryMarshal.AsBytes(gradient.AsSpan()).ToArray());
+
+        var segmented = Run("codec", "encode", "--scheme", "tnq", "--bits", "3", "--segments", "bucket:4096", "--fit", "laplace", "--seed", "5", "--in", PathOf("h.f32"), "--out", PathOf("s.vq"));
+        Assert.True(segmented.Exit == 0, segmented.Error);
+        Assert.Contains("version 3, 2 segments", segmented.Output, StringComparison.Ordinal);
+        var whole = Run("codec", "encode", "--scheme", "tnq", "--bits", "3", "--seed", "5", "--in", PathOf("h.f32"), "--out", PathOf("w.vq"));
+        Assert.True(whole.Exit == 0, whole.Error);
+        Assert.Equal(1, File.ReadAllBytes(PathOf("w.vq"))[4]);
+        Assert.Equal(60 + (3 * D / 8), File.ReadAllBytes(PathOf("w.vq")).Length);
+        Assert.Equal(24 + (2 * 72) + (3 * D / 8), File.ReadAllBytes(PathOf("s.vq")).Length);
+
+        // inspect: each segment's fitted scale is its half's mean |g| (the Laplace MLE).
+        var inspect = Run("codec", "inspect", "--in", PathOf("s.vq"), "--json");
+        Assert.True(inspect.Exit == 0, inspect.Error);
+        using JsonDocument document = JsonDocument.Parse(inspect.Output);
+        JsonElement root = document.RootElement;
+        Assert.Equal(3, root.GetProperty("version").GetInt32());
+        Assert.Equal(2, root.GetProperty("segmentCount").GetInt32());
+        JsonElement[] segments = [.. root.GetProperty("segments").EnumerateArray()];
+        for (int i = 0; i < 2; i++)
+        {
+            JsonElement segment = segments[i];
+            Assert.Equal(i * (D / 2), segment.GetProperty("offset").GetInt32());
+            Assert.Equal(D / 2, segment.GetProperty("length").GetInt32());
+            Assert.Equal("tnq", segment.GetProperty("scheme").GetString());
+            Assert.Equal(3, segment.GetProperty("bits").GetInt32());
+            Assert.Equal("laplace", segment.GetProperty("model").GetProperty("kind").GetString());
+            Assert.Equal(JsonValueKind.Null, segment.GetProperty("model").GetProperty("shape").ValueKind);
+            double fitted = ModelFit.Laplace(gradient.AsSpan(i * (D / 2), D / 2)).Scale;
+            Assert.Equal(fitted, segment.GetProperty("model").GetProperty("scale").GetDouble(), 12);
+            Assert.Equal(Quantizers.Design(new TruncatedNonUniform(3), new Laplace(fitted)).Alpha, segment.GetProperty("alpha").GetDouble(), 12);
+        }
+        double scaleRatio = segments[1].GetProperty("model").GetProperty("scale").GetDouble() / segments[0].GetProperty("model").GetProperty("scale").GetDouble();
+        Assert.InRange(scaleRatio, 80, 125);
+        string table = Run("codec", "inspect", "--in", PathOf("s.vq")).Output;
+        Assert.Contains("payload v3: 2 segments, d = 8192", table, StringComparison.Ordinal);
+        Assert.Contains("laplace", table, StringComparison.Ordinal);
+
+        // decode both and compare the total squared error.
+        Assert.Equal(0, Run("codec", "decode", "--in", PathOf("s.vq"), "--out", PathOf("s.f32")).Exit);
+        Assert.Equal(0, Run("codec", "decode", "--in", PathOf("w.vq"), "--out", PathOf("w.f32")).Exit);
+        float[] fromSegments = MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(PathOf("s.f32"))).ToArray();
+        float[] fromWhole = MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(PathOf("w.f32"))).ToArray();
+        static double SquaredError(float[] a, float[] b, int start, int length) =>
+            Enumerable.Range(start, length).Sum(j => ((double)a[j] - b[j]) * ((double)a[j] - b[j]));
+        double segmentedError = SquaredError(gradient, fromSegments, 0, D);
+        double wholeError = SquaredError(gradient, fromWhole, 0, D);
+        double smallHalfRatio = SquaredError(gradient, fromSegments, 0, D / 2) / SquaredError(gradient, fromWhole, 0, D / 2);
+        // Measured: total ratio 0.41 (the Laplace(1) half dominates: its α rises from the whole vector's 1.6 to 3.2), and
+        // on the Laplace(0.01) half 0.0008 (the whole vector's levels are 50× too coarse there).
+        Assert.True(segmentedError < 0.6 * wholeError, $"segmented Σ(ĝ − g)² = {segmentedError}, whole = {wholeError}: ratio {segmentedError / wholeError}.");
+        Assert.True(smallHalfRatio < 0.01, $"on the small half the segmented/whole squared error ratio is {smallHalfRatio}.");
+    }
+
+    [Fact]
+    public void Segments_DefaultWholeKeepsTodaysBytes_AndBadLayoutsExitWith2()
+    {
+        float[] gradient = Laplace(1000, 0.1, 9);
+        File.WriteAllBytes(PathOf("g.f32"), MemoryMarshal.AsBytes(gradient.AsSpan()).ToArray());
+        Assert.Equal(0, Run("codec", "encode", "--scheme", "tnq", "--in", PathOf("g.f32"), "--out", PathOf("a.vq")).Exit);
+        Assert.Equal(0, Run("codec", "encode", "--scheme", "tnq", "--segments", "whole", "--fit", "laplace", "--in", PathOf("g.f32"), "--out", PathOf("b.vq")).Exit);
+        var codec = new GradientCodec();
+        QuantizerDesign design = Quantizers.Design(new TruncatedNonUniform(3), ModelFit.Laplace(gradient));
+        Assert.Equal(codec.Encode(gradient, design, default), File.ReadAllBytes(PathOf("a.vq")));
+        Assert.Equal(File.ReadAllBytes(PathOf("a.vq")), File.ReadAllBytes(PathOf("b.vq")));
+
+        // sizes:d is one segment in a container: the same codes as the whole payload, 36 bytes more.
+        Assert.Equal(0, Run("codec", "encode", "--scheme", "tnq", "--segments", "sizes:1000", "--in", PathOf("g.f32"), "--out", PathOf("c.vq")).Exit);
+        Assert.Equal(File.ReadAllBytes(PathOf("a.vq")), File.ReadAllBytes(PathOf("c.vq"))[36..]);
+
+        // lomax per segment, a zero segment, and every quantizer scheme.
+        float[] mixed = [.. Laplace(500, 0.1, 1), .. new float[100], .. Laplace(400, 2, 2)];
+        File.WriteAllBytes(PathOf("m.f32"), MemoryMarshal.AsBytes(mixed.AsSpan()).ToArray());
+        foreach (string scheme in new[] { "tnq", "tuq", "tbq", "qsgd", "nuqsgd", "sign", "fp" })
+        {
+            var encode = Run("codec", "encode", "--scheme", scheme, "--bits", scheme is "sign" ? "1" : scheme is "fp" ? "32" : "3", "--segments", "sizes:500,100,400", "--in", PathOf("m.f32"), "--out", PathOf("m.vq"));
+            Assert.True(encode.Exit == 0, scheme + ": " + encode.Error);
+            Assert.Equal(0, Run("codec", "decode", "--in", PathOf("m.vq"), "--out", PathOf("m2.f32")).Exit);
+            float[] decoded = MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(PathOf("m2.f32"))).ToArray();
+            Assert.All(decoded[500..600], x => Assert.Equal(0f, x));
+            var json = Run("codec", "inspect", "--in", PathOf("m.vq"), "--json");
+            using JsonDocument document = JsonDocument.Parse(json.Output);
+            JsonElement[] segments = [.. document.RootElement.GetProperty("segments").EnumerateArray()];
+            // fp sends the zeros themselves; every other scheme marks the segment with scale 0.
+            Assert.Equal(scheme != "fp", segments[1].GetProperty("allZero").GetBoolean());
+            bool truncates = scheme is "tnq" or "tuq" or "tbq";
+            Assert.Equal(truncates ? JsonValueKind.Number : JsonValueKind.Null, segments[0].GetProperty("alpha").ValueKind);
+        }
+        var lomax = Run("codec", "encode", "--scheme", "tnq", "--segments", "bucket:500", "--fit", "lomax", "--in", PathOf("g.f32"), "--out", PathOf("l.vq"));
+        Assert.True(lomax.Exit == 0 || lomax.Error.Contains("Laplace-like", StringComparison.Ordinal), lomax.Error);
+
+        Assert.Contains("is not known", Run("codec", "encode", "--segments", "bucket:0", "--in", PathOf("g.f32"), "--out", PathOf("x.vq")).Error, StringComparison.Ordinal);
+        Assert.Contains("covers 30 coordinates, but the input has 1000", Run("codec", "encode", "--segments", "sizes:10,20", "--in", PathOf("g.f32"), "--out", PathOf("x.vq")).Error, StringComparison.Ordinal);
+        Assert.Contains("cannot be segmented", Run("codec", "encode", "--scheme", "randk:10", "--segments", "bucket:100", "--in", PathOf("g.f32"), "--out", PathOf("x.vq")).Error, StringComparison.Ordinal);
+        Assert.Equal(2, Run("codec", "encode", "--fit", "gauss", "--in", PathOf("g.f32"), "--out", PathOf("x.vq")).Exit);
+
+        byte[] payload = File.ReadAllBytes(PathOf("c.vq"));
+        payload[30] ^= 1;
+        File.WriteAllBytes(PathOf("bad.vq"), payload);
+        var bad = Run("codec", "inspect", "--in", PathOf("bad.vq"));
+        Assert.Equal(2, bad.Exit);
+        Assert.Contains("version 3", bad.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AllZeroInput_EncodesToAZeroScalePayload()
     {
         File.WriteAllBytes(PathOf("z.f32"), new byte[4 * 100]);

@@ -22,10 +22,10 @@ internal abstract class CodecKernel
     public abstract double SumOfSquares(ReadOnlySpan<float> gradient);
 
     /// <summary>Truncated schemes over [start, end); returns the largest |g| bit pattern (<see cref="ScalarKernel"/>).</summary>
-    public abstract uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, Span<byte> packed);
+    public abstract uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, uint counterBase, Span<byte> packed);
 
     /// <summary>QSGD and NUQSGD over [start, end): |g|·(1/‖v‖) rounded on the magnitude grid, sign in the top bit.</summary>
-    public abstract uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed);
+    public abstract uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed);
 
     /// <summary>One bit per coordinate over [start, end): set when g ≥ 0.</summary>
     public abstract uint EncodeSign(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed);
@@ -52,11 +52,11 @@ internal sealed class ScalarCodecKernel : CodecKernel
 
     public override double SumOfSquares(ReadOnlySpan<float> gradient) => ScalarKernel.SumOfSquares(gradient);
 
-    public override uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, Span<byte> packed) =>
-        ScalarKernel.EncodeTruncated(gradient, start, end, table, k0, k1, packed);
+    public override uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
+        ScalarKernel.EncodeTruncated(gradient, start, end, table, k0, k1, counterBase, packed);
 
-    public override uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed) =>
-        ScalarKernel.EncodeNormScaled(gradient, start, end, table, inverseNorm, k0, k1, packed);
+    public override uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
+        ScalarKernel.EncodeNormScaled(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed);
 
     public override uint EncodeSign(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed) =>
         ScalarKernel.EncodeSign(gradient, start, end, packed);
@@ -93,11 +93,11 @@ internal sealed class Vector128CodecKernel : CodecKernel
 
     public override double SumOfSquares(ReadOnlySpan<float> gradient) => Vector128Kernel.SumOfSquares(gradient);
 
-    public override uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, Span<byte> packed) =>
-        Vector128Kernel.EncodeTruncated(gradient, start, end, table, k0, k1, packed);
+    public override uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
+        Vector128Kernel.EncodeTruncated(gradient, start, end, table, k0, k1, counterBase, packed);
 
-    public override uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed) =>
-        Vector128Kernel.EncodeNormScaled(gradient, start, end, table, inverseNorm, k0, k1, packed);
+    public override uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
+        Vector128Kernel.EncodeNormScaled(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed);
 
     public override uint EncodeSign(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed) =>
         Vector128Kernel.EncodeSign(gradient, start, end, packed);
@@ -124,11 +124,11 @@ internal sealed class Vector256CodecKernel : CodecKernel
 
     public override double SumOfSquares(ReadOnlySpan<float> gradient) => Vector256Kernel.SumOfSquares(gradient);
 
-    public override uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, Span<byte> packed) =>
-        Vector256Kernel.EncodeTruncated(gradient, start, end, table, k0, k1, packed);
+    public override uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
+        Vector256Kernel.EncodeTruncated(gradient, start, end, table, k0, k1, counterBase, packed);
 
-    public override uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed) =>
-        Vector256Kernel.EncodeNormScaled(gradient, start, end, table, inverseNorm, k0, k1, packed);
+    public override uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
+        Vector256Kernel.EncodeNormScaled(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed);
 
     public override uint EncodeSign(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed) =>
         Vector256Kernel.EncodeSign(gradient, start, end, packed);
@@ -155,11 +155,11 @@ internal sealed class Vector512CodecKernel : CodecKernel
 
     public override double SumOfSquares(ReadOnlySpan<float> gradient) => Vector512Kernel.SumOfSquares(gradient);
 
-    public override uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, Span<byte> packed) =>
-        Vector512Kernel.EncodeTruncated(gradient, start, end, table, k0, k1, packed);
+    public override uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
+        Vector512Kernel.EncodeTruncated(gradient, start, end, table, k0, k1, counterBase, packed);
 
-    public override uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed) =>
-        Vector512Kernel.EncodeNormScaled(gradient, start, end, table, inverseNorm, k0, k1, packed);
+    public override uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
+        Vector512Kernel.EncodeNormScaled(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed);
 
     public override uint EncodeSign(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed) =>
         Vector512Kernel.EncodeSign(gradient, start, end, packed);

@@ -15,6 +15,9 @@ namespace Verified.Codec.Kernels;
 /// byte 1: c5₀ c4₂c4₁c4₀ c3₂c3₁c3₀ c2₂
 /// byte 2: c7₂c7₁c7₀ c6₂c6₁c6₀ c5₂c5₁
 /// </code>
+/// <para>The rounding counter of coordinate j is counterBase + j (mod 2^32): 0 + j for a whole-vector payload, the
+/// segment's first coordinate + j for a segment of a version-3 payload, so a segment draws the uniforms of its global
+/// coordinates and no two segments of one upload share one (docs/wire-format.md, "Segmented payloads").</para>
 /// <para>Every kernel returns the largest |g| bit pattern (bits &amp; 0x7FFFFFFF) of its range: ≥ 0x7F800000 means a
 /// NaN or ±∞ was seen, 0 means the range was all zero.</para>
 /// </remarks>
@@ -23,7 +26,7 @@ internal static class ScalarKernel
     public const uint AbsMask = 0x7FFFFFFFu;
 
     /// <summary>Truncated schemes: code = stochastic rounding of clamp(g, L_0, L_s) on the grid.</summary>
-    public static uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, Span<byte> packed)
+    public static uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, uint counterBase, Span<byte> packed)
     {
         var writer = new BitWriter(packed, start, table.Bits);
         uint max = 0;
@@ -34,14 +37,14 @@ internal static class ScalarKernel
             float g = gradient[j];
             max = Math.Max(max, BitConverter.SingleToUInt32Bits(g) & AbsMask);
             float x = Math.Min(Math.Max(g, low), high);
-            writer.Write(Round(table, x, k0, k1, j));
+            writer.Write(Round(table, x, k0, k1, unchecked(counterBase + (uint)j)));
         }
         writer.Flush();
         return max;
     }
 
     /// <summary>QSGD/NUQSGD: code = sign·2^{b−1} + stochastic rounding of min(|g|·(1/‖v‖), 1) on the magnitudes.</summary>
-    public static uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed)
+    public static uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed)
     {
         var writer = new BitWriter(packed, start, table.Bits);
         uint max = 0;
@@ -52,7 +55,7 @@ internal static class ScalarKernel
             uint magnitudeBits = BitConverter.SingleToUInt32Bits(g) & AbsMask;
             max = Math.Max(max, magnitudeBits);
             float r = Math.Min(BitConverter.UInt32BitsToSingle(magnitudeBits) * inverseNorm, 1.0f);
-            uint code = Round(table, r, k0, k1, j);
+            uint code = Round(table, r, k0, k1, unchecked(counterBase + (uint)j));
             writer.Write(g < 0 ? code | signBit : code);
         }
         writer.Flush();
@@ -87,13 +90,13 @@ internal static class ScalarKernel
         return max;
     }
 
-    /// <summary>Stochastic rounding of x ∈ [L_0, L_s] with the uniform of coordinate j (class remarks).</summary>
+    /// <summary>Stochastic rounding of x ∈ [L_0, L_s] with the uniform of counter <paramref name="counter"/> (class remarks).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static uint Round(LevelTable table, float x, uint k0, uint k1, int j)
+    public static uint Round(LevelTable table, float x, uint k0, uint k1, uint counter)
     {
         int cell = Cell(table.Grid, x);
         float above = x - table.Lower[cell - 1];
-        float u = RoundingKey.UniformFromBits(RoundingKey.Bits24(k0, k1, (uint)j));
+        float u = RoundingKey.UniformFromBits(RoundingKey.Bits24(k0, k1, counter));
         return (uint)(cell - 1) + (u * table.Width[cell - 1] < above ? 1u : 0u);
     }
 

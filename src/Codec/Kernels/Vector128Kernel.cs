@@ -22,11 +22,11 @@ internal static class Vector128Kernel
     /// <summary>SSE4.1 arithmetic, AVX's <c>vpermilps</c> and AVX2's gathers.</summary>
     public static bool IsSupported => Avx2.IsSupported;
 
-    public static uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, Span<byte> packed) =>
-        Driver.EncodeTruncated(gradient, start, end, table, k0, k1, packed);
+    public static uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
+        Driver.EncodeTruncated(gradient, start, end, table, k0, k1, counterBase, packed);
 
-    public static uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed) =>
-        Driver.EncodeNormScaled(gradient, start, end, table, inverseNorm, k0, k1, packed);
+    public static uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
+        Driver.EncodeNormScaled(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed);
 
     public static uint EncodeSign(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed) =>
         Driver.EncodeSign(gradient, start, end, packed);

@@ -45,11 +45,11 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
     // against ~4,800 after tier-up (TNQSGD b = 3, d = 2^22, thread CPU time), so it tiers normally and pays its
     // tier-0 calls only during warm-up.
 
-    public static uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, Span<byte> packed) =>
-        Encode<TruncatedRule>(gradient, start, end, table, 0, k0, k1, packed);
+    public static uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
+        Encode<TruncatedRule>(gradient, start, end, table, 0, k0, k1, counterBase, packed);
 
-    public static uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed) =>
-        Encode<NormScaledRule>(gradient, start, end, table, inverseNorm, k0, k1, packed);
+    public static uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
+        Encode<NormScaledRule>(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed);
 
     /// <remarks>
     /// The per-element math (<see cref="ScalarKernel.Round"/> on Lanes coordinates) and the cell search are written
@@ -59,7 +59,7 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
     /// block through the inner loop over <c>v</c>, so the body exists once in IL.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static uint Encode<TRule>(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, Span<byte> packed)
+    private static uint Encode<TRule>(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed)
         where TRule : struct, IRoundingRule
     {
         int bits = table.Bits;
@@ -143,7 +143,8 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
                     TF cellWidth = TIsa.Lookup(width0, width1, width, tableSize, index);
 
                     // code = (k − 1) + [u·W_k < x − L_{k−1}]; the compare mask is −1 where true.
-                    TF u = Uniform(TIsa.Add(TIsa.Broadcast((uint)at), TIsa.Indices), key0, key1, scale24);
+                    // Counter = counterBase + coordinate (a scalar add per vector, wrapping like the scalar path).
+                    TF u = Uniform(TIsa.Add(TIsa.Broadcast(unchecked(counterBase + (uint)at)), TIsa.Indices), key0, key1, scale24);
                     TI code = TIsa.Subtract(index, TIsa.LessThan(TIsa.Multiply(u, cellWidth), above));
                     if (TRule.IsNormScaled)
                     {
@@ -175,8 +176,8 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
         // the loop (a 64-byte store and reload per iteration; sign encode ran at half speed).
         uint vectorMax = TIsa.MaxAcross(max);
         uint tail = TRule.IsNormScaled
-            ? ScalarKernel.EncodeNormScaled(gradient, j, end, table, inverseNorm, k0, k1, packed)
-            : ScalarKernel.EncodeTruncated(gradient, j, end, table, k0, k1, packed);
+            ? ScalarKernel.EncodeNormScaled(gradient, j, end, table, inverseNorm, k0, k1, counterBase, packed)
+            : ScalarKernel.EncodeTruncated(gradient, j, end, table, k0, k1, counterBase, packed);
         return Math.Max(tail, vectorMax);
     }
 

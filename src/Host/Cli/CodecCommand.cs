@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -10,6 +11,7 @@ namespace Verified.Host.Cli;
 /// <summary><c>verified codec encode|decode|inspect</c>: the codec on raw little-endian float32 files.</summary>
 internal static class CodecCommand
 {
+    /// <summary>The fits <c>--fit</c> (alias <c>--model</c>) accepts; <see cref="Fitter"/> maps each to a function.</summary>
     public static readonly string[] Models = ["laplace", "lomax"];
 
     public static Command Create(TextWriter output, TextWriter error)
@@ -37,12 +39,17 @@ internal static class CodecCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the stochastic rounding.", DefaultValueFactory = _ => 0UL };
         var round = new Option<int>("--round") { Description = "Round t of the rounding key (seed, round, client).", DefaultValueFactory = _ => 0 };
         var client = new Option<int>("--client") { Description = "Client i of the rounding key.", DefaultValueFactory = _ => 0 };
-        var model = new Option<string>("--model")
+        var model = new Option<string>("--fit", "--model")
         {
-            Description = "Gradient model fitted to the input: laplace (γ̂ = mean |g|) or lomax (maximum likelihood).",
+            Description = "Gradient model fitted to the input, per segment: laplace (γ̂ = mean |g|) or lomax (maximum likelihood).",
             DefaultValueFactory = _ => "laplace",
         };
         RestrictTo(model, Models);
+        var segments = new Option<string>("--segments")
+        {
+            Description = "whole (default: one version-1/2 payload, as before), bucket:N (segments of N coordinates) or sizes:N1,N2,… (consecutive segments of these lengths): a version-3 payload with a model fitted and a design per segment.",
+            DefaultValueFactory = _ => "whole",
+        };
         var threshold = new Option<string>("--threshold")
         {
             Description = "Truncated schemes: optimal (default), relaxed (tuq only), or a fixed α > 0.",
@@ -52,7 +59,7 @@ internal static class CodecCommand
         var outputFile = new Option<FileInfo>("--out") { Description = "Output payload file.", Required = true };
         var command = new Command("encode", "Fit the model to the input, design the quantizer and write the encoded payload.")
         {
-            scheme, bits, seed, round, client, model, threshold, input, outputFile,
+            scheme, bits, seed, round, client, model, segments, threshold, input, outputFile,
         };
         command.SetAction(parse =>
         {
@@ -63,10 +70,18 @@ internal static class CodecCommand
                 var request = new TheoryRequest(schemeName, parse.GetValue(bits), "laplace", 1, null, parse.GetValue(threshold)!, Math.Max(gradient.Length, 1), null);
                 QuantizerSpec spec = request.BuildSpec();
                 var codec = new GradientCodec();
+                Func<ReadOnlySpan<float>, GradientModel?> fit = Fitter(parse.GetValue(model)!);
+                CheckFinite(gradient);
+                var key = new RoundingKey(parse.GetValue(seed), parse.GetValue(round), parse.GetValue(client));
+                if (ParseLayout(parse.GetValue(segments)!, gradient.Length) is { } layout)
+                {
+                    EncodeSegmented(output, codec, spec, gradient, layout, fit, key, parse.GetValue(outputFile)!);
+                    return 0;
+                }
                 byte[] payload = new byte[GradientCodec.GetMaxEncodedLength(spec, gradient.Length)];
                 string modelText;
                 int written;
-                GradientModel? fitted = FitOrNull(gradient, parse.GetValue(model)!);
+                GradientModel? fitted = fit(gradient);
                 if (fitted is null)
                 {
                     written = GradientCodec.EncodeZero(spec, gradient.Length, payload);
@@ -76,7 +91,7 @@ internal static class CodecCommand
                 {
                     // QSGD/NUQSGD and rand-k: the dimension enters Theory's predicted errors (not the levels), so it is the real d.
                     QuantizerDesign design = codec.Designs.GetOrDesign(spec, fitted, spec.DesignNeedsDimension ? Math.Max(gradient.Length, 1) : null);
-                    written = codec.Encode(gradient, design, new RoundingKey(parse.GetValue(seed), parse.GetValue(round), parse.GetValue(client)), payload);
+                    written = codec.Encode(gradient, design, key, payload);
                     modelText = Describe(fitted);
                 }
                 // Bernoulli payloads are shorter than the worst case GetMaxEncodedLength allows for.
@@ -134,6 +149,20 @@ internal static class CodecCommand
             try
             {
                 byte[] payload = File.ReadAllBytes(parse.GetValue(input)!.FullName);
+                if (GradientCodec.ReadVersion(payload) == SegmentedHeader.FormatVersion)
+                {
+                    SegmentedHeader container = GradientCodec.ReadSegmentedHeader(payload);
+                    ImmutableArray<PayloadSegment> parts = GradientCodec.ReadSegments(payload);
+                    if (parse.GetValue(json))
+                    {
+                        WriteSegmentedJson(output, container, parts);
+                    }
+                    else
+                    {
+                        WriteSegmentedTable(output, container, parts);
+                    }
+                    return 0;
+                }
                 PayloadHeader header = GradientCodec.ReadHeader(payload);
                 IReadOnlyList<float> levels = new GradientCodec().DecodedLevels(header);
                 if (parse.GetValue(json))
@@ -166,8 +195,37 @@ internal static class CodecCommand
         return MemoryMarshal.Cast<byte, float>(bytes).ToArray();
     }
 
-    /// <summary>The fitted model, or <c>null</c> when the input is empty or all zero (no scale to fit).</summary>
-    private static GradientModel? FitOrNull(float[] gradient, string model)
+    /// <summary>
+    /// The one place where a <c>--fit</c> name becomes the function that fits a model to one segment (or the whole
+    /// vector). It returns <c>null</c> for an empty or all-zero span (no scale to fit). A new choice, such as an
+    /// <c>auto</c> that picks Laplace or Lomax per segment, is one more case here and one more name in <see cref="Models"/>.
+    /// </summary>
+    internal static Func<ReadOnlySpan<float>, GradientModel?> Fitter(string fit) => fit switch
+    {
+        "lomax" => FitLomax,
+        _ => static values => IsAllZero(values) ? null : ModelFit.Laplace(values),
+    };
+
+    private static Lomax? FitLomax(ReadOnlySpan<float> values)
+    {
+        if (IsAllZero(values))
+        {
+            return null;
+        }
+        LomaxEstimate estimate = ModelFit.LomaxParameters(values);
+        if (estimate.Shape > PayloadHeader.MaximumShape)
+        {
+            throw new ArgumentException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"The fitted power law has ρ̂ = {estimate.Shape:G6} > {PayloadHeader.MaximumShape}: the tail is Laplace-like (Lomax tends to Laplace as ρ → ∞); use --fit laplace."),
+                nameof(values));
+        }
+        return ModelFit.Lomax(values);
+    }
+
+    private static bool IsAllZero(ReadOnlySpan<float> values) => !values.ContainsAnyExcept(0f, -0f);
+
+    private static void CheckFinite(float[] gradient)
     {
         for (int j = 0; j < gradient.Length; j++)
         {
@@ -176,23 +234,61 @@ internal static class CodecCommand
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Coordinate {j} of the input is {gradient[j]}: training has diverged or the file is corrupt."), nameof(gradient));
             }
         }
-        if (!gradient.Any(g => g != 0))
+    }
+
+    /// <summary><c>--segments</c>: <c>null</c> for whole (today's single payload), else the layout.</summary>
+    internal static SegmentLayout? ParseLayout(string text, int dimension)
+    {
+        string[] parts = text.Split(':', 2);
+        switch (parts[0])
         {
-            return null;
+            case "whole" when parts.Length == 1:
+                return null;
+            case "bucket" when parts.Length == 2 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int bucket) && bucket >= 1:
+                return SegmentLayout.Buckets(dimension, bucket);
+            case "sizes" when parts.Length == 2:
+                {
+                    var lengths = new List<int>();
+                    foreach (string size in parts[1].Split(','))
+                    {
+                        if (!int.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out int length) || length < 1)
+                        {
+                            throw new ArgumentException($"--segments '{text}': '{size}' is not a segment length (an integer ≥ 1).", nameof(text));
+                        }
+                        lengths.Add(length);
+                    }
+                    SegmentLayout layout = SegmentLayout.Sizes([.. lengths]);
+                    if (layout.Dimension != dimension)
+                    {
+                        throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--segments '{text}' covers {layout.Dimension} coordinates, but the input has {dimension}."), nameof(text));
+                    }
+                    return layout;
+                }
+            default:
+                throw new ArgumentException($"--segments '{text}' is not known: use whole, bucket:N or sizes:N1,N2,….", nameof(text));
         }
-        if (model != "lomax")
+    }
+
+    /// <summary>Fits and designs every segment, then writes one version-3 payload.</summary>
+    private static void EncodeSegmented(
+        TextWriter output, GradientCodec codec, QuantizerSpec spec, float[] gradient, SegmentLayout layout,
+        Func<ReadOnlySpan<float>, GradientModel?> fit, RoundingKey key, FileInfo outputFile)
+    {
+        var designs = new QuantizerDesign[layout.Count];
+        for (int i = 0; i < layout.Count; i++)
         {
-            return ModelFit.Laplace(gradient);
+            SegmentRange range = layout[i];
+            // An all-zero segment has no scale to fit: the encoder writes it with scale 0 and zero indices (it decodes
+            // to zeros) whatever the design, so the unit Laplace design stands in.
+            GradientModel model = fit(gradient.AsSpan(range.Start, range.Length)) ?? new Laplace(1);
+            designs[i] = codec.Designs.GetOrDesign(spec, model, spec.DesignNeedsDimension ? range.Length : null);
         }
-        LomaxEstimate estimate = ModelFit.LomaxParameters(gradient);
-        if (estimate.Shape > PayloadHeader.MaximumShape)
-        {
-            throw new ArgumentException(string.Create(
-                CultureInfo.InvariantCulture,
-                $"The fitted power law has ρ̂ = {estimate.Shape:G6} > {PayloadHeader.MaximumShape}: the tail is Laplace-like (Lomax tends to Laplace as ρ → ∞); use --model laplace."),
-                nameof(model));
-        }
-        return ModelFit.Lomax(gradient);
+        byte[] payload = codec.EncodeSegments(gradient, designs, layout, key);
+        File.WriteAllBytes(outputFile.FullName, payload);
+        int indices = payload.Length - SegmentedHeader.Size - (layout.Count * SegmentedHeader.OverheadPerSegment);
+        output.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"{outputFile.Name}: version 3, {layout.Count} segments, {spec.Name} b = {GradientCodec.WireBits(spec)}, d = {layout.Dimension}, {payload.Length} bytes = {SegmentedHeader.Size} container + {layout.Count} × {SegmentedHeader.OverheadPerSegment} segment table and headers + {indices} indices ({TableNumber.Format(8.0 * payload.Length / Math.Max(1, layout.Dimension), 4)} bits per coordinate with the headers); a model fitted per segment"));
     }
 
     private static string Describe(GradientModel model) => model.TailShape is { } shape
@@ -270,6 +366,62 @@ internal static class CodecCommand
             h.Checksum.ToString("X8", CultureInfo.InvariantCulture),
             [.. levels]), HostJson.Context.PayloadJson);
 
+    private static void WriteSegmentedTable(TextWriter output, in SegmentedHeader container, ImmutableArray<PayloadSegment> segments)
+    {
+        CultureInfo invariant = CultureInfo.InvariantCulture;
+        int indices = container.TotalLength - SegmentedHeader.Size - (container.SegmentCount * SegmentedHeader.OverheadPerSegment);
+        output.WriteLine(string.Create(invariant, $"payload v3: {container.SegmentCount} segments, d = {container.Dimension}"));
+        output.WriteLine(string.Create(invariant, $"  {"bytes",-22}{container.TotalLength} = {SegmentedHeader.Size} container + {container.SegmentCount} × ({SegmentedHeader.EntrySize} table + {PayloadHeader.Size} header) + {indices} indices"));
+        output.WriteLine(string.Create(invariant, $"  {"bits per coordinate",-22}{TableNumber.Format(8.0 * container.TotalLength / Math.Max(1, container.Dimension), 4)} with the headers"));
+        output.WriteLine(string.Create(invariant, $"  {"checksum",-22}CRC-32C {container.Checksum:X8} of header and table, and one per segment (verified)"));
+        output.WriteLine(string.Create(invariant, $"  {"segment",7} {"offset",10} {"length",10} {"scheme",-9} {"bits",4} {"model",-8} {"scale",14} {"shape",10} {"alpha",14} {"bytes",10}"));
+        foreach (PayloadSegment segment in segments)
+        {
+            PayloadHeader h = segment.Header;
+            string model = h.Model == WireModel.None ? "none" : h.Model.ToString().ToLowerInvariant();
+            string scale = h.Model == WireModel.None ? "-" : h.ModelScale.ToString("G6", invariant);
+            string shape = h.Model is WireModel.Lomax or WireModel.ParetoTail ? h.ModelShape.ToString("G6", invariant) : "-";
+            string alpha = h.Threshold != WireThreshold.None && h.Model != WireModel.None ? h.Alpha.ToString("G6", invariant) : "-";
+            string scheme = h.IsAllZero ? h.SchemeName + "*" : h.SchemeName;
+            output.WriteLine(string.Create(invariant, $"  {segment.Index,7} {segment.Start,10} {segment.Length,10} {scheme,-9} {h.Bits,4} {model,-8} {scale,14} {shape,10} {alpha,14} {segment.ByteLength,10}"));
+        }
+        if (segments.Any(s => s.Header.IsAllZero))
+        {
+            output.WriteLine("  * all-zero segment (scale 0): decodes to zeros");
+        }
+    }
+
+    private static void WriteSegmentedJson(TextWriter output, in SegmentedHeader container, ImmutableArray<PayloadSegment> segments) =>
+        HostJson.WriteLine(output, new SegmentedPayloadJson(
+            SegmentedHeader.FormatVersion,
+            container.Dimension,
+            container.TotalLength,
+            SegmentedHeader.Size,
+            container.SegmentCount * SegmentedHeader.EntrySize,
+            container.SegmentCount,
+            8.0 * container.TotalLength / Math.Max(1, container.Dimension),
+            container.Checksum.ToString("X8", CultureInfo.InvariantCulture),
+            [.. segments.Select(segment =>
+            {
+                PayloadHeader h = segment.Header;
+                return new SegmentJson(
+                    segment.Index,
+                    segment.Start,
+                    segment.Length,
+                    segment.ByteLength,
+                    h.SchemeName,
+                    h.Bits,
+                    h.Scale,
+                    h.IsAllZero,
+                    h.Model == WireModel.None ? null : new SegmentModelJson(
+                        h.Model.ToString().ToLowerInvariant(), h.ModelScale, h.Model is WireModel.Lomax or WireModel.ParetoTail ? h.ModelShape : null),
+                    h.Threshold.ToString().ToLowerInvariant(),
+                    // α only where the scheme truncates (and a model was fitted): null otherwise, as for a single payload.
+                    h.Threshold != WireThreshold.None && h.Model != WireModel.None ? h.Alpha : null,
+                    h.InnerCells != 0 ? h.Beta : null,
+                    h.Checksum.ToString("X8", CultureInfo.InvariantCulture));
+            })]), HostJson.Context.SegmentedPayloadJson);
+
     private static void RestrictTo(Option<string> option, string[] allowed) =>
         option.Validators.Add(result =>
         {
@@ -307,3 +459,39 @@ internal sealed record PayloadJson(
     double Beta,
     string Checksum,
     float[] Levels);
+
+/// <summary>What <c>verified codec inspect --json</c> prints for a segmented (version 3) payload.</summary>
+/// <remarks><c>HeaderBytes</c>: the 24-byte container header; <c>TableBytes</c>: 12 per segment; each segment adds its
+/// own 60-byte header. <c>Checksum</c>: the CRC-32C of container header and table (each segment has its own).</remarks>
+internal sealed record SegmentedPayloadJson(
+    int Version,
+    int Dimension,
+    int Bytes,
+    int HeaderBytes,
+    int TableBytes,
+    int SegmentCount,
+    double BitsPerCoordinateWithHeader,
+    string Checksum,
+    SegmentJson[] Segments);
+
+/// <summary>One segment of a segmented payload.</summary>
+/// <remarks><c>Offset</c>: the segment's first coordinate in the whole vector. <c>Model</c>: null when the segment carries
+/// none (schemes without a model, or an all-zero truncated segment). <c>Alpha</c>: null unless the scheme truncates.
+/// <c>Beta</c>: tbq's inner edge, else null.</remarks>
+internal sealed record SegmentJson(
+    int Index,
+    int Offset,
+    int Length,
+    int Bytes,
+    string Scheme,
+    int Bits,
+    float Scale,
+    bool AllZero,
+    SegmentModelJson? Model,
+    string Threshold,
+    double? Alpha,
+    double? Beta,
+    string Checksum);
+
+/// <summary>A segment's gradient model: its kind (laplace, lomax, pareto, gaussian), scale and shape (null without one).</summary>
+internal sealed record SegmentModelJson(string Kind, double Scale, double? Shape);

@@ -73,6 +73,7 @@ internal sealed class FiniteOrNullConverter : JsonConverter<double>
 [JsonSourceGenerationOptions(GenerationMode = JsonSourceGenerationMode.Metadata)]
 [JsonSerializable(typeof(TheoryJson))]
 [JsonSerializable(typeof(PayloadJson))]
+[JsonSerializable(typeof(SegmentedPayloadJson))]
 [JsonSerializable(typeof(BenchJson))]
 [JsonSerializable(typeof(SdeJson))]
 [JsonSerializable(typeof(AuditJson))]

@@ -61,4 +61,48 @@ public class CodecAllocationProperties
             Assert.True(allocated == 0, $"{scheme} b={bits} on {codec.Path}: {allocated} bytes allocated by 5 encode/decode/accumulate calls.");
         }
     }
+
+    [Theory]
+    [InlineData("tnq", 3)]
+    [InlineData("tbq", 4)]
+    [InlineData("qsgd", 5)]
+    [InlineData("sign", 1)]
+    [InlineData("fp", 32)]
+    public void SegmentedEncodeDecodeAndDecodeAccumulate_AllocateNothing_OnEveryPath(string scheme, int bits)
+    {
+        // 8 buckets of 1,250 coordinates with 8 different models: the design cache holds them all (capacity 64).
+        SegmentLayout layout = SegmentLayout.Buckets(10_000, 1250);
+        QuantizerDesign template = CodecFixtures.Design(scheme, bits);
+        QuantizerDesign[] designs = [.. Enumerable.Range(0, layout.Count).Select(i => Quantizers.Design(
+            template.Spec, template.Model is Lomax lomax ? new Lomax(lomax.Scale * (1 + i), lomax.Shape) : new Laplace(0.01 * (1 + i)), 1250))];
+        float[] gradient = CodecFixtures.Gradient(10_000, 3, template);
+        var decoded = new float[gradient.Length];
+        var sum = new float[gradient.Length];
+        foreach (GradientCodec codec in CodecPaths.Available.Select(path => new GradientCodec(new CodecOptions { Path = path })))
+        {
+            byte[] payload = new byte[GradientCodec.GetMaxEncodedLength(template.Spec, layout)];
+            void Calls()
+            {
+                for (int i = 0; i < 5; i++)
+                {
+                    int written = codec.EncodeSegments(gradient, designs, layout, new RoundingKey(1, i, 2), payload);
+                    codec.Decode(payload.AsSpan(0, written), decoded);
+                    codec.DecodeAccumulate(payload.AsSpan(0, written), sum, 0.25f);
+                    _ = GradientCodec.ReadSegmentedHeader(payload.AsSpan(0, written));
+                }
+            }
+            for (int round = 0; round < 12; round++)
+            {
+                Calls();
+            }
+            long allocated = long.MaxValue;
+            for (int round = 0; round < 3; round++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                Calls();
+                allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+            Assert.True(allocated == 0, $"segmented {scheme} b={bits} on {codec.Path}: {allocated} bytes allocated by 5 encode/decode/accumulate calls.");
+        }
+    }
 }
