@@ -84,6 +84,29 @@ public sealed class ChannelOptionsTests
         Assert.All(channel.Residual(0).ToArray(), e => Assert.Equal(0f, e));
     }
 
+    [Theory]
+    [InlineData("tnq")]
+    [InlineData("tuq")]
+    [InlineData("tbq")]
+    public void TheLomaxFit_DesignsForThePowerLaw_AndAnUploadWithRhoAtMostThreeFallsBackToLaplace_Counted(string scheme)
+    {
+        const int D = 3000;
+        var channel = new CodecChannel(Schemes.Parse(scheme, 3), D, new CodecChannelOptions { Fit = UploadFitKind.Lomax, AuditEvery = 0 });
+        var random = new Random(8);
+        // |g| = σ((1 − U)^(−1/a) − 1) is Lomax with shape a = ρ − 1: ρ = 6 has a design, ρ = 2.5 has none.
+        float[] PowerLaw(double rho) =>
+            [.. Enumerable.Range(0, D).Select(_ => (float)((random.Next(2) * 2 - 1) * 0.01 * (Math.Pow(1 - random.NextDouble(), -1 / (rho - 1)) - 1)))];
+
+        channel.Transmit(PowerLaw(6), new UploadKey(1, 0, 0), new float[D], 1f);
+        Assert.Equal(0, channel.StatisticsOf(0).FitFallbacks);
+        Assert.Equal(0, channel.FitFallbacks);
+
+        channel.Transmit(PowerLaw(2.5), new UploadKey(1, 1, 0), new float[D], 1f);
+        channel.Transmit(PowerLaw(6), new UploadKey(1, 1, 1), new float[D], 1f);
+        Assert.Equal(1, channel.StatisticsOf(1).FitFallbacks);
+        Assert.Equal(1, channel.FitFallbacks);
+    }
+
     [Fact]
     public void TheResiduals_SurviveWriteAndReadState_AndAMismatchIsRefusedWithoutChange()
     {
