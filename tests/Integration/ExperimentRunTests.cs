@@ -120,6 +120,48 @@ public sealed class ExperimentRunTests
     }
 
     [MnistFact]
+    public void WithErrorFeedback_ACheckpointHoldsTheResiduals_AndTheResumedRunIsBitIdentical()
+    {
+        ExperimentSpec spec = Mlp("tnq", rounds: 12) with { EvaluateEvery = 3, ErrorFeedback = true, Threshold = "averaged" };
+        List<RoundMetrics> uninterrupted;
+        byte[] finalState;
+        using (var run = new ExperimentRun(spec, s_data.Value))
+        {
+            uninterrupted = RunAll(run);
+            finalState = Checkpoint(run);
+        }
+
+        byte[] saved;
+        using (var first = new ExperimentRun(spec, s_data.Value))
+        {
+            for (int i = 0; i < 7; i++)
+            {
+                _ = first.Step();
+            }
+            saved = Checkpoint(first);
+        }
+        using var resumed = new ExperimentRun(spec, s_data.Value);
+        resumed.RestoreCheckpoint(new MemoryStream(saved));
+
+        Assert.All(uninterrupted, r => Assert.Equal("tnq-3-averaged-ef", r.Label));
+        Assert.Equal(uninterrupted[7..].Select(WithoutClock), RunAll(resumed).Select(WithoutClock));
+        // θ, momentum, residuals, bytes and the last evaluation: the whole state, byte for byte.
+        Assert.Equal(finalState, Checkpoint(resumed));
+
+        // Without the residuals the rounds after a restore would differ: a checkpoint of the other kind is refused.
+        using var withoutFeedback = new ExperimentRun(spec with { ErrorFeedback = false }, s_data.Value);
+        Assert.Contains("error feedback off", Assert.Throws<InvalidDataException>(() => withoutFeedback.RestoreCheckpoint(new MemoryStream(saved))).Message, StringComparison.Ordinal);
+        Assert.Equal(0, withoutFeedback.Round);
+
+        static byte[] Checkpoint(ExperimentRun run)
+        {
+            using var stream = new MemoryStream();
+            run.SaveCheckpoint(stream);
+            return stream.ToArray();
+        }
+    }
+
+    [MnistFact]
     public void ACorruptOrForeignCheckpoint_IsRefused_AndTheRunIsUnchanged()
     {
         ExperimentSpec spec = Mlp("tnq", rounds: 4);

@@ -57,6 +57,60 @@ public sealed class RunCommandTests : IDisposable
         }
     }
 
+    [MnistFact]
+    public void AnErrorFeedbackRun_WithTheAveragedThreshold_IsDeterministic_AndSaysWhatWasUsed()
+    {
+        // The command at 10 rounds instead of 40 (the MLP takes about 0.1 s a round on one loaded core).
+        string[] Command(string outDir) =>
+        [
+            "run", "--model", "mlp", "--rounds", "10", "--scheme", "tnq", "--bits", "3", "--error-feedback", "--threshold", "averaged",
+            "--seed", "5", "--no-baseline", "--evaluate-every", "5", "--audit-every", "3", "--data", MnistDataTests.DataDirectory!, "--out", outDir, "--quiet",
+        ];
+        string first = Path.Combine(_directory.FullName, "first");
+        string second = Path.Combine(_directory.FullName, "second");
+        var (exit, _, error) = Run(Command(first));
+        Assert.True(exit == 0, error);
+        (exit, _, error) = Run(Command(second));
+        Assert.True(exit == 0, error);
+
+        // Identical but for the wall clock (the last column).
+        int elapsed = RunReport.Columns.IndexOf("elapsed_seconds");
+        string[] WithoutClock(string directory) =>
+            [.. File.ReadAllLines(Path.Combine(directory, "metrics.csv")).Select(l => string.Join(',', l.Split(',').Where((_, i) => i != elapsed)))];
+        string[] rows = WithoutClock(first);
+        Assert.Equal(1 + 10, rows.Length);
+        Assert.Equal(rows, WithoutClock(second));
+        Assert.All(rows[1..], r => Assert.StartsWith("tnq-3-averaged-ef,tnq,3,5,", r, StringComparison.Ordinal));
+        // The audit columns are filled in audited rounds (key rounds 0, 3, 6, 9), with error feedback on.
+        int measured = RunReport.Columns.IndexOf("measured_mse");
+        Assert.Equal(4, rows[1..].Count(r => r.Split(',')[measured].Length > 0));
+
+        using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(first, "summary.json")));
+        JsonElement run = Assert.Single(summary.RootElement.GetProperty("runs").EnumerateArray());
+        Assert.Equal("tnq-3-averaged-ef", run.GetProperty("label").GetString());
+        JsonElement config = run.GetProperty("config");
+        Assert.True(config.GetProperty("errorFeedback").GetBoolean());
+        Assert.Equal("averaged", config.GetProperty("threshold").GetString());
+        Assert.Equal("laplace", config.GetProperty("fit").GetString());
+        Assert.Equal(0, run.GetProperty("fitFallbacks").GetInt64());
+        Assert.InRange(run.GetProperty("finalAccuracy").GetDouble(), 0.3, 1);
+    }
+
+    [Theory]
+    [InlineData("qsgd", "averaged", "laplace", "does not truncate")]
+    [InlineData("tnq", "relaxed", "laplace", "TUQSGD's")]
+    [InlineData("tbq", "averaged", "laplace", "codec refuses it")]
+    [InlineData("tnq", "optimal", "normal", "laplace or lomax")]
+    [InlineData("sign", "optimal", "lomax", "truncating schemes")]
+    public void AnInvalidThresholdOrFit_ExitsWithTwo_NamingIt(string scheme, string threshold, string fit, string says)
+    {
+        var (exit, _, error) = Run("run", "--scheme", scheme, "--threshold", threshold, "--fit", fit, "--error-feedback", "--out", Path.Combine(_directory.FullName, "out"));
+
+        Assert.Equal(VerifiedCli.InvalidArgumentsExitCode, exit);
+        Assert.Contains(says, error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_directory.FullName, "out")), "nothing is written for an invalid spec");
+    }
+
     [Fact]
     public void InvalidOptions_ExitWithTwo_NamingEveryBadOption()
     {

@@ -45,6 +45,9 @@ internal static class RunCommand
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => defaults.Threads };
         var noise = new Option<string>("--noise") { Description = "Gradient noise each client adds before compression: none, gaussian, or student-t:ν (ν ≤ 2: infinite variance).", DefaultValueFactory = _ => defaults.Noise };
         var noiseScale = new Option<double>("--noise-scale") { Description = "σ, the noise's per-coordinate scale (required with --noise).", DefaultValueFactory = _ => defaults.NoiseScale };
+        var errorFeedback = new Option<bool>("--error-feedback") { Description = "Error feedback (EF-SGD): each client keeps what its uploads lost, e ← (g + e) − Q(g + e), and sends g + e. Any scheme." };
+        var threshold = new Option<string>("--threshold") { Description = "Truncating schemes' α: optimal (one upload's error, the papers'), averaged (the error of the average of --clients uploads; tnq, tuq), relaxed (tuq), or a fixed α > 0.", DefaultValueFactory = _ => defaults.Threshold };
+        var fit = new Option<string>("--fit") { Description = "The model each upload fits for the truncating schemes' design: laplace, or lomax (slow; an upload with ρ̂ ≤ 3 falls back to laplace).", DefaultValueFactory = _ => defaults.Fit };
         var preset = new Option<string?>("--preset") { Description = "fig-accuracy: all schemes at 3 bits and fp, accuracy against rounds. fig-tradeoff: b = 2..5 per scheme, accuracy against bytes. heavy-tails: fp, sign, qsgd and tnq at --bits under --noise." };
         preset.AcceptOnlyFromAmong([.. ExperimentPlan.Presets]);
         var noBaseline = new Option<bool>("--no-baseline") { Description = "A single run skips the full-precision comparison run." };
@@ -57,7 +60,7 @@ internal static class RunCommand
         var command = new Command("run", "Train on MNIST with N clients, every upload through the codec; compare with full precision, or reproduce a paper figure.")
         {
             scheme, bits, clients, rounds, model, batch, learningRate, momentum, weightDecay, split, seed, seeds,
-            evaluateEvery, auditEvery, workers, threads, noise, noiseScale, preset, noBaseline, data, outDirectory, quiet,
+            evaluateEvery, auditEvery, workers, threads, noise, noiseScale, errorFeedback, threshold, fit, preset, noBaseline, data, outDirectory, quiet,
             captureEvery, captureLimit,
         };
         command.SetAction((parse, cancellation) =>
@@ -81,6 +84,9 @@ internal static class RunCommand
                 Threads = parse.GetValue(threads),
                 Noise = parse.GetValue(noise)!,
                 NoiseScale = parse.GetValue(noiseScale),
+                ErrorFeedback = parse.GetValue(errorFeedback),
+                Threshold = parse.GetValue(threshold)!,
+                Fit = parse.GetValue(fit)!,
             };
             var options = new RunOptions(
                 template,
@@ -222,6 +228,11 @@ internal static class RunCommand
         RunSummary summary = run.Summary();
         report.Complete(summary);
         output.WriteLine(Describe(summary));
+        if (summary.FitFallbacks > 0)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {summary.FitFallbacks} of {(long)summary.Rounds * spec.Clients} uploads fitted a power law with ρ̂ ≤ 3 (no Lomax design) and were designed for the Laplace fit instead."));
+        }
         return false;
     }
 

@@ -40,19 +40,57 @@ internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec
         ArgumentNullException.ThrowIfNull(template);
         ArgumentOutOfRangeException.ThrowIfLessThan(seeds, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(seeds, 100);
+        ExperimentSpec fp = FullPrecisionOf(template);
         IEnumerable<ExperimentSpec> configurations = preset switch
         {
-            null => baseline && template.Scheme != "fp" ? [template, template with { Scheme = "fp" }] : [template],
+            null => baseline && template.Scheme != "fp" ? [template, fp] : [template],
             // P1 §2.5 / P2 §3.5: test accuracy against rounds, every scheme at 3 bits, and full precision.
-            "fig-accuracy" => [template with { Scheme = "fp" }, .. FigureSchemes.Select(s => template with { Scheme = s, Bits = 3 }), template with { Scheme = "sign" }],
+            "fig-accuracy" => [fp, .. FigureSchemes.Select(s => WithScheme(template, s, 3)), WithScheme(template, "sign")],
             // P2: final accuracy against total uploaded bits, b = 2..5 for each scheme; full precision as the reference.
-            "fig-tradeoff" => [template with { Scheme = "fp" }, .. FigureSchemes.SelectMany(s => TradeoffBits.Select(b => template with { Scheme = s, Bits = b }))],
+            "fig-tradeoff" => [fp, .. FigureSchemes.SelectMany(s => TradeoffBits.Select(b => WithScheme(template, s, b)))],
             // P3 against P1/P2 (issue 6): under the template's gradient noise, full precision, sign compression, unbiased
             // QSGD and truncated TNQSGD at the template's bits.
-            "heavy-tails" => [template with { Scheme = "fp" }, .. HeavyTailSchemes.Select(s => template with { Scheme = s })],
+            "heavy-tails" => [fp, .. HeavyTailSchemes.Select(s => WithScheme(template, s))],
             _ => throw new ArgumentException($"Unknown preset '{preset}': use {string.Join(" or ", Presets)}.", nameof(preset)),
         };
         ImmutableArray<ExperimentSpec> runs = [.. Enumerable.Range(0, seeds).SelectMany(i => configurations.Select(c => c with { Seed = template.Seed + i }))];
         return new ExperimentPlan(preset ?? "single", runs);
+    }
+
+    /// <summary>
+    /// The full-precision reference of <paramref name="template"/>: plain float32, so error feedback, threshold and fit
+    /// go back to their defaults (fp takes no threshold, and its uploads lose nothing to feed back).
+    /// </summary>
+    public static ExperimentSpec FullPrecisionOf(ExperimentSpec template)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        return template with
+        {
+            Scheme = Schemes.FullPrecision.Name,
+            ErrorFeedback = false,
+            Threshold = ExperimentSpec.DefaultThreshold,
+            Fit = ExperimentSpec.DefaultFit,
+        };
+    }
+
+    /// <summary>
+    /// <paramref name="template"/> with another scheme (and bits): error feedback carries over to every scheme; a
+    /// threshold or fit the scheme cannot take (a threshold on qsgd, relaxed on tnq, averaged on tbq, lomax on sign)
+    /// goes back to its default, so that a preset still runs every scheme it names.
+    /// </summary>
+    public static ExperimentSpec WithScheme(ExperimentSpec template, string scheme, int? bits = null)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        ExperimentSpec spec = template with { Scheme = scheme, Bits = bits ?? template.Bits };
+        ImmutableArray<ExperimentSpecError> errors = spec.Validate();
+        if (errors.Any(e => e.Field == "threshold"))
+        {
+            spec = spec with { Threshold = ExperimentSpec.DefaultThreshold };
+        }
+        if (errors.Any(e => e.Field == "fit"))
+        {
+            spec = spec with { Fit = ExperimentSpec.DefaultFit };
+        }
+        return spec;
     }
 }

@@ -167,7 +167,8 @@ internal sealed class RunReport : IDisposable
             spec.Label,
             new RunConfigJson(
                 spec.Scheme, spec.EffectiveBits, spec.Clients, spec.Rounds, spec.Model, spec.BatchSize, spec.LearningRate, spec.Momentum,
-                spec.WeightDecay, spec.Split, spec.Seed, spec.Noise, spec.NoiseScale, spec.EvaluateEvery, spec.AuditEvery, spec.Workers, spec.Threads),
+                spec.WeightDecay, spec.Split, spec.Seed, spec.Noise, spec.NoiseScale, spec.EvaluateEvery, spec.AuditEvery, spec.Workers, spec.Threads,
+                spec.ErrorFeedback, spec.Threshold, spec.Fit),
             summary.Dimension,
             summary.Rounds,
             summary.FinalAccuracy,
@@ -178,6 +179,7 @@ internal sealed class RunReport : IDisposable
             summary.BitsPerCoordinate,
             t.Wall.TotalSeconds,
             t.RoundsPerSecond,
+            summary.FitFallbacks,
             new TimeSecondsJson(
                 t.ForwardBackward.TotalSeconds,
                 t.Flatten.TotalSeconds,
@@ -206,6 +208,7 @@ internal sealed record SummaryJson(
     string Plan, bool Interrupted, int PlannedRuns, int FinishedRuns, long[] Seeds, SummaryRunJson[] Runs, FailedRunJson[] FailedRuns, AggregateJson[] Aggregate);
 
 /// <summary>One finished (or interrupted) run of <see cref="SummaryJson"/>.</summary>
+/// <remarks><c>FitFallbacks</c>: uploads whose Lomax fit gave ρ̂ ≤ 3 and were designed for the Laplace fit (0 with fit = laplace).</remarks>
 internal sealed record SummaryRunJson(
     string Label,
     RunConfigJson Config,
@@ -219,6 +222,7 @@ internal sealed record SummaryRunJson(
     double BitsPerCoordinate,
     double WallSeconds,
     double RoundsPerSecond,
+    long FitFallbacks,
     TimeSecondsJson TimeSeconds);
 
 /// <summary>The spec of a run in <see cref="SummaryRunJson"/>; <paramref name="Bits"/> is the effective width.</summary>
@@ -239,7 +243,10 @@ internal sealed record RunConfigJson(
     int EvaluateEvery,
     int AuditEvery,
     int Workers,
-    int Threads);
+    int Threads,
+    bool ErrorFeedback,
+    string Threshold,
+    string Fit);
 
 /// <summary>Where a run's time went, in seconds, and the codec's share of the training time.</summary>
 internal sealed record TimeSecondsJson(

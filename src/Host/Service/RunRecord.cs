@@ -98,13 +98,14 @@ internal sealed record RunOutcome(
     long TotalBytes,
     long Float32Bytes,
     double CompressionRatio,
-    double BitsPerCoordinate)
+    double BitsPerCoordinate,
+    long FitFallbacks = 0)
 {
     public static RunOutcome From(RunSummary summary)
     {
         ArgumentNullException.ThrowIfNull(summary);
         return new(summary.Dimension, summary.Rounds, Finite(summary.FinalAccuracy), Finite(summary.FinalLoss), summary.TotalBytes, summary.Float32Bytes,
-            summary.CompressionRatio, summary.BitsPerCoordinate);
+            summary.CompressionRatio, summary.BitsPerCoordinate, summary.FitFallbacks);
     }
 
     private static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;

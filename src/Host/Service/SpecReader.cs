@@ -16,7 +16,7 @@ internal static class SpecReader
     public static readonly IReadOnlyList<string> Fields =
     [
         "scheme", "bits", "clients", "rounds", "model", "batchSize", "learningRate", "momentum", "weightDecay", "split", "seed",
-        "evaluateEvery", "auditEvery", "workers", "threads", "noise", "noiseScale",
+        "evaluateEvery", "auditEvery", "workers", "threads", "noise", "noiseScale", "errorFeedback", "threshold", "fit",
     ];
 
     // What GET /api/runs/{id} shows of a spec besides its fields; accepted (and ignored) so that a spec can be resubmitted as shown.
@@ -63,6 +63,9 @@ internal static class SpecReader
                 case "model": spec = Text(value, field, Add) is { } model ? spec with { Model = model } : spec; break;
                 case "split": spec = Text(value, field, Add) is { } split ? spec with { Split = split } : spec; break;
                 case "noise": spec = Text(value, field, Add) is { } noise ? spec with { Noise = noise } : spec; break;
+                case "threshold": spec = Text(value, field, Add) is { } threshold ? spec with { Threshold = threshold } : spec; break;
+                case "fit": spec = Text(value, field, Add) is { } fit ? spec with { Fit = fit } : spec; break;
+                case "errorFeedback": spec = Boolean(value, field, Add) is { } feedback ? spec with { ErrorFeedback = feedback } : spec; break;
                 case "noiseScale": spec = Real(value, field, Add) is { } noiseScale ? spec with { NoiseScale = noiseScale } : spec; break;
                 case "bits": spec = Integer(value, field, Add) is { } bits ? spec with { Bits = bits } : spec; break;
                 case "clients": spec = Integer(value, field, Add) is { } clients ? spec with { Clients = clients } : spec; break;
@@ -122,6 +125,16 @@ internal static class SpecReader
             return value.GetString();
         }
         add(field, $"{field} = {value.GetRawText()} is not a string.");
+        return null;
+    }
+
+    private static bool? Boolean(JsonElement value, string field, Action<string, string> add)
+    {
+        if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+        {
+            return value.GetBoolean();
+        }
+        add(field, $"{field} = {value.GetRawText()} is not true or false.");
         return null;
     }
 

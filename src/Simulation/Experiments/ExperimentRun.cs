@@ -43,7 +43,7 @@ public sealed class ExperimentRun : IDisposable
         // cycle without building a model twice.
         var forward = new ForwardingChannel();
         _trainer = new SynchronousTrainer(config, data, forward, time: _time);
-        _channel = new CodecChannel(spec.ToQuantizerSpec(), _trainer.Dimension, spec.AuditEvery, new GradientCodec(), _time);
+        _channel = new CodecChannel(spec.ToQuantizerSpec(), _trainer.Dimension, spec.ToChannelOptions(), new GradientCodec(), _time);
         _channel.Observer = observer;
         forward.Target = _channel;
         Dimension = _trainer.Dimension;
@@ -125,8 +125,12 @@ public sealed class ExperimentRun : IDisposable
     /// Writes a checkpoint: after <see cref="RestoreCheckpoint"/> into a new run of the same spec and data, the
     /// remaining rounds give exactly the metrics this run would have given (wall-clock fields aside).
     /// </summary>
-    /// <remarks>Layout: "VRFYCKPT", version 1, the rounds and bytes so far, the last evaluation, the trainer state
-    /// (<see cref="SynchronousTrainer.WriteState"/>), and the SHA-256 of everything before it.</remarks>
+    /// <remarks>Layout: "VRFYCKPT", version 2, the bytes so far, the last evaluation, the Lomax-fit fallbacks so far,
+    /// the channel state (<see cref="CodecChannel.WriteState"/>: the error-feedback residuals, when on), the trainer
+    /// state (<see cref="SynchronousTrainer.WriteState"/>), and the SHA-256 of everything before it. The channel state
+    /// comes before the trainer's so that a mismatch (error feedback on in one, off in the other) is refused before
+    /// the trainer is overwritten. Version 1 (no fallbacks, no channel state) is still read, for runs without error
+    /// feedback.</remarks>
     public void SaveCheckpoint(Stream destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
@@ -140,6 +144,8 @@ public sealed class ExperimentRun : IDisposable
             writer.Write(LastEvaluation?.Accuracy ?? 0);
             writer.Write(LastEvaluation?.Loss ?? 0);
             writer.Write(LastEvaluation?.Count ?? 0);
+            writer.Write(_channel.FitFallbacks);
+            _channel.WriteState(writer);
             _trainer.WriteState(writer);
         }
         byte[] body = buffer.ToArray();
@@ -172,21 +178,32 @@ public sealed class ExperimentRun : IDisposable
             throw new InvalidDataException("The checkpoint's SHA-256 does not match its contents: it is corrupted or truncated.");
         }
         using var reader = new BinaryReader(new MemoryStream(all, 0, body.Length), System.Text.Encoding.UTF8);
-        if (!reader.ReadBytes(CheckpointMagic.Length).AsSpan().SequenceEqual(CheckpointMagic) || reader.ReadInt32() is int version && version != CheckpointVersion)
+        if (!reader.ReadBytes(CheckpointMagic.Length).AsSpan().SequenceEqual(CheckpointMagic) || reader.ReadInt32() is int version && version is < 1 or > CheckpointVersion)
         {
-            throw new InvalidDataException($"This is not a version-{CheckpointVersion} Verified checkpoint.");
+            throw new InvalidDataException($"This is not a version-1 or version-{CheckpointVersion} Verified checkpoint.");
         }
         long totalBytes = reader.ReadInt64();
         bool evaluated = reader.ReadBoolean();
         var evaluation = new Evaluation(reader.ReadDouble(), reader.ReadDouble(), reader.ReadInt32());
+        long fitFallbacks = 0;
+        if (version >= 2)
+        {
+            fitFallbacks = reader.ReadInt64();
+            _channel.ReadState(reader);
+        }
+        else if (_channel.ErrorFeedback)
+        {
+            throw new InvalidDataException("A version-1 checkpoint holds no error-feedback residuals but this run has error feedback on.");
+        }
         _trainer.ReadState(reader);
+        _channel.RestoreFitFallbacks(fitFallbacks);
         TotalBytes = totalBytes;
         LastEvaluation = evaluated ? evaluation : null;
     }
 
     private static ReadOnlySpan<byte> CheckpointMagic => "VRFYCKPT"u8;
 
-    private const int CheckpointVersion = 1;
+    private const int CheckpointVersion = 2;
 
     /// <summary>Test accuracy and loss now.</summary>
     public Evaluation Evaluate() => _trainer.Evaluate();
@@ -200,7 +217,10 @@ public sealed class ExperimentRun : IDisposable
         LastEvaluation?.Loss,
         TotalBytes,
         4L * Dimension * Spec.Clients * Round,
-        Timings);
+        Timings)
+    {
+        FitFallbacks = _channel.FitFallbacks,
+    };
 
     /// <inheritdoc />
     public void Dispose() => _trainer.Dispose();
@@ -218,7 +238,7 @@ public sealed class ExperimentRun : IDisposable
 }
 
 /// <summary>The metrics after round <paramref name="Round"/> of one run.</summary>
-/// <param name="Label">The scheme and bits, e.g. <c>tnq-3</c>.</param>
+/// <param name="Label">The spec's <see cref="ExperimentSpec.Label"/>, e.g. <c>tnq-3</c> or <c>tnq-3-averaged-ef</c>.</param>
 /// <param name="Round">Rounds completed, 1..T.</param>
 /// <param name="TrainingLoss">Mean over clients of their minibatch loss at θ before the round's step.</param>
 /// <param name="UploadBytes">Bytes uploaded in the round, summed over clients.</param>
@@ -290,6 +310,9 @@ public sealed record RunSummary(
     long Float32Bytes,
     RunTimings Timings)
 {
+    /// <summary>Uploads whose chosen fit found no model and went with Laplace (<c>fit = lomax</c> with ρ̂ ≤ 3).</summary>
+    public long FitFallbacks { get; init; }
+
     /// <summary>Float32 bytes over bytes sent.</summary>
     public double CompressionRatio => TotalBytes > 0 ? (double)Float32Bytes / TotalBytes : 0;
 

@@ -80,6 +80,28 @@ public sealed record ExperimentSpec
     public double NoiseScale { get; init; }
 
     /// <summary>
+    /// Error feedback: each client keeps what its uploads lost, e ← (g + e) − Q(g + e), and sends g + e (EF-SGD). Any
+    /// scheme. Default false.
+    /// </summary>
+    public bool ErrorFeedback { get; init; }
+
+    /// <summary>
+    /// How a truncating scheme (tuq, tnq, tbq) picks α: <c>optimal</c> (the papers' one-upload objective, the default),
+    /// <c>averaged</c> (the error of the server's average of <see cref="Clients"/> uploads; not tbq, whose header cannot
+    /// carry it), <c>relaxed</c> (tuq only) or a fixed α &gt; 0 written as a number.
+    /// </summary>
+    public string Threshold { get; init; } = DefaultThreshold;
+
+    /// <summary>The model each upload fits: <c>laplace</c> (default) or <c>lomax</c> (truncating schemes only; slow).</summary>
+    public string Fit { get; init; } = DefaultFit;
+
+    /// <summary>The default of <see cref="Threshold"/>.</summary>
+    public const string DefaultThreshold = "optimal";
+
+    /// <summary>The default of <see cref="Fit"/>.</summary>
+    public const string DefaultFit = "laplace";
+
+    /// <summary>
     /// Every invalid field, as (field, message) pairs in field order; empty when the spec is valid. Messages say the
     /// value and the allowed range, e.g. <c>bits = 9 is out of range for tnq: it must be an integer from 1 to 8.</c>
     /// </summary>
@@ -94,10 +116,38 @@ public sealed record ExperimentSpec
             }
         }
 
-        if (!Schemes.TryParse(Scheme, Bits, null, out _, out SchemeProblem? schemeProblem))
+        // Errors of the later fields (threshold, fit) are found with the scheme's, but listed in field order, last.
+        var late = new List<ExperimentSpecError>();
+        // A threshold that does not parse is reported as such; the scheme and bits are then checked with the default.
+        if (!TryParseThreshold(Threshold, Clients, out Threshold? threshold, out string thresholdError))
         {
-            errors.Add(new ExperimentSpecError(
-                schemeProblem.Argument, schemeProblem.Argument == "scheme" ? $"scheme {schemeProblem.Message}" : schemeProblem.Message));
+            late.Add(new ExperimentSpecError("threshold", thresholdError));
+        }
+        if (!Schemes.TryParse(Scheme, Bits, threshold, out QuantizerSpec? quantizer, out SchemeProblem? schemeProblem))
+        {
+            var problem = new ExperimentSpecError(
+                schemeProblem.Argument,
+                schemeProblem.Argument switch
+                {
+                    "scheme" => $"scheme {schemeProblem.Message}",
+                    "threshold" => $"threshold = {Threshold}: {schemeProblem.Message}",
+                    _ => schemeProblem.Message,
+                });
+            (problem.Field == "threshold" ? late : (ICollection<ExperimentSpecError>)errors).Add(problem);
+        }
+        else if (quantizer is TruncatedBiScaled && threshold is AveragedThreshold)
+        {
+            late.Add(new ExperimentSpecError("threshold",
+                "threshold = averaged cannot be used with tbq: tbq's split (β, n_in) depends on N, which the payload header does not carry, so the codec refuses it. Use tnq or tuq with the averaged threshold, or tbq with optimal or a fixed α."));
+        }
+        if (!UploadFit.TryParse(Fit, out UploadFitKind fit))
+        {
+            late.Add(new ExperimentSpecError("fit", $"fit = '{Fit}' is not a model fit: use {string.Join(" or ", UploadFit.Names)}."));
+        }
+        else if (fit != UploadFitKind.Laplace && Schemes.TryFind(Scheme, out SchemeDefinition? definition, out _) && !definition.Truncates)
+        {
+            late.Add(new ExperimentSpecError("fit",
+                $"fit = {Fit} changes only the truncating schemes' designs (tuq, tnq, tbq); {definition.Name} does not use a fitted model for its levels, so use fit = laplace."));
         }
         Check(Clients is >= 1 and <= MaxClients, "clients", $"clients = {Clients} is out of range: it must be an integer from 1 to {MaxClients}.");
         Check(Rounds is >= 1 and <= MaxRounds, "rounds", $"rounds = {Rounds} is out of range: it must be an integer from 1 to {MaxRounds}.");
@@ -112,6 +162,7 @@ public sealed record ExperimentSpec
         Check(Workers is >= 1 and <= 64, "workers", $"workers = {Workers} is out of range: it must be an integer from 1 to 64.");
         Check(Threads is >= 1 and <= 64, "threads", $"threads = {Threads} is out of range: it must be an integer from 1 to 64.");
         Check(TryParseNoise(Noise, NoiseScale, out _, out string noiseError), "noise", $"{noiseError}");
+        errors.AddRange(late);
         return errors.ToImmutable();
     }
 
@@ -126,20 +177,61 @@ public sealed record ExperimentSpec
         }
     }
 
-    /// <summary>The quantizer spec (fp, sign, usign and the sparsifiers ignore <see cref="Bits"/>).</summary>
-    /// <exception cref="ArgumentException">The scheme, bits or their combination is invalid.</exception>
-    public QuantizerSpec ToQuantizerSpec() => Schemes.Parse(Scheme, Bits);
+    /// <summary>The quantizer spec, threshold included (fp, sign, usign and the sparsifiers ignore <see cref="Bits"/>).</summary>
+    /// <exception cref="ArgumentException">The scheme, bits, threshold or their combination is invalid.</exception>
+    public QuantizerSpec ToQuantizerSpec() =>
+        TryParseThreshold(Threshold, Clients, out Threshold? threshold, out string error)
+            ? Schemes.Parse(Scheme, Bits, threshold)
+            : throw new ArgumentException(error, nameof(Threshold));
+
+    /// <summary>The channel's options: the audit period, the model fit and error feedback for <see cref="Clients"/>.</summary>
+    /// <exception cref="ArgumentException">The fit is not one of <see cref="UploadFit.Names"/>.</exception>
+    public CodecChannelOptions ToChannelOptions() => new()
+    {
+        AuditEvery = AuditEvery,
+        Fit = UploadFit.TryParse(Fit, out UploadFitKind fit) ? fit : throw new ArgumentException($"fit = '{Fit}' is not a model fit.", nameof(Fit)),
+        ErrorFeedbackClients = ErrorFeedback ? Clients : 0,
+    };
 
     /// <summary>Bits per coordinate as the scheme really uses them (32 for fp, 1 for sign).</summary>
     public int EffectiveBits => ToQuantizerSpec().BitsPerCoordinate;
 
     /// <summary>
-    /// The quantizer's <see cref="QuantizerSpec.Label"/> (<c>tnq-3</c>, <c>fp</c>, <c>bernoulli-0.1</c>); for a scheme that
-    /// does not parse, the text as written with ':' as '-', so that even a rejected spec can be named in a report.
+    /// What was run, for tables, plots, file names and run labels: the quantizer's <see cref="QuantizerSpec.Label"/>
+    /// (<c>tnq-3</c>, <c>fp</c>, <c>bernoulli-0.1</c>), then one suffix per option that is not at its default, in this
+    /// order: <c>-FIT</c> (<c>-lomax</c>), <c>-THRESHOLD</c> (<c>-averaged</c>, <c>-relaxed</c>, <c>-alphaA</c>),
+    /// <c>-ef</c>. So <c>tnq-3-lomax-averaged-ef</c>; a spec with every default keeps its old label. (Segmented uploads,
+    /// when they come, go right after the quantizer's label, before the fit.) For a scheme that does not parse, the
+    /// text as written with ':' as '-', so that even a rejected spec can be named in a report.
     /// </summary>
-    public string Label => Schemes.TryParse(Scheme, Bits, null, out QuantizerSpec? spec, out _)
-        ? spec.Label
-        : (Scheme ?? "").Replace(':', '-');
+    public string Label
+    {
+        get
+        {
+            TryParseThreshold(Threshold, Clients, out Threshold? threshold, out _);
+            if (!Schemes.TryParse(Scheme, Bits, threshold, out QuantizerSpec? spec, out _)
+                && !Schemes.TryParse(Scheme, Bits, null, out spec, out _))
+            {
+                return (Scheme ?? "").Replace(':', '-');
+            }
+            var label = new System.Text.StringBuilder(spec.Label);
+            if (Fit != DefaultFit)
+            {
+                label.Append('-').Append(Fit);
+            }
+            if (Threshold != DefaultThreshold)
+            {
+                label.Append('-').Append(threshold is FixedThreshold fixedThreshold
+                    ? "alpha" + fixedThreshold.Alpha.ToString("R", CultureInfo.InvariantCulture)
+                    : Threshold);
+            }
+            if (ErrorFeedback)
+            {
+                label.Append("-ef");
+            }
+            return label.ToString();
+        }
+    }
 
     /// <summary>The trainer's configuration.</summary>
     /// <exception cref="ArgumentException">The spec is invalid.</exception>
@@ -160,6 +252,30 @@ public sealed record ExperimentSpec
             Workers = Math.Min(Workers, Clients),
             Threads = Threads,
         };
+    }
+
+    /// <summary>
+    /// <see cref="Threshold"/> as a Theory threshold: <c>optimal</c>, <c>averaged</c> (over <paramref name="clients"/>;
+    /// at least 1 so that a spec with an invalid client count still parses here), <c>relaxed</c>, or a finite α &gt; 0.
+    /// </summary>
+    private static bool TryParseThreshold(string? text, int clients, out Threshold? threshold, out string error)
+    {
+        error = "";
+        threshold = text switch
+        {
+            "optimal" => Verified.Theory.Threshold.Optimal,
+            "averaged" => Verified.Theory.Threshold.Averaged(Math.Max(clients, 1)),
+            "relaxed" => Verified.Theory.Threshold.Relaxed,
+            _ when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double alpha) && double.IsFinite(alpha) && alpha > 0 =>
+                Verified.Theory.Threshold.Fixed(alpha),
+            _ => null,
+        };
+        if (threshold is null)
+        {
+            error = $"threshold = '{text}' is not a threshold: use optimal, averaged, relaxed or a fixed α > 0 (a number, e.g. 0.01).";
+            return false;
+        }
+        return true;
     }
 
     private static bool TryParseNoise(string? kind, double scale, out GradientNoise? noise, out string error)

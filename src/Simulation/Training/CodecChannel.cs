@@ -13,12 +13,20 @@ namespace Verified.Simulation.Training;
 /// <remarks>
 /// <para>Per upload (ARCHITECTURE.md, "the data path of one round"):</para>
 /// <code>
-/// model  ← ModelFit.Laplace(g)                  γ̂ = mean |g|; fp and QSGD/NUQSGD ignore it for their levels
+/// v      ← g + e_i with error feedback on, else g
+/// model  ← UploadFit.Fit(fit, v)                 Laplace γ̂ = mean |g| by default; fp and QSGD/NUQSGD ignore it for their levels
 /// design ← codec.Designs.GetOrDesign(spec, model, d)
-/// bytes  ← codec.Encode(g, design, (seed, round, client))
+/// bytes  ← codec.Encode(v, design, (seed, round, client))
 /// server: codec.DecodeAccumulate(bytes, sum, 1/N)
-/// every AuditEvery rounds: EncodingAudit.Measure(g, bytes) next to design's predictions
+/// error feedback: e_i ← v − codec.Decode(bytes)
+/// every AuditEvery rounds: EncodingAudit.Measure(v, bytes) next to design's predictions
 /// </code>
+/// <para>Error feedback is the classic memory of EF-SGD (Seide et al. 2014, "1-bit stochastic gradient descent…";
+/// Karimireddy et al. 2019, "Error feedback fixes SignSGD…"): what a client's upload lost is added to its next
+/// gradient, so over R rounds Σ decoded uploads + e_i = Σ gradients (to float rounding), whatever the scheme. The
+/// residual is taken from the client's own payload decoded (exactly what the server adds), not from a second
+/// quantization, which with stochastic rounding would differ. One float[d] per client, allocated once; it is state a
+/// checkpoint must hold (<see cref="WriteState"/>).</para>
 /// <para>An all-zero gradient (no scale to fit) goes as <see cref="GradientCodec.EncodeZero"/>'s payload. A NaN or ±∞
 /// coordinate stops the run with a <see cref="TrainingDivergedException"/> naming the round, client and index.</para>
 /// <para>Not thread-safe: <see cref="SynchronousTrainer"/> calls <see cref="Transmit"/> once per client, in client
@@ -30,12 +38,16 @@ public sealed class CodecChannel : IGradientChannel
     private readonly GradientCodec _codec;
     private readonly TimeProvider _time;
     private readonly byte[] _payload;
+    private readonly float[][]? _residuals;
+    private readonly float[] _corrected = [];
+    private readonly float[] _decoded = [];
     private float[] _auditScratch = [];
     private RoundAccumulator _round = new();
     private long _designTicks;
     private long _encodeTicks;
     private long _decodeTicks;
     private long _auditTicks;
+    private long _fitFallbacks;
 
     /// <summary>A channel that sends <paramref name="dimension"/>-coordinate gradients with <paramref name="spec"/>.</summary>
     /// <param name="spec">The scheme and bit width.</param>
@@ -45,16 +57,41 @@ public sealed class CodecChannel : IGradientChannel
     /// <param name="codec">The codec; a new one by default.</param>
     /// <param name="time">Clock for <see cref="Timings"/>.</param>
     public CodecChannel(QuantizerSpec spec, int dimension, int auditEvery = 10, GradientCodec? codec = null, TimeProvider? time = null)
+        : this(spec, dimension, new CodecChannelOptions { AuditEvery = auditEvery }, codec, time)
+    {
+    }
+
+    /// <summary>A channel that sends <paramref name="dimension"/>-coordinate gradients with <paramref name="spec"/>.</summary>
+    /// <param name="spec">The scheme, bits and threshold.</param>
+    /// <param name="dimension">d, the gradient length.</param>
+    /// <param name="options">Audit period, model fit and error feedback.</param>
+    /// <param name="codec">The codec; a new one by default.</param>
+    /// <param name="time">Clock for <see cref="Timings"/>.</param>
+    public CodecChannel(QuantizerSpec spec, int dimension, CodecChannelOptions options, GradientCodec? codec = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegative(dimension);
-        ArgumentOutOfRangeException.ThrowIfNegative(auditEvery);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.AuditEvery);
         Spec = spec;
         Dimension = dimension;
-        AuditEvery = auditEvery;
+        AuditEvery = options.AuditEvery;
+        Fit = options.Fit;
         _codec = codec ?? new GradientCodec();
         _time = time ?? TimeProvider.System;
         _payload = GC.AllocateUninitializedArray<byte>(GradientCodec.GetMaxEncodedLength(spec, dimension));
+        if (options.ErrorFeedbackClients > 0)
+        {
+            // All residuals up front (zero: nothing lost yet), so a round allocates nothing: N·d floats, 38 MB for the
+            // default CNN and 8 clients.
+            _residuals = new float[options.ErrorFeedbackClients][];
+            for (int c = 0; c < _residuals.Length; c++)
+            {
+                _residuals[c] = new float[dimension];
+            }
+            _corrected = GC.AllocateUninitializedArray<float>(dimension);
+            _decoded = GC.AllocateUninitializedArray<float>(dimension);
+        }
     }
 
     /// <summary>The scheme.</summary>
@@ -66,8 +103,25 @@ public sealed class CodecChannel : IGradientChannel
     /// <summary>Rounds between audits (0: never).</summary>
     public int AuditEvery { get; }
 
+    /// <summary>The model each upload fits.</summary>
+    public UploadFitKind Fit { get; }
+
+    /// <summary>Whether each client keeps an error-feedback residual.</summary>
+    public bool ErrorFeedback => _residuals is not null;
+
+    /// <summary>Uploads so far whose chosen fit found no model and went with Laplace (Lomax with ρ̂ ≤ 3).</summary>
+    public long FitFallbacks => _fitFallbacks;
+
     /// <inheritdoc />
     public string Name => Spec.Label;
+
+    /// <summary>Sets <see cref="FitFallbacks"/> from a checkpoint, so that a resumed run counts as the uninterrupted one.</summary>
+    public void RestoreFitFallbacks(long count) => _fitFallbacks = count >= 0 ? count : throw new ArgumentOutOfRangeException(nameof(count), count, "A count cannot be negative.");
+
+    /// <summary>Client <paramref name="client"/>'s residual e (what its uploads have lost so far); error feedback only.</summary>
+    /// <exception cref="InvalidOperationException">Error feedback is off.</exception>
+    public ReadOnlySpan<float> Residual(int client) =>
+        (_residuals ?? throw new InvalidOperationException("Error feedback is off: the channel keeps no residuals."))[client];
 
     /// <summary>Sees each gradient before it is encoded (gradient capture); null: none.</summary>
     public IUploadObserver? Observer { get; set; }
@@ -91,33 +145,166 @@ public sealed class CodecChannel : IGradientChannel
         {
             _round = new RoundAccumulator { Round = key.Round };
         }
-        Observer?.Observe(key, gradient);
+        float[]? residual = null;
+        if (_residuals is not null)
+        {
+            if ((uint)key.Client >= (uint)_residuals.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(key), key.Client, $"The channel keeps residuals for {_residuals.Length} clients.");
+            }
+            residual = _residuals[key.Client];
+        }
 
         long start = _time.GetTimestamp();
-        QuantizerDesign? design = DesignFor(gradient, key);
+        // With error feedback the client sends v = g + e: the codec, the observer and the audit all see v.
+        ReadOnlySpan<float> vector = residual is null ? gradient : AddInto(gradient, residual, _corrected);
+        long corrected = _time.GetTimestamp();
+        Observer?.Observe(key, vector);
+
+        long fitStart = _time.GetTimestamp();
+        QuantizerDesign? design = DesignFor(vector, key, out bool fellBack);
         long designed = _time.GetTimestamp();
         int length = design is null
-            ? GradientCodec.EncodeZero(Spec, gradient.Length, _payload)
-            : _codec.Encode(gradient, design, new RoundingKey(unchecked((ulong)key.Seed), key.Round, key.Client), _payload);
+            ? GradientCodec.EncodeZero(Spec, vector.Length, _payload)
+            : _codec.Encode(vector, design, new RoundingKey(unchecked((ulong)key.Seed), key.Round, key.Client), _payload);
         ReadOnlySpan<byte> payload = _payload.AsSpan(0, length);
         long encoded = _time.GetTimestamp();
         _codec.DecodeAccumulate(payload, sum, weight);
         long decoded = _time.GetTimestamp();
-        _designTicks += designed - start;
-        _encodeTicks += encoded - designed;
+        if (residual is not null)
+        {
+            // e ← v − Q(v), Q(v) being the payload as the server decodes it (the client can decode its own payload).
+            _codec.Decode(payload, _decoded);
+            SubtractInto(_corrected, _decoded, residual);
+        }
+        long fedBack = _time.GetTimestamp();
+        _designTicks += designed - fitStart;
+        // Error feedback's work (g + e, and the decode and subtraction for the new residual) is the client's, so it
+        // counts as encoding.
+        _encodeTicks += (encoded - designed) + (corrected - start) + (fedBack - decoded);
         _decodeTicks += decoded - encoded;
+        if (fellBack)
+        {
+            _fitFallbacks++;
+        }
 
-        _round.Add(design);
+        _round.Add(design, fellBack);
         if (AuditEvery > 0 && key.Round % AuditEvery == 0)
         {
             if (_auditScratch.Length != Dimension)
             {
                 _auditScratch = GC.AllocateUninitializedArray<float>(Dimension);
             }
-            _round.Add(EncodingAudit.Measure(_codec, gradient, payload, _auditScratch));
-            _auditTicks += _time.GetTimestamp() - decoded;
+            _round.Add(EncodingAudit.Measure(_codec, vector, payload, _auditScratch));
+            _auditTicks += _time.GetTimestamp() - fedBack;
         }
         return length;
+    }
+
+    /// <summary>
+    /// Writes the channel's state: whether error feedback is on and, if so, every client's residual (float32,
+    /// little-endian). Nothing else carries over between rounds: designs are a cache, rounding keys are (seed, round,
+    /// client).
+    /// </summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(_residuals is not null);
+        if (_residuals is null)
+        {
+            return;
+        }
+        writer.Write(_residuals.Length);
+        writer.Write(Dimension);
+        foreach (float[] residual in _residuals)
+        {
+            FloatStream.Write(writer, residual);
+        }
+    }
+
+    /// <summary>
+    /// Restores <see cref="WriteState"/>'s output. Everything is read and checked before anything is overwritten, so a
+    /// refused state leaves the channel as it was.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The state is truncated, or was written with error feedback on and this
+    /// channel has it off (or the other way round), or for another number of clients or another d.</exception>
+    public void ReadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        bool feedback;
+        int clients = 0, dimension = 0;
+        try
+        {
+            feedback = reader.ReadBoolean();
+            if (feedback)
+            {
+                clients = reader.ReadInt32();
+                dimension = reader.ReadInt32();
+            }
+        }
+        catch (EndOfStreamException exception)
+        {
+            throw new InvalidDataException("The channel state is truncated before its header ends.", exception);
+        }
+        if (feedback != (_residuals is not null))
+        {
+            throw new InvalidDataException(feedback
+                ? "The checkpoint holds error-feedback residuals but this run has error feedback off."
+                : "The checkpoint holds no error-feedback residuals but this run has error feedback on.");
+        }
+        if (_residuals is null)
+        {
+            return;
+        }
+        if (clients != _residuals.Length || dimension != Dimension)
+        {
+            throw new InvalidDataException($"The checkpoint holds residuals of {clients} clients × {dimension} coordinates; this run has {_residuals.Length} × {Dimension}.");
+        }
+        var read = new float[clients][];
+        for (int c = 0; c < clients; c++)
+        {
+            read[c] = new float[dimension];
+            FloatStream.Read(reader, read[c], $"client {c}'s residual");
+        }
+        for (int c = 0; c < clients; c++)
+        {
+            read[c].CopyTo(_residuals[c], 0);
+        }
+    }
+
+    /// <summary>destination ← a + b, lane by lane (each sum rounded once, whatever the vector width).</summary>
+    private static ReadOnlySpan<float> AddInto(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination)
+    {
+        int j = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            for (; j <= a.Length - System.Numerics.Vector<float>.Count; j += System.Numerics.Vector<float>.Count)
+            {
+                (new System.Numerics.Vector<float>(a[j..]) + new System.Numerics.Vector<float>(b[j..])).CopyTo(destination[j..]);
+            }
+        }
+        for (; j < a.Length; j++)
+        {
+            destination[j] = a[j] + b[j];
+        }
+        return destination[..a.Length];
+    }
+
+    /// <summary>destination ← a − b, lane by lane.</summary>
+    private static void SubtractInto(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination)
+    {
+        int j = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            for (; j <= a.Length - System.Numerics.Vector<float>.Count; j += System.Numerics.Vector<float>.Count)
+            {
+                (new System.Numerics.Vector<float>(a[j..]) - new System.Numerics.Vector<float>(b[j..])).CopyTo(destination[j..]);
+            }
+        }
+        for (; j < a.Length; j++)
+        {
+            destination[j] = a[j] - b[j];
+        }
     }
 
     /// <summary>
@@ -130,12 +317,13 @@ public sealed class CodecChannel : IGradientChannel
             ? _round.ToStatistics()
             : throw new InvalidOperationException($"The channel has no uploads of round {round}; its last round is {_round.Round}.");
 
-    private QuantizerDesign? DesignFor(ReadOnlySpan<float> gradient, UploadKey key)
+    private QuantizerDesign? DesignFor(ReadOnlySpan<float> gradient, UploadKey key, out bool fellBack)
     {
-        Laplace model;
+        fellBack = false;
+        Laplace laplace;
         try
         {
-            model = ModelFit.Laplace(gradient);
+            laplace = ModelFit.Laplace(gradient);
         }
         catch (ArgumentException exception)
         {
@@ -153,6 +341,7 @@ public sealed class CodecChannel : IGradientChannel
                 string.Create(CultureInfo.InvariantCulture, $"Round {key.Round}, client {key.Client}: {exception.Message} Lower the learning rate (--lr) or check the data."),
                 exception);
         }
+        GradientModel model = UploadFit.Fit(Fit, gradient, laplace, out fellBack);
         return _codec.Designs.GetOrDesign(Spec, model, Spec.DesignNeedsDimension ? Math.Max(gradient.Length, 1) : null);
     }
 
@@ -188,13 +377,15 @@ public sealed class CodecChannel : IGradientChannel
         public int Uploads { get; private set; }
 
         private int _designed;
+        private int _fallbacks;
         private double _scale, _alpha, _predictedRounding, _predictedTruncationMse, _predictedTruncationRate;
         private int _audited;
         private double _mse, _rounding, _expectedRounding, _truncationRate, _truncationMse;
 
-        public void Add(QuantizerDesign? design)
+        public void Add(QuantizerDesign? design, bool fellBack)
         {
             Uploads++;
+            _fallbacks += fellBack ? 1 : 0;
             if (design is null)
             {
                 return;
@@ -231,14 +422,17 @@ public sealed class CodecChannel : IGradientChannel
                 _audited == 0 ? double.NaN : _rounding / a,
                 _audited == 0 ? double.NaN : _expectedRounding / a,
                 _audited == 0 ? double.NaN : _truncationRate / a,
-                _audited == 0 ? double.NaN : _truncationMse / a);
+                _audited == 0 ? double.NaN : _truncationMse / a)
+            {
+                FitFallbacks = _fallbacks,
+            };
         }
     }
 }
 
 /// <summary>Time spent in the codec channel, summed over uploads.</summary>
 /// <param name="Design">Fitting the model and designing the quantizer (cache lookups included).</param>
-/// <param name="Encode">Encoding.</param>
+/// <param name="Encode">Encoding, and error feedback's client-side work (g + e, decoding its own payload, the new residual).</param>
 /// <param name="Decode">The server's decode-accumulate.</param>
 /// <param name="Audit">Auditing (a second decode and two passes); not part of the codec's cost.</param>
 public readonly record struct ChannelTimings(TimeSpan Design, TimeSpan Encode, TimeSpan Decode, TimeSpan Audit)
@@ -252,7 +446,7 @@ public readonly record struct ChannelTimings(TimeSpan Design, TimeSpan Encode, T
 /// what the audit measured (NaN in rounds without audit; see <see cref="EncodingAudit"/>).
 /// </summary>
 /// <param name="Uploads">Uploads in the round.</param>
-/// <param name="ModelScale">Fitted Laplace scale γ̂.</param>
+/// <param name="ModelScale">Fitted model's scale: Laplace γ̂, or Lomax σ̂ with <c>--fit lomax</c>.</param>
 /// <param name="Alpha">Design's α (∞ for schemes that do not truncate).</param>
 /// <param name="PredictedRoundingVariance">Design's exact rounding variance per coordinate under the fitted model.</param>
 /// <param name="PredictedTruncationMse">Design's M(α) (sign: its bias).</param>
@@ -275,6 +469,22 @@ public sealed record UploadStatistics(
     double MeasuredTruncationRate,
     double MeasuredTruncationMse)
 {
+    /// <summary>Uploads of the round whose chosen fit found no model and went with Laplace (Lomax with ρ̂ ≤ 3).</summary>
+    public int FitFallbacks { get; init; }
+
     /// <summary>The design's predicted (1/d)E‖ĝ − g‖²: rounding variance plus truncation error.</summary>
     public double PredictedMse => PredictedRoundingVariance + PredictedTruncationMse;
+}
+
+/// <summary>How a <see cref="CodecChannel"/> treats each upload besides its scheme.</summary>
+public sealed record CodecChannelOptions
+{
+    /// <summary>Audit every upload of rounds 0, k, 2k, … (0: never). Default 10.</summary>
+    public int AuditEvery { get; init; } = 10;
+
+    /// <summary>The model each upload fits. Default Laplace.</summary>
+    public UploadFitKind Fit { get; init; } = UploadFitKind.Laplace;
+
+    /// <summary>Error feedback for clients 0..N−1 (N = this value); 0, the default, turns it off.</summary>
+    public int ErrorFeedbackClients { get; init; }
 }

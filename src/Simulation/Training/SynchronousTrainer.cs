@@ -180,7 +180,8 @@ public sealed class SynchronousTrainer : IDisposable
     /// <summary>
     /// Writes what the next rounds depend on: the round, θ and the momentum buffers (float32, little-endian). Nothing
     /// else is state: client samplers are replayed from the seed (<see cref="ClientBatchSampler.Skip"/>), dropout is
-    /// reseeded from (seed, round, client), and the channel's rounding keys are (seed, round, client).
+    /// reseeded from (seed, round, client), and the channel's rounding keys are (seed, round, client). A channel with
+    /// state of its own (error-feedback residuals) writes it itself (<see cref="CodecChannel.WriteState"/>).
     /// </summary>
     public void WriteState(BinaryWriter writer)
     {
@@ -189,9 +190,9 @@ public sealed class SynchronousTrainer : IDisposable
         writer.Write(Dimension);
         using var scratch = new FlatParameterBuffer(Model);
         scratch.GatherValues();
-        WriteFloats(writer, scratch.Span);
+        FloatStream.Write(writer, scratch.Span);
         _optimizer.GatherMomentum(scratch);
-        WriteFloats(writer, scratch.Span);
+        FloatStream.Write(writer, scratch.Span);
     }
 
     /// <summary>
@@ -223,53 +224,15 @@ public sealed class SynchronousTrainer : IDisposable
             throw new InvalidDataException($"The trainer state is for round {round} of a model with {dimension} parameters; this model has {Dimension}.");
         }
         using var scratch = new FlatParameterBuffer(Model);
-        ReadFloats(reader, scratch.Span, "θ");
+        FloatStream.Read(reader, scratch.Span, "the trainer state's θ");
         scratch.ScatterValues();
-        ReadFloats(reader, scratch.Span, "the momentum");
+        FloatStream.Read(reader, scratch.Span, "the trainer state's momentum");
         _optimizer.ScatterMomentum(scratch);
         for (int c = 0; c < _samplers.Length; c++)
         {
             _samplers[c].Skip(round, Config.BatchSize);
         }
         Round = round;
-    }
-
-    private static void WriteFloats(BinaryWriter writer, ReadOnlySpan<float> values)
-    {
-        if (BitConverter.IsLittleEndian)
-        {
-            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
-            return;
-        }
-        foreach (float value in values)
-        {
-            writer.Write(value);
-        }
-    }
-
-    private static void ReadFloats(BinaryReader reader, Span<float> values, string what)
-    {
-        Span<byte> bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values);
-        if (reader.Read(bytes) is int read && read != bytes.Length)
-        {
-            // BinaryReader.Read(Span) may return fewer bytes than asked only at the end of the stream.
-            int total = read;
-            while (total < bytes.Length && reader.Read(bytes[total..]) is int more && more > 0)
-            {
-                total += more;
-            }
-            if (total != bytes.Length)
-            {
-                throw new InvalidDataException($"The trainer state is truncated in {what}: {total} of {bytes.Length} bytes.");
-            }
-        }
-        if (!BitConverter.IsLittleEndian)
-        {
-            for (int i = 0; i < values.Length; i++)
-            {
-                values[i] = BitConverter.Int32BitsToSingle(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(BitConverter.SingleToInt32Bits(values[i])));
-            }
-        }
     }
 
     /// <summary>Test accuracy and loss of the current θ.</summary>
