@@ -133,7 +133,7 @@ public sealed class CodecCliTests : IDisposable
     {
         // Issue 13's acceptance check: two halves of Laplace(0.01) and Laplace(1) coordinates, tnq b = 3.
         const int D = 8192;
-        float[] gradient = [.. Laplace(D / 2, 0.01, 31), .. Laplace(D / 2, 1, 32)];
+        float[] gradient = [.. LaplaceSampler.Vector(D / 2, 0.01, 31), .. LaplaceSampler.Vector(D / 2, 1, 32)];
         File.WriteAllBytes(PathOf("h.f32"), MemoryMarshal.AsBytes(gradient.AsSpan()).ToArray());
 
         var segmented = Run("codec", "encode", "--scheme", "tnq", "--bits", "3", "--segments", "bucket:4096", "--fit", "laplace", "--seed", "5", "--in", PathOf("h.f32"), "--out", PathOf("s.vq"));
@@ -191,7 +191,7 @@ public sealed class CodecCliTests : IDisposable
     [Fact]
     public void Segments_DefaultWholeKeepsTodaysBytes_AndBadLayoutsExitWith2()
     {
-        float[] gradient = Laplace(1000, 0.1, 9);
+        float[] gradient = LaplaceSampler.Vector(1000, 0.1, 9);
         File.WriteAllBytes(PathOf("g.f32"), MemoryMarshal.AsBytes(gradient.AsSpan()).ToArray());
         Assert.Equal(0, Run("codec", "encode", "--scheme", "tnq", "--in", PathOf("g.f32"), "--out", PathOf("a.vq")).Exit);
         Assert.Equal(0, Run("codec", "encode", "--scheme", "tnq", "--segments", "whole", "--fit", "laplace", "--in", PathOf("g.f32"), "--out", PathOf("b.vq")).Exit);
@@ -205,7 +205,7 @@ public sealed class CodecCliTests : IDisposable
         Assert.Equal(File.ReadAllBytes(PathOf("a.vq")), File.ReadAllBytes(PathOf("c.vq"))[36..]);
 
         // lomax per segment, a zero segment, and every quantizer scheme.
-        float[] mixed = [.. Laplace(500, 0.1, 1), .. new float[100], .. Laplace(400, 2, 2)];
+        float[] mixed = [.. LaplaceSampler.Vector(500, 0.1, 1), .. new float[100], .. LaplaceSampler.Vector(400, 2, 2)];
         File.WriteAllBytes(PathOf("m.f32"), MemoryMarshal.AsBytes(mixed.AsSpan()).ToArray());
         foreach (string scheme in new[] { "tnq", "tuq", "tbq", "qsgd", "nuqsgd", "sign", "fp" })
         {

@@ -12,7 +12,7 @@ namespace Verified.Host.Cli;
 internal static class CodecCommand
 {
     /// <summary>The fits <c>--fit</c> (alias <c>--model</c>) accepts; <see cref="Fitter"/> maps each to a function.</summary>
-    public static readonly string[] Models = ["laplace", "lomax"];
+    public static readonly string[] Models = ["laplace", "lomax", "auto"];
 
     public static Command Create(TextWriter output, TextWriter error)
     {
@@ -203,6 +203,9 @@ internal static class CodecCommand
     internal static Func<ReadOnlySpan<float>, GradientModel?> Fitter(string fit) => fit switch
     {
         "lomax" => FitLomax,
+        "auto" => static values => IsAllZero(values)
+            ? null
+            : LomaxFit.ChooseModel(values) is Lomax lomax && lomax.Shape <= PayloadHeader.MaximumShape ? lomax : ModelFit.Laplace(values),
         _ => static values => IsAllZero(values) ? null : ModelFit.Laplace(values),
     };
 
@@ -212,7 +215,7 @@ internal static class CodecCommand
         {
             return null;
         }
-        LomaxEstimate estimate = ModelFit.LomaxParameters(values);
+        LomaxEstimate estimate = LomaxFit.Fast(values);
         if (estimate.Shape > PayloadHeader.MaximumShape)
         {
             throw new ArgumentException(string.Create(
@@ -220,7 +223,9 @@ internal static class CodecCommand
                 $"The fitted power law has ρ̂ = {estimate.Shape:G6} > {PayloadHeader.MaximumShape}: the tail is Laplace-like (Lomax tends to Laplace as ρ → ∞); use --fit laplace."),
                 nameof(values));
         }
-        return ModelFit.Lomax(values);
+        return LomaxFit.TryFast(values, out Lomax? lomax, out _, out string? problem)
+            ? lomax
+            : throw new ArgumentException(problem, nameof(values));
     }
 
     private static bool IsAllZero(ReadOnlySpan<float> values) => !values.ContainsAnyExcept(0f, -0f);

@@ -47,7 +47,7 @@ internal static class RunCommand
         var noiseScale = new Option<double>("--noise-scale") { Description = "σ, the noise's per-coordinate scale (required with --noise).", DefaultValueFactory = _ => defaults.NoiseScale };
         var errorFeedback = new Option<bool>("--error-feedback") { Description = "Error feedback (EF-SGD): each client keeps what its uploads lost, e ← (g + e) − Q(g + e), and sends g + e. Any scheme." };
         var threshold = new Option<string>("--threshold") { Description = "Truncating schemes' α: optimal (one upload's error, the papers'), averaged (the error of the average of --clients uploads; tnq, tuq), relaxed (tuq), or a fixed α > 0.", DefaultValueFactory = _ => defaults.Threshold };
-        var fit = new Option<string>("--fit") { Description = "The model each upload fits for the truncating schemes' design: laplace, or lomax (slow; an upload with ρ̂ ≤ 3 falls back to laplace).", DefaultValueFactory = _ => defaults.Fit };
+        var fit = new Option<string>("--fit") { Description = "The model each upload fits for the truncating schemes' design: laplace, lomax (the fast profile MLE; an upload with ρ̂ ≤ 3 falls back to laplace) or auto (laplace or lomax per upload by BIC).", DefaultValueFactory = _ => defaults.Fit };
         var preset = new Option<string?>("--preset") { Description = "fig-accuracy: all schemes at 3 bits and fp, accuracy against rounds. fig-tradeoff: b = 2..5 per scheme, accuracy against bytes. heavy-tails: fp, sign, qsgd and tnq at --bits under --noise." };
         preset.AcceptOnlyFromAmong([.. ExperimentPlan.Presets]);
         var noBaseline = new Option<bool>("--no-baseline") { Description = "A single run skips the full-precision comparison run." };
