@@ -87,6 +87,12 @@ public sealed partial class AuditTests : IDisposable
         string markdown = File.ReadAllText(Path.Combine(outDir, "report.md"));
         using JsonDocument json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "report.json")));
         Assert.Contains("\"audits\"", output, StringComparison.Ordinal);
+        // stdout is exactly one JSON document: the status lines went to stderr.
+        using (JsonDocument printed = JsonDocument.Parse(output))
+        {
+            Assert.Equal(JsonValueKind.Object, printed.RootElement.ValueKind);
+        }
+        Assert.Contains("wrote ", error, StringComparison.Ordinal);
 
         var numbers = new HashSet<string>(StringComparer.Ordinal);
         Collect(json.RootElement, numbers);

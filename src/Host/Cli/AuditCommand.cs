@@ -124,10 +124,13 @@ internal static class AuditCommand
 
         var report = new AuditReport(directory, audits, CommandLine(request));
         IReadOnlyList<string> written = report.Write(error);
-        output.WriteLine(report.Headline());
+        // With --json, stdout carries exactly one JSON document (the report) and the status lines go to stderr, so the
+        // output can be piped into a JSON reader.
+        TextWriter status = request.PrintJson ? error : output;
+        status.WriteLine(report.Headline());
         foreach (string path in written)
         {
-            output.WriteLine($"wrote {path}");
+            status.WriteLine($"wrote {path}");
         }
         if (request.PrintJson)
         {
