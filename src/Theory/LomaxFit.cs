@@ -115,15 +115,26 @@ public static class LomaxFit
     /// format carries ρ ≤ 1000).</para>
     /// <para>Cost: <see cref="Fast"/> plus one vectorised pass for mean|g|.</para>
     /// </remarks>
+    /// <param name="gradient">The segment.</param>
+    /// <param name="maximumShape">The largest ρ̂ the caller can use (the wire format carries ρ ≤ 1000): a Lomax above it
+    /// is Laplace in all but name, so Laplace is returned. Default: no cap.</param>
     /// <exception cref="ArgumentException">The span is empty, all zero, or holds NaN/±∞.</exception>
-    public static GradientModel ChooseModel(ReadOnlySpan<float> gradient)
+    public static GradientModel ChooseModel(ReadOnlySpan<float> gradient, double maximumShape = double.PositiveInfinity) =>
+        ChooseModel(gradient, ModelFit.Laplace(gradient), maximumShape);
+
+    /// <summary>As <see cref="ChooseModel(ReadOnlySpan{float}, double)"/>, with the segment's Laplace MLE already made
+    /// (a caller that has it saves a pass).</summary>
+    /// <param name="gradient">The segment.</param>
+    /// <param name="laplace">Its Laplace MLE (<see cref="ModelFit.Laplace"/>).</param>
+    /// <param name="maximumShape">The largest ρ̂ the caller can use.</param>
+    public static GradientModel ChooseModel(ReadOnlySpan<float> gradient, Laplace laplace, double maximumShape = double.PositiveInfinity)
     {
-        Laplace laplace = ModelFit.Laplace(gradient);
+        ArgumentNullException.ThrowIfNull(laplace);
         LomaxEstimate lomax = Fast(gradient);
-        return LomaxWins(laplace, lomax, gradient.Length) ? new Lomax(lomax.Scale, lomax.Shape) : laplace;
+        return LomaxWins(laplace, lomax, gradient.Length) && lomax.Shape <= maximumShape ? new Lomax(lomax.Scale, lomax.Shape) : laplace;
     }
 
-    /// <summary>The criterion of <see cref="ChooseModel"/> on fits already made: true iff the Lomax has the lower BIC and ρ̂ &gt; 3.</summary>
+    /// <summary>The criterion of <see cref="ChooseModel(ReadOnlySpan{float}, double)"/> on fits already made: true iff the Lomax has the lower BIC and ρ̂ &gt; 3.</summary>
     /// <param name="laplace">The Laplace MLE on the segment.</param>
     /// <param name="lomax">The Lomax fit on the same segment (<see cref="Fast"/> or <see cref="ModelFit.LomaxParameters"/>).</param>
     /// <param name="count">d, the segment's length. Range: ≥ 1.</param>

@@ -203,9 +203,7 @@ internal static class CodecCommand
     internal static Func<ReadOnlySpan<float>, GradientModel?> Fitter(string fit) => fit switch
     {
         "lomax" => FitLomax,
-        "auto" => static values => IsAllZero(values)
-            ? null
-            : LomaxFit.ChooseModel(values) is Lomax lomax && lomax.Shape <= PayloadHeader.MaximumShape ? lomax : ModelFit.Laplace(values),
+        "auto" => static values => IsAllZero(values) ? null : LomaxFit.ChooseModel(values, PayloadHeader.MaximumShape),
         _ => static values => IsAllZero(values) ? null : ModelFit.Laplace(values),
     };
 

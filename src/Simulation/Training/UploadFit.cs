@@ -17,7 +17,7 @@ public enum UploadFitKind
     Lomax,
 
     /// <summary>
-    /// Laplace or Lomax per upload by BIC (<see cref="LomaxFit.ChooseModel"/>: Lomax only when its log-likelihood beats
+    /// Laplace or Lomax per upload by BIC (<see cref="LomaxFit.ChooseModel(ReadOnlySpan{float}, Laplace, double)"/>: Lomax only when its log-likelihood beats
     /// Laplace's by more than ½ ln d and ρ̂ &gt; 3), Laplace when the Lomax shape exceeds the wire format's cap.
     /// </summary>
     Auto,
@@ -81,7 +81,7 @@ public static class UploadFit
                 fellBack = true;
                 return laplace;
             case UploadFitKind.Auto:
-                return LomaxFit.ChooseModel(vector) is Lomax chosen && chosen.Shape <= PayloadHeader.MaximumShape ? chosen : laplace;
+                return LomaxFit.ChooseModel(vector, laplace, PayloadHeader.MaximumShape);
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not a fit.");
         }

@@ -118,6 +118,16 @@ public sealed class LomaxFitProperties
     }
 
     [Fact]
+    public void ChooseModel_ReturnsLaplace_WhenTheLomaxShapeIsAboveTheCallersCap()
+    {
+        float[] sample = Sample(new Lomax(1.0, 4.0), 100_000, new Random(37));
+        Laplace laplace = ModelFit.Laplace(sample);
+        Assert.IsType<Lomax>(LomaxFit.ChooseModel(sample, laplace, maximumShape: 1000));
+        // ρ̂ ≈ 4 here: a cap of 3.5 makes the caller's Laplace fit the answer, the very object passed in.
+        Assert.Same(laplace, LomaxFit.ChooseModel(sample, laplace, maximumShape: 3.5));
+    }
+
+    [Fact]
     public void LomaxWins_IsTheBicComparison()
     {
         var laplace = new Laplace(1);
