@@ -42,6 +42,18 @@ public sealed class CodecDesignCache
         ArgumentNullException.ThrowIfNull(model);
         // QSGD/NUQSGD and rand-k designs depend on the dimension; the others ignore it, so it is not part of their key.
         int? key = spec.DesignNeedsDimension ? dimension : null;
+        if (DesignScaling.IsScaleEquivariant(spec) && DesignScaling.IsScaleFamily(model))
+        {
+            // Designed once at unit scale per (spec, family, shape), then multiplied (DesignScaling): a run that fits a
+            // new scale to every upload and segment designs from scratch only when the shape is new.
+            GradientModel unitModel = DesignScaling.UnitScale(model);
+            if (!_designs.TryGet((spec, unitModel, key), out QuantizerDesign? unit))
+            {
+                unit = Quantizers.Design(spec, unitModel, dimension);
+                _designs.Add((spec, unitModel, key), unit);
+            }
+            return model.Scale == 1 ? unit : DesignScaling.Rescale(unit, model);
+        }
         if (_designs.TryGet((spec, model, key), out QuantizerDesign? design))
         {
             return design;
@@ -81,6 +93,17 @@ public sealed class CodecDesignCache
             // Through the encoders' view: in a process that both encodes and decodes (the simulation's server), the
             // decoder then reuses the design the encoder just made instead of designing it again (TBQSGD: milliseconds).
             design = GetOrDesign(header.ToSpec(), header.ToModel()!);
+            if (BitConverter.DoubleToUInt64Bits(design.Alpha) != BitConverter.DoubleToUInt64Bits(header.Alpha)
+                && DesignScaling.IsScaleEquivariant(design.Spec) && design.Model.Scale != 1)
+            {
+                // The cache scales a unit design; an encoder that designed for the model directly (Quantizers.Design, as
+                // the golden vectors and older versions do) may have an α a few ulps away. Its design is the direct one.
+                QuantizerDesign direct = Quantizers.Design(header.ToSpec(), header.ToModel()!);
+                if (BitConverter.DoubleToUInt64Bits(direct.Alpha) == BitConverter.DoubleToUInt64Bits(header.Alpha))
+                {
+                    design = direct;
+                }
+            }
         }
 #pragma warning disable CA1031 // Any failure to rebuild the levels is a property of the payload, reported as a format error.
         catch (Exception exception) when (exception is not OutOfMemoryException)

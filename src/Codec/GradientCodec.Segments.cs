@@ -30,6 +30,30 @@ public sealed partial class GradientCodec
     }
 
     /// <summary>
+    /// The size in bytes of a segmented payload of <paramref name="layout"/> whose segment i uses
+    /// <paramref name="specs"/>[i] (for example full precision for small tensors and the run's scheme for the rest). Exact.
+    /// </summary>
+    /// <exception cref="ArgumentException">The number of specs is not the number of segments, or a spec is a sparsifier.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The payload would exceed 2 GiB.</exception>
+    public static int GetMaxEncodedLength(ReadOnlySpan<QuantizerSpec> specs, SegmentLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        if (specs.Length != layout.Count)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"{specs.Length} specs were given for {layout.Count} segments: pass one spec per segment."), nameof(specs));
+        }
+        long total = SegmentedHeader.Size;
+        for (int i = 0; i < layout.Count; i++)
+        {
+            ArgumentNullException.ThrowIfNull(specs[i], nameof(specs));
+            CheckSegmentable(specs[i], nameof(specs));
+            total += SegmentedHeader.OverheadPerSegment + WireFormat.PackedLength(layout[i].Length, WireBits(specs[i]));
+        }
+        return CheckTotal(total, layout);
+    }
+
+    /// <summary>
     /// Encodes <paramref name="gradient"/> as a segmented (version 3) payload: segment i of <paramref name="layout"/>
     /// with <paramref name="designs"/>[i] (one per segment, typically designed for a model fitted to that segment).
     /// </summary>

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using Verified.Theory;
 
@@ -49,17 +50,96 @@ public readonly record struct EncodingAudit(
     /// Measures what <paramref name="payload"/> did to <paramref name="gradient"/>, decoding into
     /// <paramref name="scratch"/> (length d). Does not allocate.
     /// </summary>
+    /// <remarks>A segmented (version 3) payload is measured segment by segment against that segment's own levels and
+    /// the figures are summed over coordinates, so they are per coordinate of the whole vector; <see cref="OuterLevel"/>
+    /// is then the largest segment's l_s. <see cref="MeasureSegments"/> gives each segment's figures.</remarks>
     /// <exception cref="CodecFormatException">The payload is not valid.</exception>
     /// <exception cref="ArgumentException">The gradient or scratch length differs from the payload's dimension.</exception>
-    public static EncodingAudit Measure(GradientCodec codec, ReadOnlySpan<float> gradient, ReadOnlySpan<byte> payload, Span<float> scratch)
+    public static EncodingAudit Measure(GradientCodec codec, ReadOnlySpan<float> gradient, ReadOnlySpan<byte> payload, Span<float> scratch) =>
+        Measure(codec, gradient, payload, scratch, average: null, weight: 0);
+
+    /// <summary>
+    /// As <see cref="Measure(GradientCodec, ReadOnlySpan{float}, ReadOnlySpan{byte}, Span{float})"/>, and adds the upload to
+    /// <paramref name="average"/> with the server's <paramref name="weight"/> (1/N), in the same pass.
+    /// </summary>
+    public static EncodingAudit Measure(
+        GradientCodec codec, ReadOnlySpan<float> gradient, ReadOnlySpan<byte> payload, Span<float> scratch, AveragedUploadAudit? average, float weight)
     {
         ArgumentNullException.ThrowIfNull(codec);
-        PayloadHeader header = GradientCodec.ReadHeader(payload);
-        if (gradient.Length != header.Dimension)
+        if (GradientCodec.ReadVersion(payload) != SegmentedHeader.FormatVersion)
         {
-            CodecThrow.ArgumentException_WrongLength(nameof(gradient), header.Dimension, gradient.Length);
+            PayloadHeader header = GradientCodec.ReadHeader(payload);
+            CheckLengths(header.Dimension, gradient.Length, scratch.Length);
+            codec.Decode(payload, scratch[..header.Dimension]);
+            average?.BeginUpload(gradient.Length);
+            EncodingAudit whole = MeasureDecoded(codec, header, gradient, scratch[..header.Dimension], average, 0, weight);
+            average?.EndUpload();
+            return whole;
+        }
+        SegmentedHeader container = GradientCodec.ReadSegmentedHeader(payload);
+        CheckLengths(container.Dimension, gradient.Length, scratch.Length);
+        codec.Decode(payload, scratch[..container.Dimension]);
+        average?.BeginUpload(gradient.Length);
+        var sums = default(Sums);
+        int offset = SegmentedHeader.Size + (container.SegmentCount * SegmentedHeader.EntrySize);
+        for (int i = 0; i < container.SegmentCount; i++)
+        {
+            (int start, int length, int byteLength) = SegmentedFormat.Entry(payload, i);
+            PayloadHeader header = WireFormat.Parse(payload[offset..]);
+            sums.Add(MeasureDecoded(codec, header, gradient.Slice(start, length), scratch.Slice(start, length), average, start, weight));
+            offset += byteLength;
+        }
+        average?.EndUpload();
+        return sums.ToAudit(container.Dimension);
+    }
+
+    /// <summary>
+    /// Each segment's figures (one entry for a version-1 or -2 payload), per coordinate of that segment. Allocates the
+    /// result and a scratch vector: for reports, not for the training loop.
+    /// </summary>
+    /// <exception cref="CodecFormatException">The payload is not valid.</exception>
+    /// <exception cref="ArgumentException">The gradient's length differs from the payload's dimension.</exception>
+    public static ImmutableArray<EncodingAudit> MeasureSegments(GradientCodec codec, ReadOnlySpan<float> gradient, ReadOnlySpan<byte> payload)
+    {
+        ArgumentNullException.ThrowIfNull(codec);
+        var scratch = new float[gradient.Length];
+        if (GradientCodec.ReadVersion(payload) != SegmentedHeader.FormatVersion)
+        {
+            return [Measure(codec, gradient, payload, scratch)];
+        }
+        ImmutableArray<PayloadSegment> segments = GradientCodec.ReadSegments(payload);
+        if (gradient.Length != SegmentedFormat.ReadContainer(payload).Dimension)
+        {
+            CodecThrow.ArgumentException_WrongLength(nameof(gradient), SegmentedFormat.ReadContainer(payload).Dimension, gradient.Length);
         }
         codec.Decode(payload, scratch);
+        var audits = ImmutableArray.CreateBuilder<EncodingAudit>(segments.Length);
+        foreach (PayloadSegment segment in segments)
+        {
+            audits.Add(MeasureDecoded(codec, segment.Header, gradient.Slice(segment.Start, segment.Length), scratch.AsSpan(segment.Start, segment.Length), null, segment.Start, 0));
+        }
+        return audits.MoveToImmutable();
+    }
+
+    private static void CheckLengths(int dimension, int gradient, int scratch)
+    {
+        if (gradient != dimension)
+        {
+            CodecThrow.ArgumentException_WrongLength(nameof(gradient), dimension, gradient);
+        }
+        if (scratch < dimension)
+        {
+            CodecThrow.ArgumentException_DestinationTooShort(nameof(scratch), dimension, scratch);
+        }
+    }
+
+    /// <summary>
+    /// The figures of one version-1/2 payload (or one segment) whose decoded values are in <paramref name="decoded"/>; adds
+    /// E[Q(g)] − g and the exact rounding variance to <paramref name="average"/> at <paramref name="start"/>.
+    /// </summary>
+    private static EncodingAudit MeasureDecoded(
+        GradientCodec codec, in PayloadHeader header, ReadOnlySpan<float> gradient, ReadOnlySpan<float> decoded, AveragedUploadAudit? average, int start, float weight)
+    {
         int d = gradient.Length;
         if (d == 0)
         {
@@ -68,11 +148,13 @@ public readonly record struct EncodingAudit(
         double errorSum = 0;
         for (int j = 0; j < d; j++)
         {
-            double e = (double)scratch[j] - gradient[j];
+            double e = (double)decoded[j] - gradient[j];
             errorSum += e * e;
         }
         if (header.Scheme == WireScheme.FullPrecision || header.IsAllZero)
         {
+            // Exact (or exactly zero): no bias, no variance.
+            average?.AddSegment(gradient, start, weight, ExpectationKind.Exact, default, default, 0);
             return new EncodingAudit(d, errorSum / d, 0, 0, 0, 0, 0);
         }
         if (header.IsSparse)
@@ -85,6 +167,7 @@ public readonly record struct EncodingAudit(
                 squares += (double)g * g;
             }
             double omega = ((SparsifierSpec)header.ToSpec()).Omega(d);
+            average?.AddSegment(gradient, start, weight, ExpectationKind.Exact, default, default, omega * squares);
             return new EncodingAudit(d, errorSum / d, errorSum / d, omega * squares / d, 0, 0, 0);
         }
 
@@ -106,6 +189,8 @@ public readonly record struct EncodingAudit(
         double low = levels[0], high = levels[^1];
         if (header.Scheme == WireScheme.Sign)
         {
+            // Deterministic: E[Q(g)] is the decoded value itself, and there is no rounding variance.
+            average?.AddSegment(gradient, start, weight, ExpectationKind.Decoded, decoded, default, 0);
             return new EncodingAudit(d, errorSum / d, 0, 0, 0, 0, high);
         }
 
@@ -115,10 +200,45 @@ public readonly record struct EncodingAudit(
         double roundingSum = 0;
         for (int j = 0; j < d; j++)
         {
-            double r = scratch[j] - Math.Clamp(gradient[j], low, high);
+            double r = decoded[j] - Math.Clamp(gradient[j], low, high);
             roundingSum += r * r;
         }
+        // Stochastic rounding between neighbouring levels is unbiased around the clipped value: E[Q(g)] = clip(g).
+        average?.AddSegment(gradient, start, weight, ExpectationKind.Clipped, default, (low, high), expected.RoundingVariance * d);
         return new EncodingAudit(
             d, errorSum / d, roundingSum / d, expected.RoundingVariance, expected.TruncationRate, expected.TruncationMse, expected.OuterLevel);
     }
+
+    /// <summary>Coordinate-weighted sums of segment figures.</summary>
+    private struct Sums
+    {
+        private double _error, _rounding, _expected, _truncated, _truncationMse, _outer;
+
+        public void Add(EncodingAudit audit)
+        {
+            _error += audit.MeanSquaredError * audit.Dimension;
+            _rounding += audit.RoundingVariance * audit.Dimension;
+            _expected += audit.ExpectedRoundingVariance * audit.Dimension;
+            _truncated += audit.TruncationRate * audit.Dimension;
+            _truncationMse += audit.TruncationMse * audit.Dimension;
+            _outer = Math.Max(_outer, audit.OuterLevel);
+        }
+
+        public readonly EncodingAudit ToAudit(int d) => d == 0
+            ? new EncodingAudit(0, 0, 0, 0, 0, 0, 0)
+            : new EncodingAudit(d, _error / d, _rounding / d, _expected / d, _truncated / d, _truncationMse / d, _outer);
+    }
+}
+
+/// <summary>How a segment's expectation E[Q(g)] follows from its gradient.</summary>
+internal enum ExpectationKind
+{
+    /// <summary>E[Q(g)] = g: full precision, an all-zero segment, the unbiased sparsifiers.</summary>
+    Exact,
+
+    /// <summary>E[Q(g)] = clip(g, l_0, l_s): stochastic rounding between neighbouring levels.</summary>
+    Clipped,
+
+    /// <summary>E[Q(g)] = Q(g): deterministic (sign).</summary>
+    Decoded,
 }
