@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Verified.Codec;
 using Verified.Host.Runs;
 using Verified.Host.Service;
 using Verified.Simulation.Experiments;
@@ -168,9 +169,35 @@ public sealed class ChannelOptionsTests
         Assert.Equal(Threshold.Averaged(8), ((TruncatedNonUniform)(spec with { Threshold = "averaged" }).ToQuantizerSpec()).Threshold);
         Assert.Equal(Threshold.Averaged(4), ((TruncatedNonUniform)(spec with { Threshold = "averaged", Clients = 4 }).ToQuantizerSpec()).Threshold);
         Assert.Equal(Threshold.Fixed(0.05), ((TruncatedBiScaled)(spec with { Scheme = "tbq", Threshold = "0.05" }).ToQuantizerSpec()).Threshold);
-        CodecChannelOptions options = (spec with { ErrorFeedback = true, Fit = "lomax", AuditEvery = 3 }).ToChannelOptions();
+        CodecChannelOptions options = (spec with { ErrorFeedback = true, Fit = "lomax", AuditEvery = 3 }).ToChannelOptions(10, [10]);
         Assert.Equal(new CodecChannelOptions { AuditEvery = 3, Fit = UploadFitKind.Lomax, ErrorFeedbackClients = 8 }, options);
-        Assert.Equal(0, spec.ToChannelOptions().ErrorFeedbackClients);
+        Assert.Equal(0, spec.ToChannelOptions(10, [10]).ErrorFeedbackClients);
+    }
+
+    [Fact]
+    public void Segments_name_the_label_reach_the_channel_and_are_validated()
+    {
+        var spec = new ExperimentSpec();
+        Assert.Equal("tnq-3-tensor-auto-ef", (spec with { Segments = "tensor", Fit = "auto", ErrorFeedback = true }).Label);
+        Assert.Equal("qsgd-3-bucket4096", (spec with { Scheme = "qsgd", Segments = "bucket:4096" }).Label);
+        Assert.Equal("tnq-3", (spec with { Segments = "whole" }).Label);
+
+        // tensor: one segment per tensor, the small ones (< 1024 coordinates) as float32.
+        UploadSegmentPlan tensor = (spec with { Segments = "tensor" }).ToChannelOptions(5000, [3000, 100, 1900]).Segments!;
+        Assert.Equal(SegmentLayout.Sizes(3000, 100, 1900), tensor.Layout);
+        Assert.Equal([false, true, false], tensor.FullPrecision.ToArray());
+        UploadSegmentPlan buckets = (spec with { Segments = "bucket:2048" }).ToChannelOptions(5000, [5000]).Segments!;
+        Assert.Equal(SegmentLayout.Buckets(5000, 2048), buckets.Layout);
+        Assert.DoesNotContain(true, buckets.FullPrecision);
+        Assert.Null(spec.ToChannelOptions(5000, [5000]).Segments);
+        Assert.Throws<ArgumentException>(() => (spec with { Segments = "tensor" }).ToChannelOptions(5000, [3000, 100]));
+
+        Assert.Contains((spec with { Segments = "tensors" }).Validate(), e => e.Field == "segments" && e.Message.Contains("whole, tensor or bucket:N", StringComparison.Ordinal));
+        Assert.Contains((spec with { Segments = "bucket:10" }).Validate(), e => e.Field == "segments" && e.Message.Contains("at least 64", StringComparison.Ordinal));
+        Assert.Contains((spec with { Segments = "bucket:x" }).Validate(), e => e.Field == "segments");
+        Assert.Contains((spec with { Scheme = "randk:100", Segments = "tensor" }).Validate(), e => e.Field == "segments" && e.Message.Contains("sent whole", StringComparison.Ordinal));
+        Assert.Empty((spec with { Scheme = "qsgd", Segments = "tensor" }).Validate());
+        Assert.Empty((spec with { Scheme = "randk:100", Segments = "whole" }).Validate());
     }
 
     [Theory]

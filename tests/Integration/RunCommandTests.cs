@@ -180,7 +180,10 @@ public sealed class RunCommandTests : IDisposable
     [Fact]
     public void Plot_MergesSeedsFromSeveralFiles_CountingEachRoundOnce_AndNamesABadLine()
     {
-        string header = string.Join(',', RunReport.Columns);
+        // Files of the first metrics.csv format (22 columns, before averaged_bias_squared and averaged_variance): plot
+        // still reads what earlier versions wrote.
+        string header = string.Join(',', RunReport.Columns.Where(c => c is not ("averaged_bias_squared" or "averaged_variance")));
+        Assert.Equal(22, header.Split(',').Length);
         string Row(string label, string scheme, int bits, int seed, int round, string accuracy, long total) =>
             string.Join(',', [label, scheme, bits.ToString(CultureInfo.InvariantCulture), seed.ToString(CultureInfo.InvariantCulture),
                 round.ToString(CultureInfo.InvariantCulture), "0.5", "100", total.ToString(CultureInfo.InvariantCulture), accuracy, "",

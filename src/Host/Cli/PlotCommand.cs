@@ -87,16 +87,30 @@ internal static class PlotCommand
                 0)),
     ];
 
-    /// <summary>Reads a metrics.csv written by <c>verified run</c> (its header must be <see cref="RunReport.Columns"/>).</summary>
+    /// <summary>
+    /// The columns added after the first metrics.csv format: a file without them (written by an earlier version) is
+    /// still read, with those figures NaN.
+    /// </summary>
+    private static readonly ImmutableArray<string> LaterColumns = ["averaged_bias_squared", "averaged_variance"];
+
+    /// <summary>Reads a metrics.csv written by <c>verified run</c> (its header must be <see cref="RunReport.Columns"/>,
+    /// or those of an earlier version: the same without <see cref="LaterColumns"/>).</summary>
     /// <exception cref="FormatException">The header or a line is not what <c>verified run</c> writes; the message names the line.</exception>
     /// <remarks>A malformed last line is what a writer killed mid-line leaves: it is skipped with a warning.</remarks>
     internal static IEnumerable<(ExperimentSpec Spec, RoundMetrics Metrics)> Read(string path, Action<string> warn)
     {
         using var reader = new StreamReader(path);
         string? header = reader.ReadLine();
-        if (header != RunReport.CsvHeader)
+        string earlierHeader = string.Join(',', RunReport.Columns.Where(c => !LaterColumns.Contains(c)));
+        if (header != RunReport.CsvHeader && header != earlierHeader)
         {
             throw new FormatException($"{path}: the first line is not the header 'verified run' writes ({RunReport.CsvHeader[..40]}…).");
+        }
+        string[] names = header.Split(',');
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < names.Length; i++)
+        {
+            index[names[i]] = i;
         }
         var rows = new List<(ExperimentSpec, RoundMetrics)>();
         int number = 1;
@@ -108,18 +122,18 @@ internal static class PlotCommand
                 continue;
             }
             string[] cells = line.Split(',');
-            if (cells.Length != RunReport.Columns.Length && reader.Peek() < 0)
+            if (cells.Length != names.Length && reader.Peek() < 0)
             {
-                warn(string.Create(CultureInfo.InvariantCulture, $"{path}, line {number} (the last) has {cells.Length} of {RunReport.Columns.Length} cells: skipped as the tail of an interrupted write."));
+                warn(string.Create(CultureInfo.InvariantCulture, $"{path}, line {number} (the last) has {cells.Length} of {names.Length} cells: skipped as the tail of an interrupted write."));
                 break;
             }
-            if (cells.Length != RunReport.Columns.Length)
+            if (cells.Length != names.Length)
             {
-                throw new FormatException(string.Create(CultureInfo.InvariantCulture, $"{path}, line {number}: {cells.Length} cells, expected {RunReport.Columns.Length}."));
+                throw new FormatException(string.Create(CultureInfo.InvariantCulture, $"{path}, line {number}: {cells.Length} cells, expected {names.Length}."));
             }
             try
             {
-                rows.Add(Parse(cells));
+                rows.Add(Parse(cells, index));
             }
             catch (FormatException exception)
             {
@@ -129,15 +143,25 @@ internal static class PlotCommand
         return rows;
     }
 
-    private static (ExperimentSpec, RoundMetrics) Parse(string[] c)
+    private static (ExperimentSpec, RoundMetrics) Parse(string[] c, Dictionary<string, int> index)
     {
-        double Real(int i) => c[i].Length == 0 ? double.NaN : double.Parse(c[i], NumberStyles.Float, CultureInfo.InvariantCulture);
-        double? Optional(int i) => c[i].Length == 0 ? null : Real(i);
-        long Whole(int i) => long.Parse(c[i], NumberStyles.Integer, CultureInfo.InvariantCulture);
-        // Columns: see RunReport.Columns.
-        var spec = new ExperimentSpec { Scheme = c[1], Bits = (int)Whole(2), Seed = Whole(3) };
-        var uploads = new UploadStatistics(0, Real(10), Real(11), Real(14), Real(19), Real(17), Real(13), Real(15), Real(16), Real(18), Real(20));
-        var metrics = new RoundMetrics(c[0], (int)Whole(4), Real(5), Whole(6), Whole(7), Optional(8), Optional(9), uploads, Real(21));
+        double Real(string column) => index.TryGetValue(column, out int i) && c[i].Length > 0
+            ? double.Parse(c[i], NumberStyles.Float, CultureInfo.InvariantCulture)
+            : double.NaN;
+        double? Optional(string column) => c[index[column]].Length == 0 ? null : Real(column);
+        long Whole(string column) => long.Parse(c[index[column]], NumberStyles.Integer, CultureInfo.InvariantCulture);
+        var spec = new ExperimentSpec { Scheme = c[index["scheme"]], Bits = (int)Whole("bits"), Seed = Whole("seed") };
+        var uploads = new UploadStatistics(
+            0, Real("model_scale"), Real("alpha"), Real("predicted_rounding_variance"), Real("predicted_truncation_mse"),
+            Real("predicted_truncation_rate"), Real("measured_mse"), Real("measured_rounding_variance"), Real("expected_rounding_variance"),
+            Real("measured_truncation_rate"), Real("measured_truncation_mse"))
+        {
+            AveragedBiasSquared = Real("averaged_bias_squared"),
+            AveragedVariance = Real("averaged_variance"),
+        };
+        var metrics = new RoundMetrics(
+            c[index["label"]], (int)Whole("round"), Real("training_loss"), Whole("upload_bytes"), Whole("total_bytes"),
+            Optional("test_accuracy"), Optional("test_loss"), uploads, Real("elapsed_seconds"));
         return (spec, metrics);
     }
 }

@@ -48,6 +48,7 @@ internal static class RunCommand
         var errorFeedback = new Option<bool>("--error-feedback") { Description = "Error feedback (EF-SGD): each client keeps what its uploads lost, e ← (g + e) − Q(g + e), and sends g + e. Any scheme." };
         var threshold = new Option<string>("--threshold") { Description = "Truncating schemes' α: optimal (one upload's error, the papers'), averaged (the error of the average of --clients uploads; tnq, tuq), relaxed (tuq), or a fixed α > 0.", DefaultValueFactory = _ => defaults.Threshold };
         var fit = new Option<string>("--fit") { Description = "The model each upload fits for the truncating schemes' design: laplace, lomax (the fast profile MLE; an upload with ρ̂ ≤ 3 falls back to laplace) or auto (laplace or lomax per upload by BIC).", DefaultValueFactory = _ => defaults.Fit };
+        var segments = new Option<string>("--segments") { Description = "How each upload is split, each segment with its own fit and design: whole, tensor (one segment per parameter tensor; tensors under 1,024 coordinates as float32) or bucket:N (N ≥ 64 coordinates). Not for the sparsifiers.", DefaultValueFactory = _ => defaults.Segments };
         var preset = new Option<string?>("--preset") { Description = "fig-accuracy: all schemes at 3 bits and fp, accuracy against rounds. fig-tradeoff: b = 2..5 per scheme, accuracy against bytes. heavy-tails: fp, sign, qsgd and tnq at --bits under --noise." };
         preset.AcceptOnlyFromAmong([.. ExperimentPlan.Presets]);
         var noBaseline = new Option<bool>("--no-baseline") { Description = "A single run skips the full-precision comparison run." };
@@ -60,7 +61,7 @@ internal static class RunCommand
         var command = new Command("run", "Train on MNIST with N clients, every upload through the codec; compare with full precision, or reproduce a paper figure.")
         {
             scheme, bits, clients, rounds, model, batch, learningRate, momentum, weightDecay, split, seed, seeds,
-            evaluateEvery, auditEvery, workers, threads, noise, noiseScale, errorFeedback, threshold, fit, preset, noBaseline, data, outDirectory, quiet,
+            evaluateEvery, auditEvery, workers, threads, noise, noiseScale, errorFeedback, threshold, fit, segments, preset, noBaseline, data, outDirectory, quiet,
             captureEvery, captureLimit,
         };
         command.SetAction((parse, cancellation) =>
@@ -87,6 +88,7 @@ internal static class RunCommand
                 ErrorFeedback = parse.GetValue(errorFeedback),
                 Threshold = parse.GetValue(threshold)!,
                 Fit = parse.GetValue(fit)!,
+                Segments = parse.GetValue(segments)!,
             };
             var options = new RunOptions(
                 template,

@@ -58,8 +58,9 @@ internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec
     }
 
     /// <summary>
-    /// The full-precision reference of <paramref name="template"/>: plain float32, so error feedback, threshold and fit
-    /// go back to their defaults (fp takes no threshold, and its uploads lose nothing to feed back).
+    /// The full-precision reference of <paramref name="template"/>: plain float32 as one whole vector, so segments, error
+    /// feedback, threshold and fit go back to their defaults (fp takes no threshold, and its uploads lose nothing to feed
+    /// back or to segment).
     /// </summary>
     public static ExperimentSpec FullPrecisionOf(ExperimentSpec template)
     {
@@ -70,13 +71,14 @@ internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec
             ErrorFeedback = false,
             Threshold = ExperimentSpec.DefaultThreshold,
             Fit = ExperimentSpec.DefaultFit,
+            Segments = ExperimentSpec.DefaultSegments,
         };
     }
 
     /// <summary>
-    /// <paramref name="template"/> with another scheme (and bits): error feedback carries over to every scheme; a
-    /// threshold or fit the scheme cannot take (a threshold on qsgd, relaxed on tnq, averaged on tbq, lomax on sign)
-    /// goes back to its default, so that a preset still runs every scheme it names.
+    /// <paramref name="template"/> with another scheme (and bits): error feedback and segments carry over to every scheme;
+    /// a threshold, fit or segmentation the scheme cannot take (a threshold on qsgd, relaxed on tnq, averaged on tbq,
+    /// lomax on sign, segments on a sparsifier) goes back to its default, so that a preset still runs every scheme it names.
     /// </summary>
     public static ExperimentSpec WithScheme(ExperimentSpec template, string scheme, int? bits = null)
     {
@@ -90,6 +92,10 @@ internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec
         if (errors.Any(e => e.Field == "fit"))
         {
             spec = spec with { Fit = ExperimentSpec.DefaultFit };
+        }
+        if (errors.Any(e => e.Field == "segments"))
+        {
+            spec = spec with { Segments = ExperimentSpec.DefaultSegments };
         }
         return spec;
     }

@@ -18,7 +18,7 @@ internal sealed class RunReport : IDisposable
         "label", "scheme", "bits", "seed", "round", "training_loss", "upload_bytes", "total_bytes", "test_accuracy", "test_loss",
         "model_scale", "alpha", "predicted_mse", "measured_mse", "predicted_rounding_variance", "measured_rounding_variance",
         "expected_rounding_variance", "predicted_truncation_rate", "measured_truncation_rate", "predicted_truncation_mse",
-        "measured_truncation_mse", "elapsed_seconds",
+        "measured_truncation_mse", "averaged_bias_squared", "averaged_variance", "elapsed_seconds",
     ];
 
     private readonly StreamWriter _csv;
@@ -93,7 +93,7 @@ internal sealed class RunReport : IDisposable
             Cell(metrics.UploadBytes), Cell(metrics.TotalBytes), Cell(metrics.TestAccuracy), Cell(metrics.TestLoss),
             Cell(u.ModelScale), Cell(u.Alpha), Cell(u.PredictedMse), Cell(u.MeasuredMse), Cell(u.PredictedRoundingVariance),
             Cell(u.MeasuredRoundingVariance), Cell(u.ExpectedRoundingVariance), Cell(u.PredictedTruncationRate),
-            Cell(u.MeasuredTruncationRate), Cell(u.PredictedTruncationMse), Cell(u.MeasuredTruncationMse), Cell(metrics.ElapsedSeconds),
+            Cell(u.MeasuredTruncationRate), Cell(u.PredictedTruncationMse), Cell(u.MeasuredTruncationMse), Cell(u.AveragedBiasSquared), Cell(u.AveragedVariance), Cell(metrics.ElapsedSeconds),
         ]);
     }
 
@@ -168,7 +168,7 @@ internal sealed class RunReport : IDisposable
             new RunConfigJson(
                 spec.Scheme, spec.EffectiveBits, spec.Clients, spec.Rounds, spec.Model, spec.BatchSize, spec.LearningRate, spec.Momentum,
                 spec.WeightDecay, spec.Split, spec.Seed, spec.Noise, spec.NoiseScale, spec.EvaluateEvery, spec.AuditEvery, spec.Workers, spec.Threads,
-                spec.ErrorFeedback, spec.Threshold, spec.Fit),
+                spec.ErrorFeedback, spec.Threshold, spec.Fit, spec.Segments),
             summary.Dimension,
             summary.Rounds,
             summary.FinalAccuracy,
@@ -246,7 +246,8 @@ internal sealed record RunConfigJson(
     int Threads,
     bool ErrorFeedback,
     string Threshold,
-    string Fit);
+    string Fit,
+    string Segments);
 
 /// <summary>Where a run's time went, in seconds, and the codec's share of the training time.</summary>
 internal sealed record TimeSecondsJson(

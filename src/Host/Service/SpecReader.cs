@@ -16,7 +16,7 @@ internal static class SpecReader
     public static readonly IReadOnlyList<string> Fields =
     [
         "scheme", "bits", "clients", "rounds", "model", "batchSize", "learningRate", "momentum", "weightDecay", "split", "seed",
-        "evaluateEvery", "auditEvery", "workers", "threads", "noise", "noiseScale", "errorFeedback", "threshold", "fit",
+        "evaluateEvery", "auditEvery", "workers", "threads", "noise", "noiseScale", "errorFeedback", "threshold", "fit", "segments",
     ];
 
     // What GET /api/runs/{id} shows of a spec besides its fields; accepted (and ignored) so that a spec can be resubmitted as shown.
@@ -65,6 +65,7 @@ internal static class SpecReader
                 case "noise": spec = Text(value, field, Add) is { } noise ? spec with { Noise = noise } : spec; break;
                 case "threshold": spec = Text(value, field, Add) is { } threshold ? spec with { Threshold = threshold } : spec; break;
                 case "fit": spec = Text(value, field, Add) is { } fit ? spec with { Fit = fit } : spec; break;
+                case "segments": spec = Text(value, field, Add) is { } segments ? spec with { Segments = segments } : spec; break;
                 case "errorFeedback": spec = Boolean(value, field, Add) is { } feedback ? spec with { ErrorFeedback = feedback } : spec; break;
                 case "noiseScale": spec = Real(value, field, Add) is { } noiseScale ? spec with { NoiseScale = noiseScale } : spec; break;
                 case "bits": spec = Integer(value, field, Add) is { } bits ? spec with { Bits = bits } : spec; break;

@@ -43,11 +43,19 @@ public sealed class ExperimentRun : IDisposable
         // cycle without building a model twice.
         var forward = new ForwardingChannel();
         _trainer = new SynchronousTrainer(config, data, forward, time: _time);
-        _channel = new CodecChannel(spec.ToQuantizerSpec(), _trainer.Dimension, spec.ToChannelOptions(), new GradientCodec(), _time);
+        _channel = new CodecChannel(spec.ToQuantizerSpec(), _trainer.Dimension, spec.ToChannelOptions(_trainer.Dimension, _trainer.TensorSizes.AsSpan()), NewCodec(spec), _time);
         _channel.Observer = observer;
         forward.Target = _channel;
         Dimension = _trainer.Dimension;
     }
+
+    /// <summary>
+    /// The run's codec. Its design cache holds unit-scale designs, one per scheme, bits and Lomax shape on the grid
+    /// (DesignScaling); with <c>--fit lomax|auto</c> and segments a round can bring a shape per client and segment, so the
+    /// cache is sized for 16 per client (the CNN has 10 tensors), and an evicted shape costs one design, not a failure.
+    /// </summary>
+    private static GradientCodec NewCodec(ExperimentSpec spec) =>
+        new(new CodecOptions { DesignCacheCapacity = Math.Clamp(spec.Clients * 16, 64, 65536) });
 
     /// <summary>The run's spec.</summary>
     public ExperimentSpec Spec { get; }

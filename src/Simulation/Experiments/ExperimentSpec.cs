@@ -95,6 +95,16 @@ public sealed record ExperimentSpec
     /// <summary>The model each upload fits: <c>laplace</c> (default) or <c>lomax</c> (truncating schemes only; slow).</summary>
     public string Fit { get; init; } = DefaultFit;
 
+    /// <summary>
+    /// How each upload is split, each segment with its own fit and design: <c>whole</c> (the default), <c>tensor</c> (one
+    /// segment per parameter tensor; tensors under 1,024 coordinates as float32) or <c>bucket:N</c>. Not for the
+    /// sparsifiers.
+    /// </summary>
+    public string Segments { get; init; } = DefaultSegments;
+
+    /// <summary>The default of <see cref="Segments"/>.</summary>
+    public const string DefaultSegments = "whole";
+
     /// <summary>The default of <see cref="Threshold"/>.</summary>
     public const string DefaultThreshold = "optimal";
 
@@ -149,6 +159,15 @@ public sealed record ExperimentSpec
             late.Add(new ExperimentSpecError("fit",
                 $"fit = {Fit} changes only the truncating schemes' designs (tuq, tnq, tbq); {definition.Name} does not use a fitted model for its levels, so use fit = laplace."));
         }
+        if (!UploadSegmentation.TryParse(Segments, out UploadSegmentation? segmentation, out string segmentsError))
+        {
+            late.Add(new ExperimentSpecError("segments", segmentsError));
+        }
+        else if (segmentation.Kind != SegmentationKind.Whole && Schemes.TryFind(Scheme, out SchemeDefinition? sparse, out _) && sparse.Sparsifies)
+        {
+            late.Add(new ExperimentSpecError("segments",
+                $"segments = {Segments} cannot be used with {sparse.Name}: a sparsifier has no model to fit per segment and is sent whole. Use segments = whole."));
+        }
         Check(Clients is >= 1 and <= MaxClients, "clients", $"clients = {Clients} is out of range: it must be an integer from 1 to {MaxClients}.");
         Check(Rounds is >= 1 and <= MaxRounds, "rounds", $"rounds = {Rounds} is out of range: it must be an integer from 1 to {MaxRounds}.");
         Check(TryParseModel(Model, out _), "model", $"model = '{Model}' is not a model: use cnn, alexnet or mlp.");
@@ -184,14 +203,26 @@ public sealed record ExperimentSpec
             ? Schemes.Parse(Scheme, Bits, threshold)
             : throw new ArgumentException(error, nameof(Threshold));
 
-    /// <summary>The channel's options: the audit period, the model fit and error feedback for <see cref="Clients"/>.</summary>
-    /// <exception cref="ArgumentException">The fit is not one of <see cref="UploadFit.Names"/>.</exception>
-    public CodecChannelOptions ToChannelOptions() => new()
+    /// <summary>
+    /// The channel's options: the audit period, the model fit, error feedback for <see cref="Clients"/>, and the
+    /// segments of an upload of <paramref name="dimension"/> coordinates whose parameter tensors have
+    /// <paramref name="tensorSizes"/> coordinates.
+    /// </summary>
+    /// <exception cref="ArgumentException">The fit or the segmentation does not parse, or the sizes do not add up to d.</exception>
+    public CodecChannelOptions ToChannelOptions(int dimension, ReadOnlySpan<int> tensorSizes) => new()
     {
         AuditEvery = AuditEvery,
-        Fit = UploadFit.TryParse(Fit, out UploadFitKind fit) ? fit : throw new ArgumentException($"fit = '{Fit}' is not a model fit.", nameof(Fit)),
+        Fit = UploadFit.TryParse(Fit, out UploadFitKind fit) ? fit : throw new InvalidOperationException($"fit = '{Fit}' is not a model fit: validate the spec first."),
         ErrorFeedbackClients = ErrorFeedback ? Clients : 0,
+        Segments = ToSegmentation().Kind == SegmentationKind.Whole ? null : ToSegmentation().Plan(dimension, tensorSizes),
     };
+
+    /// <summary><see cref="Segments"/> parsed.</summary>
+    /// <exception cref="ArgumentException">It does not parse.</exception>
+    public UploadSegmentation ToSegmentation() =>
+        UploadSegmentation.TryParse(Segments, out UploadSegmentation? segmentation, out string error)
+            ? segmentation
+            : throw new ArgumentException(error, nameof(Segments));
 
     /// <summary>Bits per coordinate as the scheme really uses them (32 for fp, 1 for sign).</summary>
     public int EffectiveBits => ToQuantizerSpec().BitsPerCoordinate;
@@ -199,10 +230,10 @@ public sealed record ExperimentSpec
     /// <summary>
     /// What was run, for tables, plots, file names and run labels: the quantizer's <see cref="QuantizerSpec.Label"/>
     /// (<c>tnq-3</c>, <c>fp</c>, <c>bernoulli-0.1</c>), then one suffix per option that is not at its default, in this
-    /// order: <c>-FIT</c> (<c>-lomax</c>), <c>-THRESHOLD</c> (<c>-averaged</c>, <c>-relaxed</c>, <c>-alphaA</c>),
-    /// <c>-ef</c>. So <c>tnq-3-lomax-averaged-ef</c>; a spec with every default keeps its old label. (Segmented uploads,
-    /// when they come, go right after the quantizer's label, before the fit.) For a scheme that does not parse, the
-    /// text as written with ':' as '-', so that even a rejected spec can be named in a report.
+    /// order: <c>-SEGMENTS</c> (<c>-tensor</c>, <c>-bucket4096</c>), <c>-FIT</c> (<c>-lomax</c>), <c>-THRESHOLD</c>
+    /// (<c>-averaged</c>, <c>-relaxed</c>, <c>-alphaA</c>), <c>-ef</c>. So <c>tnq-3-tensor-auto-ef</c>; a spec with
+    /// every default keeps its old label. For a scheme that does not parse, the text as written with ':' as '-', so
+    /// that even a rejected spec can be named in a report.
     /// </summary>
     public string Label
     {
@@ -215,6 +246,10 @@ public sealed record ExperimentSpec
                 return (Scheme ?? "").Replace(':', '-');
             }
             var label = new System.Text.StringBuilder(spec.Label);
+            if (UploadSegmentation.TryParse(Segments, out UploadSegmentation? segmentation, out _) && segmentation.LabelPart.Length > 0)
+            {
+                label.Append('-').Append(segmentation.LabelPart);
+            }
             if (Fit != DefaultFit)
             {
                 label.Append('-').Append(Fit);

@@ -41,7 +41,11 @@ public sealed class CodecChannel : IGradientChannel
     private readonly float[][]? _residuals;
     private readonly float[] _corrected = [];
     private readonly float[] _decoded = [];
+    private readonly UploadSegmentPlan? _segments;
+    private readonly QuantizerDesign[] _segmentDesigns = [];
+    private readonly QuantizerDesign? _fullPrecisionDesign;
     private float[] _auditScratch = [];
+    private AveragedUploadAudit? _average;
     private RoundAccumulator _round = new();
     private long _designTicks;
     private long _encodeTicks;
@@ -79,7 +83,31 @@ public sealed class CodecChannel : IGradientChannel
         Fit = options.Fit;
         _codec = codec ?? new GradientCodec();
         _time = time ?? TimeProvider.System;
-        _payload = GC.AllocateUninitializedArray<byte>(GradientCodec.GetMaxEncodedLength(spec, dimension));
+        _segments = options.Segments;
+        if (_segments is null)
+        {
+            _payload = GC.AllocateUninitializedArray<byte>(GradientCodec.GetMaxEncodedLength(spec, dimension));
+        }
+        else
+        {
+            if (_segments.Layout.Dimension != dimension)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"The segments cover {_segments.Layout.Dimension} coordinates but the channel sends {dimension}."), nameof(options));
+            }
+            if (spec is SparsifierSpec)
+            {
+                throw new ArgumentException($"{spec.Name} cannot be segmented: a sparsifier is sent whole (use segments = whole).", nameof(options));
+            }
+            _fullPrecisionDesign = Quantizers.Design(new FullPrecision(), new Laplace(1));
+            var specs = new QuantizerSpec[_segments.Layout.Count];
+            for (int i = 0; i < specs.Length; i++)
+            {
+                specs[i] = _segments.FullPrecision[i] ? new FullPrecision() : spec;
+            }
+            _segmentDesigns = new QuantizerDesign[specs.Length];
+            _payload = GC.AllocateUninitializedArray<byte>(GradientCodec.GetMaxEncodedLength(specs, _segments.Layout));
+        }
         if (options.ErrorFeedbackClients > 0)
         {
             // All residuals up front (zero: nothing lost yet), so a round allocates nothing: N·d floats, 38 MB for the
@@ -105,6 +133,9 @@ public sealed class CodecChannel : IGradientChannel
 
     /// <summary>The model each upload fits.</summary>
     public UploadFitKind Fit { get; }
+
+    /// <summary>The segments of each upload; null: the whole vector, as one version-1 payload.</summary>
+    public UploadSegmentPlan? Segments => _segments;
 
     /// <summary>Whether each client keeps an error-feedback residual.</summary>
     public bool ErrorFeedback => _residuals is not null;
@@ -144,6 +175,7 @@ public sealed class CodecChannel : IGradientChannel
         if (key.Round != _round.Round)
         {
             _round = new RoundAccumulator { Round = key.Round };
+            _average?.Reset();
         }
         float[]? residual = null;
         if (_residuals is not null)
@@ -162,11 +194,27 @@ public sealed class CodecChannel : IGradientChannel
         Observer?.Observe(key, vector);
 
         long fitStart = _time.GetTimestamp();
-        QuantizerDesign? design = DesignFor(vector, key, out bool fellBack);
-        long designed = _time.GetTimestamp();
-        int length = design is null
-            ? GradientCodec.EncodeZero(Spec, vector.Length, _payload)
-            : _codec.Encode(vector, design, new RoundingKey(unchecked((ulong)key.Seed), key.Round, key.Client), _payload);
+        var roundingKey = new RoundingKey(unchecked((ulong)key.Seed), key.Round, key.Client);
+        int length;
+        long designed;
+        int fallbacks;
+        DesignSummary summary;
+        if (_segments is null)
+        {
+            QuantizerDesign? design = DesignFor(vector, key, 0, out bool fellBack);
+            designed = _time.GetTimestamp();
+            length = design is null
+                ? GradientCodec.EncodeZero(Spec, vector.Length, _payload)
+                : _codec.Encode(vector, design, roundingKey, _payload);
+            fallbacks = fellBack ? 1 : 0;
+            summary = design is null ? default : DesignSummary.Of(design, vector.Length);
+        }
+        else
+        {
+            fallbacks = DesignSegments(vector, key, out summary);
+            designed = _time.GetTimestamp();
+            length = _codec.EncodeSegments(vector, _segmentDesigns, _segments.Layout, roundingKey, _payload);
+        }
         ReadOnlySpan<byte> payload = _payload.AsSpan(0, length);
         long encoded = _time.GetTimestamp();
         _codec.DecodeAccumulate(payload, sum, weight);
@@ -183,22 +231,57 @@ public sealed class CodecChannel : IGradientChannel
         // counts as encoding.
         _encodeTicks += (encoded - designed) + (corrected - start) + (fedBack - decoded);
         _decodeTicks += decoded - encoded;
-        if (fellBack)
-        {
-            _fitFallbacks++;
-        }
+        _fitFallbacks += fallbacks;
 
-        _round.Add(design, fellBack);
+        _round.Add(summary, fallbacks);
         if (AuditEvery > 0 && key.Round % AuditEvery == 0)
         {
             if (_auditScratch.Length != Dimension)
             {
                 _auditScratch = GC.AllocateUninitializedArray<float>(Dimension);
+                _average = new AveragedUploadAudit(Dimension);
             }
-            _round.Add(EncodingAudit.Measure(_codec, vector, payload, _auditScratch));
+            _round.Add(EncodingAudit.Measure(_codec, vector, payload, _auditScratch, _average, weight));
             _auditTicks += _time.GetTimestamp() - fedBack;
         }
         return length;
+    }
+
+    /// <summary>
+    /// Fits and designs every segment of <paramref name="vector"/> into <see cref="_segmentDesigns"/>; returns the
+    /// number of fits that fell back to Laplace, and the upload's design figures averaged over its coordinates.
+    /// </summary>
+    private int DesignSegments(ReadOnlySpan<float> vector, UploadKey key, out DesignSummary summary)
+    {
+        UploadSegmentPlan plan = _segments!;
+        int fallbacks = 0;
+        var sums = new DesignSummary.Builder();
+        for (int i = 0; i < plan.Layout.Count; i++)
+        {
+            SegmentRange range = plan.Layout[i];
+            ReadOnlySpan<float> segment = vector.Slice(range.Start, range.Length);
+            if (plan.FullPrecision[i])
+            {
+                int index = FirstNonFinite(segment);
+                if (index >= 0)
+                {
+                    throw new TrainingDivergedException(key.Round, key.Client, range.Start + index,
+                        new ArgumentException($"Coordinate {range.Start + index} is {segment[index]}."));
+                }
+                _segmentDesigns[i] = _fullPrecisionDesign!;
+                sums.AddExact(range.Length);
+                continue;
+            }
+            // An all-zero segment is sent as zeros whatever its design (TryEncodeSegments), so any design of the spec
+            // will do: the unit Laplace design, from the cache.
+            QuantizerDesign design = DesignFor(segment, key, range.Start, out bool fellBack)
+                ?? _codec.Designs.GetOrDesign(Spec, new Laplace(1), Spec.DesignNeedsDimension ? range.Length : null);
+            fallbacks += fellBack ? 1 : 0;
+            _segmentDesigns[i] = design;
+            sums.Add(design, range.Length);
+        }
+        summary = sums.Build();
+        return fallbacks;
     }
 
     /// <summary>
@@ -314,10 +397,10 @@ public sealed class CodecChannel : IGradientChannel
     /// <exception cref="InvalidOperationException">The channel's last round is not <paramref name="round"/>.</exception>
     public UploadStatistics StatisticsOf(int round) =>
         _round.Round == round && _round.Uploads > 0
-            ? _round.ToStatistics()
+            ? _round.ToStatistics(_average)
             : throw new InvalidOperationException($"The channel has no uploads of round {round}; its last round is {_round.Round}.");
 
-    private QuantizerDesign? DesignFor(ReadOnlySpan<float> gradient, UploadKey key, out bool fellBack)
+    private QuantizerDesign? DesignFor(ReadOnlySpan<float> gradient, UploadKey key, int start, out bool fellBack)
     {
         fellBack = false;
         Laplace laplace;
@@ -335,7 +418,7 @@ public sealed class CodecChannel : IGradientChannel
             int index = FirstNonFinite(gradient);
             if (index >= 0)
             {
-                throw new TrainingDivergedException(key.Round, key.Client, index, exception);
+                throw new TrainingDivergedException(key.Round, key.Client, start + index, exception);
             }
             throw new InvalidOperationException(
                 string.Create(CultureInfo.InvariantCulture, $"Round {key.Round}, client {key.Client}: {exception.Message} Lower the learning rate (--lr) or check the data."),
@@ -369,6 +452,45 @@ public sealed class CodecChannel : IGradientChannel
         return true;
     }
 
+    /// <summary>
+    /// One upload's design figures: the fitted scale and α averaged over its quantized coordinates, the predicted errors
+    /// and truncation rate over all its coordinates (full-precision segments predict 0). For a whole-vector upload,
+    /// the design's own figures.
+    /// </summary>
+    private readonly record struct DesignSummary(
+        bool Designed, double Scale, double Alpha, double PredictedRounding, double PredictedTruncationMse, double PredictedTruncationRate)
+    {
+        public static DesignSummary Of(QuantizerDesign design, int length)
+        {
+            var builder = new Builder();
+            builder.Add(design, length);
+            return builder.Build();
+        }
+
+        public struct Builder
+        {
+            private long _quantized, _all;
+            private double _scale, _alpha, _rounding, _truncationMse, _truncationRate;
+
+            public void AddExact(int length) => _all += length;
+
+            public void Add(QuantizerDesign design, int length)
+            {
+                _all += length;
+                _quantized += length;
+                _scale += design.Model.Scale * length;
+                _alpha += design.Alpha * length;
+                _rounding += design.RoundingVariance * length;
+                _truncationMse += design.TruncationMse * length;
+                _truncationRate += (double.IsFinite(design.Alpha) ? design.Model.TailMass(design.Alpha) : 0) * length;
+            }
+
+            public readonly DesignSummary Build() => _quantized == 0
+                ? default
+                : new DesignSummary(true, _scale / _quantized, _alpha / _quantized, _rounding / _all, _truncationMse / _all, _truncationRate / _all);
+        }
+    }
+
     /// <summary>Sums of one round's per-upload figures.</summary>
     private sealed class RoundAccumulator
     {
@@ -382,20 +504,20 @@ public sealed class CodecChannel : IGradientChannel
         private int _audited;
         private double _mse, _rounding, _expectedRounding, _truncationRate, _truncationMse;
 
-        public void Add(QuantizerDesign? design, bool fellBack)
+        public void Add(DesignSummary design, int fallbacks)
         {
             Uploads++;
-            _fallbacks += fellBack ? 1 : 0;
-            if (design is null)
+            _fallbacks += fallbacks;
+            if (!design.Designed)
             {
                 return;
             }
             _designed++;
-            _scale += design.Model.Scale;
+            _scale += design.Scale;
             _alpha += design.Alpha;
-            _predictedRounding += design.RoundingVariance;
-            _predictedTruncationMse += design.TruncationMse;
-            _predictedTruncationRate += double.IsFinite(design.Alpha) ? design.Model.TailMass(design.Alpha) : 0;
+            _predictedRounding += design.PredictedRounding;
+            _predictedTruncationMse += design.PredictedTruncationMse;
+            _predictedTruncationRate += design.PredictedTruncationRate;
         }
 
         public void Add(EncodingAudit audit)
@@ -408,9 +530,10 @@ public sealed class CodecChannel : IGradientChannel
             _truncationMse += audit.TruncationMse;
         }
 
-        public UploadStatistics ToStatistics()
+        public UploadStatistics ToStatistics(AveragedUploadAudit? average)
         {
             double d = _designed, a = _audited;
+            AveragedErrorSplit split = _audited > 0 && average is { Uploads: > 0 } ? average.Result() : default;
             return new UploadStatistics(
                 Uploads,
                 _designed == 0 ? double.NaN : _scale / d,
@@ -425,6 +548,8 @@ public sealed class CodecChannel : IGradientChannel
                 _audited == 0 ? double.NaN : _truncationMse / a)
             {
                 FitFallbacks = _fallbacks,
+                AveragedBiasSquared = split.Uploads > 0 ? split.RelativeBiasSquared : double.NaN,
+                AveragedVariance = split.Uploads > 0 ? split.RelativeVariance : double.NaN,
             };
         }
     }
@@ -469,8 +594,17 @@ public sealed record UploadStatistics(
     double MeasuredTruncationRate,
     double MeasuredTruncationMse)
 {
-    /// <summary>Uploads of the round whose chosen fit found no model and went with Laplace (Lomax with ρ̂ ≤ 3).</summary>
+    /// <summary>Fits of the round (one per upload, or per segment) that found no model and went with Laplace (Lomax with ρ̂ ≤ 3).</summary>
     public int FitFallbacks { get; init; }
+
+    /// <summary>
+    /// The squared bias of the server's average of the round's uploads, ‖b‖²/‖ḡ‖² (<see cref="AveragedUploadAudit"/>):
+    /// what truncation (or sign) costs after averaging. NaN in rounds without audit.
+    /// </summary>
+    public double AveragedBiasSquared { get; init; } = double.NaN;
+
+    /// <summary>The rounding variance of the server's average, Σ_i w_i² Σ_j Var/‖ḡ‖²: falls as 1/N. NaN in rounds without audit.</summary>
+    public double AveragedVariance { get; init; } = double.NaN;
 
     /// <summary>The design's predicted (1/d)E‖ĝ − g‖²: rounding variance plus truncation error.</summary>
     public double PredictedMse => PredictedRoundingVariance + PredictedTruncationMse;
@@ -487,4 +621,10 @@ public sealed record CodecChannelOptions
 
     /// <summary>Error feedback for clients 0..N−1 (N = this value); 0, the default, turns it off.</summary>
     public int ErrorFeedbackClients { get; init; }
+
+    /// <summary>
+    /// The segments of each upload, each with its own fit and design, in one version-3 payload
+    /// (<see cref="UploadSegmentation.Plan"/>); null, the default, sends the whole vector as one version-1 payload.
+    /// </summary>
+    public UploadSegmentPlan? Segments { get; init; }
 }

@@ -54,6 +54,9 @@ public sealed class FlatParameterBuffer : IDisposable
     /// <summary>The tensor view of parameter <paramref name="index"/>'s slice (owned by this buffer; do not dispose).</summary>
     public Tensor View(int index) => _views[index];
 
+    /// <summary>The number of scalars of each parameter tensor, in the buffer's order (they add up to <see cref="Length"/>).</summary>
+    public System.Collections.Immutable.ImmutableArray<int> TensorSizes => [.. _parameters.Select(p => (int)p.numel())];
+
     /// <summary>The parameters this buffer is laid out for, in order.</summary>
     public IReadOnlyList<Parameter> Parameters => _parameters;
 

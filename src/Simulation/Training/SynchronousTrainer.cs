@@ -131,6 +131,9 @@ public sealed class SynchronousTrainer : IDisposable
     /// <summary>d, the number of parameters.</summary>
     public int Dimension => _sum.Length;
 
+    /// <summary>The coordinates of each parameter tensor in the flattened gradient, in order (for per-tensor segments).</summary>
+    public System.Collections.Immutable.ImmutableArray<int> TensorSizes => _sum.TensorSizes;
+
     /// <summary>Rounds completed so far.</summary>
     public int Round { get; private set; }
 

@@ -71,9 +71,9 @@ public static class UploadFit
             case UploadFitKind.Laplace:
                 return laplace;
             case UploadFitKind.Lomax:
-                if (LomaxFit.TryFast(vector, out Lomax? lomax, out _, out _) && lomax.Shape <= PayloadHeader.MaximumShape)
+                if (LomaxFit.TryFast(vector, out Lomax? lomax, out _, out _) && OnShapeGrid(lomax) is { } snapped)
                 {
-                    return lomax;
+                    return snapped;
                 }
                 // ρ̂ ≤ 3: the tail is too heavy for a finite truncation error, so there is no Lomax design; ρ̂ above the
                 // header's cap is Laplace in all but name. The upload still has to go: Laplace is the model every
@@ -81,9 +81,21 @@ public static class UploadFit
                 fellBack = true;
                 return laplace;
             case UploadFitKind.Auto:
-                return LomaxFit.ChooseModel(vector, laplace, PayloadHeader.MaximumShape);
+                return LomaxFit.ChooseModel(vector, laplace, PayloadHeader.MaximumShape) is Lomax chosen ? (GradientModel?)OnShapeGrid(chosen) ?? laplace : laplace;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not a fit.");
         }
+    }
+
+    /// <summary>
+    /// The Lomax with ρ̂ on <see cref="DesignScaling.SnapShape"/>'s 1 % grid, so that the codec's unit-scale design cache
+    /// serves every upload whose shape it has seen (a continuous ρ̂ would make each upload a new design); null when the
+    /// grid point is above the wire format's cap.
+    /// </summary>
+    public static Lomax? OnShapeGrid(Lomax lomax)
+    {
+        ArgumentNullException.ThrowIfNull(lomax);
+        double shape = DesignScaling.SnapShape(lomax.Shape);
+        return shape <= PayloadHeader.MaximumShape ? new Lomax(lomax.Scale, shape) : null;
     }
 }
