@@ -148,6 +148,55 @@ public sealed partial class AuditTests : IDisposable
             Assert.True(File.Exists(Path.Combine(auditDir, png)), png);
         }
         Assert.Contains("## Drift over rounds", File.ReadAllText(Path.Combine(auditDir, "report.md")), StringComparison.Ordinal);
+
+        // The index records the MLP's tensors, so the audit goes per tensor by default, and averages the round's 2 clients.
+        Assert.Equal([100352, 128, 1280, 10], index.RootElement.GetProperty("tensorSizes").EnumerateArray().Select(e => e.GetInt32()));
+        JsonElement segments = report.RootElement.GetProperty("segments");
+        Assert.Equal("tensor", segments.GetProperty("segmentation").GetString());
+        Assert.Equal(4, segments.GetProperty("segments").GetArrayLength());
+        Assert.Equal(2, segments.GetProperty("clients").GetInt32());
+        foreach (JsonElement average in segments.GetProperty("averages").EnumerateArray())
+        {
+            // Both truncating schemes here: a bias and a variance, each a small fraction of ‖ḡ‖² at 3 bits.
+            Assert.InRange(average.GetProperty("relativeBiasSquared").GetDouble(), 1e-6, 0.5);
+            Assert.InRange(average.GetProperty("relativeVariance").GetDouble(), 1e-6, 1);
+        }
+        Assert.Contains("## The round's average (2 clients)", File.ReadAllText(Path.Combine(auditDir, "report.md")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PerSegment_FitsEachSegment_AndReportsTheEnergyTruncationRemoves()
+    {
+        // Halves of scales 100× apart: each bucket's fit finds its own half's scale, and truncation removes a small share
+        // of each half's energy (a whole-vector fit would take most of the large half's).
+        string file = Path.Combine(_directory.FullName, "halves.f32");
+        using (FileStream stream = File.Create(file))
+        {
+            GradientCapture.Write(stream, [.. Draw(new Laplace(1e-2), 8192, seed: 3), .. Draw(new Laplace(1e-4), 8192, seed: 4)]);
+        }
+        string auditDir = Path.Combine(_directory.FullName, "halves-audit");
+        var (exit, _, error) = Run("audit", "--gradients", file, "--schemes", "tnq", "--bits", "3", "--draws", "3", "--segments", "bucket:8192", "--fit", "laplace", "--out", auditDir);
+        Assert.True(exit == 0, error);
+        using JsonDocument report = JsonDocument.Parse(File.ReadAllText(Path.Combine(auditDir, "report.json")));
+        JsonElement[] segments = [.. report.RootElement.GetProperty("segments").GetProperty("segments").EnumerateArray()];
+        Assert.Equal(2, segments.Length);
+        Assert.InRange(segments[0].GetProperty("scale").GetDouble(), 0.9e-2, 1.1e-2);
+        Assert.InRange(segments[1].GetProperty("scale").GetDouble(), 0.9e-4, 1.1e-4);
+        foreach (JsonElement segment in segments)
+        {
+            JsonElement tnq = segment.GetProperty("schemes")[0];
+            // Laplace at TNQSGD-3's α*: P(|g| > α) = e^{−α/γ}; the measured rate is a binomial draw around it.
+            double designed = tnq.GetProperty("designedTruncationRate").GetDouble();
+            Assert.InRange(tnq.GetProperty("measuredTruncationRate").GetDouble(), designed - (5 * Math.Sqrt(designed / 8192)), designed + (5 * Math.Sqrt(designed / 8192)));
+            Assert.InRange(tnq.GetProperty("energyRemovedShare").GetDouble(), 1e-4, 0.1);
+        }
+        Assert.Equal(0, report.RootElement.GetProperty("segments").GetProperty("clients").GetInt32());
+
+        // tensor needs a run's index; a misspelt form is named.
+        Assert.Equal(VerifiedCli.InvalidArgumentsExitCode, Run("audit", "--gradients", file, "--segments", "tensor", "--out", auditDir).Exit);
+        var bad = Run("audit", "--gradients", file, "--segments", "buckets:5", "--out", auditDir);
+        Assert.Equal(VerifiedCli.InvalidArgumentsExitCode, bad.Exit);
+        Assert.Contains("buckets:5", bad.Error, StringComparison.Ordinal);
     }
 
     [MnistFact]

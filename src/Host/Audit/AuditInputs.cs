@@ -9,7 +9,17 @@ namespace Verified.Host.Audit;
 /// <param name="Label">The run's label (e.g. tnq-3-seed1), or the file name for a lone file.</param>
 /// <param name="Round">The upload's round key, or null for a lone file.</param>
 /// <param name="Client">The client, or null for a lone file.</param>
-internal sealed record AuditInput(string Path, string Label, int? Round, int? Client);
+internal sealed record AuditInput(string Path, string Label, int? Round, int? Client)
+{
+    /// <summary>Every client's gradient of the same round (a run's capture), for the average's bias/variance split.</summary>
+    public ImmutableArray<string> RoundPaths { get; init; } = [];
+
+    /// <summary>The model's parameter tensor sizes from the capture index; empty when not recorded.</summary>
+    public ImmutableArray<int> TensorSizes { get; init; } = [];
+
+    /// <summary>The run seed from the capture index (the rounding keys' seed); null for a lone file.</summary>
+    public long? Seed { get; init; }
+}
 
 /// <summary>Finds the gradients of a captured run (<see cref="GradientCapture"/>'s layout).</summary>
 internal static class AuditInputs
@@ -41,6 +51,10 @@ internal static class AuditInputs
                 .Select(f => (Round: f.GetProperty("round").GetInt32(), Client: f.GetProperty("client").GetInt32(), Name: f.GetProperty("file").GetString()!))
                 .ToArray();
             string label = Path.GetFileName(directory);
+            ImmutableArray<int> sizes = document.RootElement.TryGetProperty("tensorSizes", out JsonElement sizeArray)
+                ? [.. sizeArray.EnumerateArray().Select(e => e.GetInt32())]
+                : [];
+            long? seed = document.RootElement.TryGetProperty("seed", out JsonElement seedValue) ? seedValue.GetInt64() : null;
             foreach (var round in files.GroupBy(f => f.Round).OrderBy(g => g.Key))
             {
                 var chosen = round.FirstOrDefault(f => f.Client == client);
@@ -48,7 +62,12 @@ internal static class AuditInputs
                 {
                     chosen = round.OrderBy(f => f.Client).First();
                 }
-                inputs.Add(new AuditInput(Path.Combine(directory, chosen.Name), label, chosen.Round, chosen.Client));
+                inputs.Add(new AuditInput(Path.Combine(directory, chosen.Name), label, chosen.Round, chosen.Client)
+                {
+                    RoundPaths = [.. round.OrderBy(f => f.Client).Select(f => Path.Combine(directory, f.Name))],
+                    TensorSizes = sizes,
+                    Seed = seed,
+                });
             }
         }
         return inputs.ToImmutable();

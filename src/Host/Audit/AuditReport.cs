@@ -13,8 +13,12 @@ namespace Verified.Host.Audit;
 /// </summary>
 /// <remarks>The detailed sections describe the last audited gradient (for a run: the last captured round); a run adds
 /// the drift of the fits, thresholds and error ratios over all its audited rounds.</remarks>
-internal sealed class AuditReport(string directory, IReadOnlyList<(AuditInput Input, GradientAuditResult Result)> audits, string commandLine)
+internal sealed class AuditReport(
+    string directory, IReadOnlyList<(AuditInput Input, GradientAuditResult Result)> audits, string commandLine, SegmentsSection? segments = null)
 {
+    /// <summary>The per-segment section (<c>--segments</c>), for the detailed gradient; null when not asked.</summary>
+    public SegmentsSection? Segments { get; } = segments;
+
     public string Directory { get; } = Path.GetFullPath(directory);
 
     public IReadOnlyList<(AuditInput Input, GradientAuditResult Result)> Audits { get; } = audits;
@@ -204,6 +208,7 @@ internal sealed class AuditReport(string directory, IReadOnlyList<(AuditInput In
                 Line();
             }
         }
+        Segments?.AppendMarkdown(md);
         return md.ToString();
     }
 
@@ -216,7 +221,7 @@ internal sealed class AuditReport(string directory, IReadOnlyList<(AuditInput In
     // ---- JSON --------------------------------------------------------------------------------------------------
 
     private byte[] Json() => JsonSerializer.SerializeToUtf8Bytes(
-        new AuditJson(commandLine, Audits.Count - 1, [.. Audits.Select(a => AuditEntry(a.Input, a.Result))]),
+        new AuditJson(commandLine, Audits.Count - 1, [.. Audits.Select(a => AuditEntry(a.Input, a.Result))], Segments?.ToJson()),
         HostJson.Context.AuditJson);
 
     private static AuditEntryJson AuditEntry(AuditInput input, GradientAuditResult r) => new(
@@ -277,7 +282,7 @@ internal sealed class AuditReport(string directory, IReadOnlyList<(AuditInput In
 }
 
 /// <summary>report.json: the command, which audit the detailed sections of report.md describe, and every audit.</summary>
-internal sealed record AuditJson(string Command, int DetailedIndex, AuditEntryJson[] Audits);
+internal sealed record AuditJson(string Command, int DetailedIndex, AuditEntryJson[] Audits, SegmentsJson? Segments);
 
 /// <summary>One audited gradient of <see cref="AuditJson"/>; round and client are null for a lone file.</summary>
 internal sealed record AuditEntryJson(

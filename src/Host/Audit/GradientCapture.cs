@@ -46,6 +46,10 @@ internal sealed class GradientCapture : IUploadObserver
     /// <summary>k.</summary>
     public int Every { get; }
 
+    /// <summary>The model's parameter tensor sizes, recorded in the index so that <c>verified audit --segments tensor</c>
+    /// can split the captured gradients as <c>verified run --segments tensor</c> does. Empty: not known.</summary>
+    public System.Collections.Immutable.ImmutableArray<int> TensorSizes { get; set; } = [];
+
     /// <summary>The files written.</summary>
     public IReadOnlyList<CapturedFile> Files => _files;
 
@@ -125,7 +129,8 @@ internal sealed class GradientCapture : IUploadObserver
             Every,
             _budget.LimitBytes,
             !_budget.Exhausted,
-            [.. _files.Select(f => new CapturedFileJson(f.Round, f.Client, f.Name, f.Bytes))]), HostJson.Context.CaptureIndexJson);
+            [.. _files.Select(f => new CapturedFileJson(f.Round, f.Client, f.Name, f.Bytes))],
+            [.. TensorSizes]), HostJson.Context.CaptureIndexJson);
 }
 
 /// <summary><c>index.json</c> of a capture directory (the layout in <see cref="GradientCapture"/>'s remarks).</summary>
@@ -143,7 +148,8 @@ internal sealed record CaptureIndexJson(
     int Every,
     long LimitBytes,
     bool Complete,
-    CapturedFileJson[] Files);
+    CapturedFileJson[] Files,
+    int[] TensorSizes);
 
 /// <summary>One entry of <see cref="CaptureIndexJson"/>.</summary>
 /// <remarks><c>File</c>: name in the capture directory.</remarks>

@@ -32,9 +32,14 @@ internal static class AuditCommand
         var client = new Option<int>("--client") { Description = "With --run: which client's gradient to audit per round.", DefaultValueFactory = _ => 0 };
         var outDirectory = new Option<DirectoryInfo?>("--out") { Description = "Output directory (default: <run>/audit, or audit-<file name> beside the file)." };
         var json = new Option<bool>("--json") { Description = "Also print report.json to standard output." };
+        var segments = new Option<string?>("--segments")
+        {
+            Description = "Also audit per segment: tensor (a run's parameter tensors, from its capture index), bucket:N or sizes:N1,N2,…; each segment's fitted model, α, designed and measured truncation rate and energy removed, and with --run the bias²/variance split of the round's average. Default: tensor for a run whose index records its tensors, else none.",
+        };
+        var fit = new Option<string>("--fit") { Description = "The per-segment fit of --segments: laplace, lomax or auto (as verified run --fit).", DefaultValueFactory = _ => "auto" };
         var command = new Command("audit", "Audit the codec against the theory on real gradients: model fits, measured vs predicted error, bits; report.md, report.json and figures.")
         {
-            gradients, run, schemes, bits, draws, seed, client, outDirectory, json,
+            gradients, run, schemes, bits, draws, seed, client, outDirectory, json, segments, fit,
         };
         command.SetAction(parse =>
         {
@@ -46,7 +51,11 @@ internal static class AuditCommand
                 defaults with { Draws = parse.GetValue(draws), Seed = parse.GetValue(seed) },
                 parse.GetValue(client),
                 parse.GetValue(outDirectory)?.FullName,
-                parse.GetValue(json));
+                parse.GetValue(json))
+            {
+                Segments = parse.GetValue(segments),
+                Fit = parse.GetValue(fit)!,
+            };
             return Execute(request, output, error);
         });
         return command;
@@ -54,7 +63,14 @@ internal static class AuditCommand
 
     /// <summary>What <c>verified audit</c> was asked.</summary>
     internal sealed record AuditRequest(
-        string? GradientFile, string? RunDirectory, string Schemes, string Bits, AuditOptions Options, int Client, string? OutputDirectory, bool PrintJson);
+        string? GradientFile, string? RunDirectory, string Schemes, string Bits, AuditOptions Options, int Client, string? OutputDirectory, bool PrintJson)
+    {
+        /// <summary><c>--segments</c>: null for the default (tensor when the capture records its tensors).</summary>
+        public string? Segments { get; init; }
+
+        /// <summary><c>--fit</c> of the per-segment audit.</summary>
+        public string Fit { get; init; } = "auto";
+    }
 
     internal static int Execute(AuditRequest request, TextWriter output, TextWriter error)
     {
@@ -66,6 +82,21 @@ internal static class AuditCommand
         if (!TryParseSpecs(request.Schemes, request.Bits, out ImmutableArray<QuantizerSpec> specs, out string? problem))
         {
             error.WriteLine($"verified audit: {problem}");
+            return VerifiedCli.InvalidArgumentsExitCode;
+        }
+        if (request.Segments is { } form && !(form is "whole" or "tensor" || form.StartsWith("bucket:", StringComparison.Ordinal) || form.StartsWith("sizes:", StringComparison.Ordinal)))
+        {
+            error.WriteLine($"verified audit: --segments '{form}' is not known: use tensor, bucket:N or sizes:N1,N2,….");
+            return VerifiedCli.InvalidArgumentsExitCode;
+        }
+        if (request.Segments == "tensor" && request.GradientFile is not null)
+        {
+            error.WriteLine("verified audit: --segments tensor needs the model's tensor sizes, which only a run's capture index records: with --gradients use bucket:N or sizes:N1,N2,….");
+            return VerifiedCli.InvalidArgumentsExitCode;
+        }
+        if (request.Fit is not ("laplace" or "lomax" or "auto"))
+        {
+            error.WriteLine($"verified audit: --fit '{request.Fit}' is not a fit: use laplace, lomax or auto.");
             return VerifiedCli.InvalidArgumentsExitCode;
         }
         try
@@ -122,7 +153,17 @@ internal static class AuditCommand
             }
         }
 
-        var report = new AuditReport(directory, audits, CommandLine(request));
+        SegmentsSection? segmentsSection;
+        try
+        {
+            segmentsSection = SegmentsFor(request, audits[^1].Input, codec, specs, error);
+        }
+        catch (Exception exception) when (exception is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"verified audit: {(exception is ArgumentException argument ? VerifiedCli.PlainMessage(argument) : exception.Message)}");
+            return VerifiedCli.InvalidArgumentsExitCode;
+        }
+        var report = new AuditReport(directory, audits, CommandLine(request), segmentsSection);
         IReadOnlyList<string> written = report.Write(error);
         // With --json, stdout carries exactly one JSON document (the report) and the status lines go to stderr, so the
         // output can be piped into a JSON reader.
@@ -186,6 +227,43 @@ internal static class AuditCommand
         }
         specs = builder.ToImmutable();
         return true;
+    }
+
+    /// <summary>The per-segment section for the detailed input, or null when none is asked (or possible by default).</summary>
+    private static SegmentsSection? SegmentsFor(AuditRequest request, AuditInput input, GradientCodec codec, ImmutableArray<QuantizerSpec> specs, TextWriter error)
+    {
+        string? segmentation = request.Segments ?? (input.TensorSizes.IsEmpty ? null : "tensor");
+        if (segmentation is null or "whole")
+        {
+            return null;
+        }
+        float[] gradient = GradientCapture.Read(input.Path);
+        SegmentLayout layout;
+        if (segmentation == "tensor")
+        {
+            if (input.TensorSizes.IsEmpty)
+            {
+                throw new ArgumentException("--segments tensor needs the model's tensor sizes, which only a run's capture index records (verified run --capture-gradients K): for a lone file use bucket:N or sizes:N1,N2,….");
+            }
+            layout = SegmentLayout.Sizes(input.TensorSizes.AsSpan());
+            if (layout.Dimension != gradient.Length)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"The capture index's tensor sizes add up to {layout.Dimension}, but {input.Path} holds {gradient.Length} values."));
+            }
+        }
+        else
+        {
+            layout = CodecCommand.ParseLayout(segmentation, gradient.Length) ?? SegmentLayout.Whole(gradient.Length);
+        }
+        Func<ReadOnlySpan<float>, GradientModel?> fitter = CodecCommand.Fitter(request.Fit);
+        // The round's average: every client's capture of the same round, rounded with the run's own keys.
+        List<float[]> uploads = input.RoundPaths.Length > 1 ? [.. input.RoundPaths.Select(GradientCapture.Read)] : [];
+        error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"verified audit: per segment: {layout.Count} segments ({segmentation}), fit {request.Fit}{(uploads.Count > 0 ? $", the average of {uploads.Count} clients" : "")}"));
+        return SegmentsSection.Compute(
+            codec, gradient, layout, segmentation, request.Fit, segment => fitter(segment), specs, uploads,
+            unchecked((ulong)(input.Seed ?? 0)), input.Round ?? 0);
     }
 
     private static string CommandLine(AuditRequest request)

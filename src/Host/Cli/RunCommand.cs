@@ -213,6 +213,10 @@ internal static class RunCommand
         GradientCapture? capture = null)
     {
         using var run = new ExperimentRun(spec, dataSet, observer: capture);
+        if (capture is not null)
+        {
+            capture.TensorSizes = run.TensorSizes;
+        }
         var progress = new ProgressLine(error, quiet, string.Create(CultureInfo.InvariantCulture, $"[{index + 1}/{count}] {spec.Label} seed {spec.Seed}"), spec.Rounds);
         while (!run.IsComplete)
         {

@@ -63,6 +63,9 @@ public sealed class ExperimentRun : IDisposable
     /// <summary>d, the number of model parameters (and coordinates per upload).</summary>
     public int Dimension { get; }
 
+    /// <summary>The coordinates of each parameter tensor in an upload, in order (the segments of <c>--segments tensor</c>).</summary>
+    public System.Collections.Immutable.ImmutableArray<int> TensorSizes => _trainer.TensorSizes;
+
     /// <summary>Rounds completed.</summary>
     public int Round => _trainer.Round;
 
