@@ -74,7 +74,11 @@ internal static class AuditCommand
         }
         catch (ArgumentOutOfRangeException exception)
         {
-            error.WriteLine($"verified audit: {VerifiedCli.PlainMessage(exception)}");
+            // AuditOptions names its property (Draws); the user typed the option (--draws).
+            string message = VerifiedCli.PlainMessage(exception);
+            error.WriteLine(exception.ParamName is { } name && message.StartsWith(name, StringComparison.Ordinal)
+                ? $"verified audit: --{name.ToLowerInvariant()}{message[name.Length..]}"
+                : $"verified audit: {message}");
             return VerifiedCli.InvalidArgumentsExitCode;
         }
 
@@ -86,7 +90,7 @@ internal static class AuditCommand
             {
                 if (!File.Exists(file))
                 {
-                    throw new FileNotFoundException($"{file} does not exist.");
+                    throw new FileNotFoundException($"--gradients '{file}' does not exist.");
                 }
                 inputs = [AuditInputs.FromFile(file)];
                 directory = request.OutputDirectory ?? Path.Combine(Path.GetDirectoryName(file)!, "audit-" + Path.GetFileNameWithoutExtension(file));
@@ -156,7 +160,7 @@ internal static class AuditCommand
         {
             if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int b) || b is < 1 or > QuantizerSpec.MaxBits)
             {
-                problem = $"bits '{text}' is not an integer from 1 to {QuantizerSpec.MaxBits}.";
+                problem = $"--bits '{text}' is not an integer from 1 to {QuantizerSpec.MaxBits}.";
                 return false;
             }
             widths.Add(b);
@@ -171,14 +175,18 @@ internal static class AuditCommand
         {
             if (Schemes.Find(name) is not { } definition || !Auditable.Contains(definition))
             {
-                problem = $"scheme '{name}' cannot be audited: use {string.Join(", ", Auditable.Select(s => s.Name))}.";
+                // A misspelt auditable name gets the closest one: one edit for up to four letters, two beyond.
+                string? closest = Auditable.Select(s => s.Name)
+                    .Where(n => Schemes.EditDistance(name.ToLowerInvariant(), n) <= (name.Length <= 4 ? 1 : 2))
+                    .MinBy(n => Schemes.EditDistance(name.ToLowerInvariant(), n));
+                problem = $"--schemes '{name}' cannot be audited: use {string.Join(", ", Auditable.Select(s => s.Name))}." + (closest is null ? "" : $" Did you mean {closest}?");
                 return false;
             }
             foreach (int b in definition.TakesBits ? widths.Distinct() : [1])
             {
                 if (!Schemes.TryParse(name, b, null, out QuantizerSpec? spec, out SchemeProblem? bitsProblem))
                 {
-                    problem = bitsProblem.Message;
+                    problem = bitsProblem.Message.StartsWith("bits", StringComparison.Ordinal) ? "--" + bitsProblem.Message : bitsProblem.Message;
                     return false;
                 }
                 builder.Add(spec);
