@@ -71,6 +71,21 @@ internal static class VerifiedCli
         return exitCode == TerminationSignals.InterruptExitCode && signals?.Signal is not null ? signals.InterruptedExitCode : exitCode;
     }
 
+    /// <summary>
+    /// The command line as typed (<c>verified run --model mlp …</c>), for provenance: the tokens the parser saw, each
+    /// quoted when it holds a space or a quote, so the line can be pasted back into a shell.
+    /// </summary>
+    public static string CommandLine(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        return string.Join(' ', parse.Tokens.Select(t => Quote(t.Value)).Prepend("verified"));
+
+        static string Quote(string token) =>
+            token.Length > 0 && !token.Any(c => char.IsWhiteSpace(c) || c is '\'' or '"' or '\\' or '$' or '`')
+                ? token
+                : "'" + token.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+    }
+
     /// <summary>The verb as typed, for messages: <c>verified codec inspect</c>.</summary>
     private static string CommandName(ParseResult parse)
     {
