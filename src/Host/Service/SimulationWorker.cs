@@ -256,7 +256,8 @@ internal sealed partial class SimulationWorker(
     {
         try
         {
-            using var report = new RunReport(artifacts.RunDirectory(id), new ExperimentPlan("service", [spec]));
+            Provenance provenance = store.Get(id)?.Provenance ?? throw new InvalidOperationException("The run has no provenance: it was never claimed.");
+            using var report = new RunReport(artifacts.RunDirectory(id), new ExperimentPlan("service", [spec]), provenance);
             foreach (RoundRow row in store.Rounds(id))
             {
                 report.Add(spec, row.ToMetrics(spec.Label));

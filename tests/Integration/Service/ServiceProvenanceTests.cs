@@ -8,14 +8,14 @@ using static IntegrationTests.Service.ServiceTesting;
 namespace IntegrationTests.Service;
 
 /// <summary>
-/// A stored service run carries its provenance: in the store's record and in <c>GET /api/runs/{id}</c>, with the data
-/// files' SHA-256 the test computes itself and times that match the run's.
+/// A stored service run carries its provenance: in the store's record, in <c>GET /api/runs/{id}</c> and in its
+/// summary.json, with the data files' SHA-256 the test computes itself and times that match the run's.
 /// </summary>
 [Collection(LibtorchTests.Name)]
 public sealed class ServiceProvenanceTests(ServiceFixture service) : IClassFixture<ServiceFixture>
 {
     [MnistFact]
-    public async Task AFinishedRun_HasItsProvenance_InTheRecordAndTheResource()
+    public async Task AFinishedRun_HasItsProvenance_InTheRecordTheResourceAndSummaryJson()
     {
         using var timeout = new CancellationTokenSource(Patience);
         CancellationToken cancellation = timeout.Token;
@@ -45,6 +45,13 @@ public sealed class ServiceProvenanceTests(ServiceFixture service) : IClassFixtu
         Assert.NotNull(record.Provenance);
         Assert.Equal(provenance.GetProperty("commit").GetString(), record.Provenance.Commit);
         Assert.Equal(record.FinishedAt, record.Provenance.EndedAt);
+
+        string summary = Path.Combine(service.Directory, "verified.artifacts", $"run-{id}", "summary.json");
+        using JsonDocument written = JsonDocument.Parse(await File.ReadAllTextAsync(summary, cancellation));
+        JsonElement fromFile = written.RootElement.GetProperty("provenance");
+        Assert.Equal(command, fromFile.GetProperty("command").GetString());
+        static string[] Hashes(JsonElement p) => [.. p.GetProperty("dataFiles").EnumerateArray().Select(f => f.GetProperty("sha256").GetString()!)];
+        Assert.Equal(Hashes(provenance), Hashes(fromFile));
     }
 
     private static DateTimeOffset Time(JsonElement element) =>
