@@ -58,6 +58,7 @@ internal static class AuditCommand
 
     internal static int Execute(AuditRequest request, TextWriter output, TextWriter error)
     {
+        DateTimeOffset startedAt = DateTimeOffset.UtcNow;
         if ((request.GradientFile is null) == (request.RunDirectory is null))
         {
             error.WriteLine("verified audit: give exactly one of --gradients FILE.f32 and --run DIR.");
@@ -126,7 +127,17 @@ internal static class AuditCommand
             }
         }
 
-        var report = new AuditReport(directory, audits, CommandLine(request));
+        Provenance provenance;
+        try
+        {
+            provenance = Provenance.Capture(CommandLine(request), startedAt, inputs.Select(i => i.Path));
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"verified audit: {exception.Message}");
+            return VerifiedCli.InvalidArgumentsExitCode;
+        }
+        var report = new AuditReport(directory, audits, CommandLine(request), provenance);
         IReadOnlyList<string> written = report.Write(error);
         // With --json, stdout carries exactly one JSON document (the report) and the status lines go to stderr, so the
         // output can be piped into a JSON reader.
