@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Verified.Host;
 using Verified.Host.Cli;
 using Verified.Host.Runs;
 using Verified.Simulation.Experiments;
@@ -165,7 +166,7 @@ public sealed class RunCommandTests : IDisposable
         var spec = new ExperimentSpec { Scheme = "qsgd", Rounds = 10, Noise = "student-t:1.5", NoiseScale = 0.01 };
         ExperimentPlan plan = ExperimentPlan.Create(null, spec, 1, baseline: false);
         string directory = Path.Combine(_directory.FullName, "failed");
-        using (var report = new RunReport(directory, plan))
+        using (var report = new RunReport(directory, plan, Provenance.Capture("verified run --scheme qsgd", DateTimeOffset.UtcNow, [])))
         {
             report.Fail(plan.Runs[0], "Round 0, client 0: Coordinate 0 of the gradient is NaN");
         }

@@ -14,7 +14,8 @@ namespace Verified.Host.Audit;
 /// <remarks>The detailed sections describe the last audited gradient (for a run: the last captured round); a run adds
 /// the drift of the fits, thresholds and error ratios over all its audited rounds.</remarks>
 internal sealed class AuditReport(
-    string directory, IReadOnlyList<(AuditInput Input, GradientAuditResult Result)> audits, string commandLine, SegmentsSection? segments = null)
+    string directory, IReadOnlyList<(AuditInput Input, GradientAuditResult Result)> audits, string commandLine, Provenance provenance,
+    SegmentsSection? segments = null)
 {
     /// <summary>The per-segment section (<c>--segments</c>), for the detailed gradient; null when not asked.</summary>
     public SegmentsSection? Segments { get; } = segments;
@@ -30,12 +31,16 @@ internal sealed class AuditReport(
     /// <summary>The gradient the detailed sections describe.</summary>
     public (AuditInput Input, GradientAuditResult Result) Detailed => Audits[^1];
 
+    /// <summary>Where the audit comes from; <see cref="Write"/> sets its end time.</summary>
+    public Provenance Provenance { get; private set; } = provenance;
+
     /// <summary>Whether the audit covers several rounds of a run.</summary>
     public bool IsRun => Audits.Count > 1 || Audits[0].Input.Round is not null;
 
     /// <summary>Writes everything; returns the paths. Plots that fail are reported on <paramref name="error"/>, not thrown.</summary>
     public IReadOnlyList<string> Write(TextWriter error)
     {
+        Provenance = Provenance.EndingAt(DateTimeOffset.UtcNow);
         var written = new List<string>();
         IReadOnlyList<string> plots;
         try
@@ -209,6 +214,13 @@ internal sealed class AuditReport(
             }
         }
         Segments?.AppendMarkdown(md);
+
+        Line("## Provenance");
+        Line();
+        foreach (string line in Provenance.MarkdownLines())
+        {
+            Line(line);
+        }
         return md.ToString();
     }
 
@@ -221,7 +233,7 @@ internal sealed class AuditReport(
     // ---- JSON --------------------------------------------------------------------------------------------------
 
     private byte[] Json() => JsonSerializer.SerializeToUtf8Bytes(
-        new AuditJson(commandLine, Audits.Count - 1, [.. Audits.Select(a => AuditEntry(a.Input, a.Result))], Segments?.ToJson()),
+        new AuditJson(commandLine, Audits.Count - 1, [.. Audits.Select(a => AuditEntry(a.Input, a.Result))], Provenance, Segments?.ToJson()),
         HostJson.Context.AuditJson);
 
     private static AuditEntryJson AuditEntry(AuditInput input, GradientAuditResult r) => new(
@@ -281,8 +293,9 @@ internal sealed class AuditReport(
                 f.Cause))]))]);
 }
 
-/// <summary>report.json: the command, which audit the detailed sections of report.md describe, and every audit.</summary>
-internal sealed record AuditJson(string Command, int DetailedIndex, AuditEntryJson[] Audits, SegmentsJson? Segments);
+/// <summary>report.json: the command, which audit the detailed sections of report.md describe, every audit, the
+/// provenance (its data files are the audited gradient files) and the per-segment section (null when not asked).</summary>
+internal sealed record AuditJson(string Command, int DetailedIndex, AuditEntryJson[] Audits, Provenance Provenance, SegmentsJson? Segments);
 
 /// <summary>One audited gradient of <see cref="AuditJson"/>; round and client are null for a lone file.</summary>
 internal sealed record AuditEntryJson(

@@ -74,6 +74,7 @@ internal static class AuditCommand
 
     internal static int Execute(AuditRequest request, TextWriter output, TextWriter error)
     {
+        DateTimeOffset startedAt = DateTimeOffset.UtcNow;
         if ((request.GradientFile is null) == (request.RunDirectory is null))
         {
             error.WriteLine("verified audit: give exactly one of --gradients FILE.f32 and --run DIR.");
@@ -105,7 +106,11 @@ internal static class AuditCommand
         }
         catch (ArgumentOutOfRangeException exception)
         {
-            error.WriteLine($"verified audit: {VerifiedCli.PlainMessage(exception)}");
+            // AuditOptions names its property (Draws); the user typed the option (--draws).
+            string message = VerifiedCli.PlainMessage(exception);
+            error.WriteLine(exception.ParamName is { } name && message.StartsWith(name, StringComparison.Ordinal)
+                ? $"verified audit: --{name.ToLowerInvariant()}{message[name.Length..]}"
+                : $"verified audit: {message}");
             return VerifiedCli.InvalidArgumentsExitCode;
         }
 
@@ -117,7 +122,7 @@ internal static class AuditCommand
             {
                 if (!File.Exists(file))
                 {
-                    throw new FileNotFoundException($"{file} does not exist.");
+                    throw new FileNotFoundException($"--gradients '{file}' does not exist.");
                 }
                 inputs = [AuditInputs.FromFile(file)];
                 directory = request.OutputDirectory ?? Path.Combine(Path.GetDirectoryName(file)!, "audit-" + Path.GetFileNameWithoutExtension(file));
@@ -163,7 +168,17 @@ internal static class AuditCommand
             error.WriteLine($"verified audit: {(exception is ArgumentException argument ? VerifiedCli.PlainMessage(argument) : exception.Message)}");
             return VerifiedCli.InvalidArgumentsExitCode;
         }
-        var report = new AuditReport(directory, audits, CommandLine(request), segmentsSection);
+        Provenance provenance;
+        try
+        {
+            provenance = Provenance.Capture(CommandLine(request), startedAt, inputs.Select(i => i.Path));
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"verified audit: {exception.Message}");
+            return VerifiedCli.InvalidArgumentsExitCode;
+        }
+        var report = new AuditReport(directory, audits, CommandLine(request), provenance, segmentsSection);
         IReadOnlyList<string> written = report.Write(error);
         // With --json, stdout carries exactly one JSON document (the report) and the status lines go to stderr, so the
         // output can be piped into a JSON reader.
@@ -197,7 +212,7 @@ internal static class AuditCommand
         {
             if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int b) || b is < 1 or > QuantizerSpec.MaxBits)
             {
-                problem = $"bits '{text}' is not an integer from 1 to {QuantizerSpec.MaxBits}.";
+                problem = $"--bits '{text}' is not an integer from 1 to {QuantizerSpec.MaxBits}.";
                 return false;
             }
             widths.Add(b);
@@ -212,14 +227,18 @@ internal static class AuditCommand
         {
             if (Schemes.Find(name) is not { } definition || !Auditable.Contains(definition))
             {
-                problem = $"scheme '{name}' cannot be audited: use {string.Join(", ", Auditable.Select(s => s.Name))}.";
+                // A misspelt auditable name gets the closest one: one edit for up to four letters, two beyond.
+                string? closest = Auditable.Select(s => s.Name)
+                    .Where(n => Schemes.EditDistance(name.ToLowerInvariant(), n) <= (name.Length <= 4 ? 1 : 2))
+                    .MinBy(n => Schemes.EditDistance(name.ToLowerInvariant(), n));
+                problem = $"--schemes '{name}' cannot be audited: use {string.Join(", ", Auditable.Select(s => s.Name))}." + (closest is null ? "" : $" Did you mean {closest}?");
                 return false;
             }
             foreach (int b in definition.TakesBits ? widths.Distinct() : [1])
             {
                 if (!Schemes.TryParse(name, b, null, out QuantizerSpec? spec, out SchemeProblem? bitsProblem))
                 {
-                    problem = bitsProblem.Message;
+                    problem = bitsProblem.Message.StartsWith("bits", StringComparison.Ordinal) ? "--" + bitsProblem.Message : bitsProblem.Message;
                     return false;
                 }
                 builder.Add(spec);

@@ -29,9 +29,14 @@ internal static class BenchCommand
         {
             double budget = parse.GetValue(seconds);
             int d = parse.GetValue(dimension);
-            if (!(budget > 0) || budget > 60 || d < 16 || d > (1 << 28))
+            if (!(budget > 0) || budget > 60)
             {
-                error.WriteLine("verified bench codec: --seconds must be in (0, 60] and --dimension in 16..2^28.");
+                error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"verified bench codec: --seconds = {budget} is out of range: it must be a number in (0, 60]."));
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
+            if (d is < 16 or > 1 << 28)
+            {
+                error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"verified bench codec: --dimension = {d} is out of range: it must be an integer from 16 to {1 << 28}."));
                 return VerifiedCli.InvalidArgumentsExitCode;
             }
             CodecPath path;

@@ -105,7 +105,7 @@ internal static class CodecCommand
             }
             catch (Exception exception) when (exception is ArgumentException or IOException or UnauthorizedAccessException or CodecFormatException)
             {
-                error.WriteLine($"verified codec encode: {Message(exception)}");
+                error.WriteLine($"verified codec encode: {Message(exception, parse.GetValue(input)!)}");
                 return VerifiedCli.InvalidArgumentsExitCode;
             }
         });
@@ -121,7 +121,7 @@ internal static class CodecCommand
         {
             try
             {
-                byte[] payload = File.ReadAllBytes(parse.GetValue(input)!.FullName);
+                byte[] payload = ReadInput(parse.GetValue(input)!);
                 float[] values = new GradientCodec().Decode(payload);
                 using (FileStream stream = File.Create(parse.GetValue(outputFile)!.FullName))
                 {
@@ -132,7 +132,7 @@ internal static class CodecCommand
             }
             catch (Exception exception) when (exception is ArgumentException or IOException or UnauthorizedAccessException or CodecFormatException)
             {
-                error.WriteLine($"verified codec decode: {Message(exception)}");
+                error.WriteLine($"verified codec decode: {Message(exception, parse.GetValue(input)!)}");
                 return VerifiedCli.InvalidArgumentsExitCode;
             }
         });
@@ -148,7 +148,7 @@ internal static class CodecCommand
         {
             try
             {
-                byte[] payload = File.ReadAllBytes(parse.GetValue(input)!.FullName);
+                byte[] payload = ReadInput(parse.GetValue(input)!);
                 if (GradientCodec.ReadVersion(payload) == SegmentedHeader.FormatVersion)
                 {
                     SegmentedHeader container = GradientCodec.ReadSegmentedHeader(payload);
@@ -177,7 +177,7 @@ internal static class CodecCommand
             }
             catch (Exception exception) when (exception is ArgumentException or IOException or UnauthorizedAccessException or CodecFormatException)
             {
-                error.WriteLine($"verified codec inspect: {Message(exception)}");
+                error.WriteLine($"verified codec inspect: {Message(exception, parse.GetValue(input)!)}");
                 return VerifiedCli.InvalidArgumentsExitCode;
             }
         });
@@ -185,14 +185,33 @@ internal static class CodecCommand
     }
 
     /// <summary>Reads a raw little-endian float32 file.</summary>
+    /// <exception cref="ArgumentException">The file is missing, unreadable or not whole float32 values; the message names --in.</exception>
     public static float[] ReadFloats(FileInfo file)
     {
-        byte[] bytes = File.ReadAllBytes(file.FullName);
+        byte[] bytes = ReadInput(file);
         if (bytes.Length % sizeof(float) != 0)
         {
-            throw new ArgumentException($"{file.Name} has {bytes.Length} bytes, not a multiple of 4: it is not a raw float32 file.", nameof(file));
+            throw new ArgumentException($"--in '{file.Name}' has {bytes.Length} bytes, not a multiple of 4: it is not a raw float32 file.", nameof(file));
         }
         return MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+    }
+
+    /// <summary>The bytes of the <c>--in</c> file.</summary>
+    /// <exception cref="ArgumentException">The file is missing or unreadable: an invalid --in, named as such.</exception>
+    private static byte[] ReadInput(FileInfo file)
+    {
+        try
+        {
+            return File.ReadAllBytes(file.FullName);
+        }
+        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ArgumentException($"--in '{file.FullName}' does not exist.", nameof(file), exception);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"--in '{file.FullName}' cannot be read: {exception.Message}", nameof(file), exception);
+        }
     }
 
     /// <summary>
@@ -298,8 +317,13 @@ internal static class CodecCommand
         ? string.Create(CultureInfo.InvariantCulture, $"{model.Kind}(scale = {model.Scale:G6}, ρ = {shape:G6})")
         : string.Create(CultureInfo.InvariantCulture, $"{model.Kind}(scale = {model.Scale:G6})");
 
-    private static string Message(Exception exception) =>
-        exception is ArgumentException argument ? TheoryCommand.Describe(argument) : exception.Message;
+    /// <summary>One line for an error of a codec verb; a payload the codec refuses is an invalid <c>--in</c>.</summary>
+    private static string Message(Exception exception, FileInfo input) => exception switch
+    {
+        CodecFormatException => $"--in '{input.Name}' is not a valid payload: {exception.Message}",
+        ArgumentException argument => TheoryCommand.Describe(argument),
+        _ => exception.Message,
+    };
 
     private static void WriteTable(TextWriter output, PayloadHeader h, IReadOnlyList<float> levels)
     {

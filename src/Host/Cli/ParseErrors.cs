@@ -76,7 +76,9 @@ internal static class ParseErrors
     /// </summary>
     private static string? Closest(string token, Command command)
     {
-        IEnumerable<string> names = command.Options.SelectMany(o => o.Aliases.Prepend(o.Name))
+        // With the options the command inherits (a recursive option of the root, such as --verbose).
+        IEnumerable<Option> options = command.Options.Concat(Ancestors(command).SelectMany(c => c.Options.Where(o => o.Recursive)));
+        IEnumerable<string> names = options.SelectMany(o => o.Aliases.Prepend(o.Name))
             .Concat(command.Subcommands.Select(c => c.Name));
         int allowed = token.TrimStart('-').Length <= 4 ? 1 : 2;
         string? best = null;
@@ -90,5 +92,17 @@ internal static class ParseErrors
             }
         }
         return best;
+    }
+
+    private static IEnumerable<Command> Ancestors(Command command)
+    {
+        foreach (Command parent in command.Parents.OfType<Command>())
+        {
+            yield return parent;
+            foreach (Command ancestor in Ancestors(parent))
+            {
+                yield return ancestor;
+            }
+        }
     }
 }

@@ -30,6 +30,10 @@ internal static class PlotCommand
                 foreach (FileInfo file in parse.GetValue(metrics)!)
                 {
                     string path = Directory.Exists(file.FullName) ? Path.Combine(file.FullName, "metrics.csv") : file.FullName;
+                    if (!File.Exists(path))
+                    {
+                        throw new FileNotFoundException($"metrics '{path}' does not exist: give metrics.csv files, or run directories that hold one.", path);
+                    }
                     foreach (var row in Read(path, warning => error.WriteLine($"verified plot: {warning}")))
                     {
                         // A (label, seed, round) counts once: the first file that has it wins (runs are deterministic,

@@ -99,7 +99,10 @@ internal static class RunCommand
                 parse.GetValue(outDirectory)?.FullName,
                 parse.GetValue(quiet),
                 parse.GetValue(captureEvery),
-                parse.GetValue(captureLimit));
+                parse.GetValue(captureLimit))
+            {
+                CommandLine = VerifiedCli.CommandLine(parse),
+            };
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation, interruption);
             return Task.FromResult(Execute(options, output, error, stop.Token));
         });
@@ -109,13 +112,18 @@ internal static class RunCommand
     /// <summary>What <c>verified run</c> was asked to do.</summary>
     internal sealed record RunOptions(
         ExperimentSpec Template, string? Preset, int Seeds, bool Baseline, string? DataDirectory, string? OutputDirectory, bool Quiet,
-        int CaptureEvery = 0, int CaptureLimitMegabytes = DefaultCaptureLimitMegabytes);
+        int CaptureEvery = 0, int CaptureLimitMegabytes = DefaultCaptureLimitMegabytes)
+    {
+        /// <summary>The command line as typed, for summary.json's provenance.</summary>
+        public string CommandLine { get; init; } = "verified run";
+    }
 
     /// <summary>Default of --capture-limit-mb: 50 default-CNN gradients (4.8 MB each).</summary>
     public const int DefaultCaptureLimitMegabytes = 256;
 
     internal static int Execute(RunOptions options, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
+        DateTimeOffset startedAt = DateTimeOffset.UtcNow;
         // The template's scheme and bits are the run's own, or overridden by a preset; checked either way, every field at once.
         ImmutableArray<ExperimentSpecError> errors = options.Template.Validate();
         if (options.Seeds is < 1 or > 100)
@@ -140,9 +148,11 @@ internal static class RunCommand
         }
 
         ImageDataSet dataSet;
+        Provenance provenance;
         try
         {
             dataSet = options.DataDirectory is null ? MnistData.LoadDefault() : IdxDirectory.Load(options.DataDirectory);
+            provenance = Provenance.Capture(options.CommandLine, startedAt, dataSet.Files, options.Template.Threads, options.Template.Workers);
         }
         catch (Exception exception) when (exception is DataSetNotFoundException or IdxFormatException or IOException or UnauthorizedAccessException)
         {
@@ -156,7 +166,7 @@ internal static class RunCommand
         RunReport report;
         try
         {
-            report = new RunReport(directory, plan);
+            report = new RunReport(directory, plan, provenance);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {

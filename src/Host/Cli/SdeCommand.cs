@@ -41,7 +41,8 @@ internal static class SdeCommand
             string name = parse.GetValue(experiment)!;
             if (name != "all" && !byName.ContainsKey(name))
             {
-                error.WriteLine($"verified sde: --experiment '{name}' is not known: use one of {names}.");
+                string? closest = byName.Keys.Append("all").Where(n => Verified.Theory.Schemes.EditDistance(name, n) <= (name.Length <= 4 ? 1 : 2)).MinBy(n => Verified.Theory.Schemes.EditDistance(name, n));
+                error.WriteLine($"verified sde: --experiment '{name}' is not known: use one of {names}." + (closest is null ? "" : $" Did you mean {closest}?"));
                 return VerifiedCli.InvalidArgumentsExitCode;
             }
             if (!ulong.TryParse(parse.GetValue(seed), NumberStyles.None, CultureInfo.InvariantCulture, out ulong seedValue))

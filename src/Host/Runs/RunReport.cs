@@ -27,13 +27,18 @@ internal sealed class RunReport : IDisposable
     private readonly List<(ExperimentSpec Spec, RoundMetrics Metrics)> _rows = [];
 
     /// <summary>Creates the directory if needed and starts <c>metrics.csv</c> (replacing an old one).</summary>
+    /// <param name="directory">The output directory.</param>
+    /// <param name="plan">What runs.</param>
+    /// <param name="provenance">Where the runs come from; every write of summary.json carries it, ending at that write.</param>
     /// <exception cref="IOException">The directory cannot be written.</exception>
     /// <exception cref="UnauthorizedAccessException">The directory cannot be written.</exception>
-    public RunReport(string directory, ExperimentPlan plan)
+    public RunReport(string directory, ExperimentPlan plan, Provenance provenance)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(provenance);
         Directory = System.IO.Directory.CreateDirectory(directory).FullName;
         Plan = plan;
+        Provenance = provenance;
         // FileShare.ReadWrite: on Linux .NET turns a writer that does not share writing into an exclusive flock, and then
         // another .NET process (a test, a dashboard) cannot open the file to read the rows written so far.
         var stream = new FileStream(MetricsPath, FileMode.Create, FileAccess.Write, FileShare.ReadWrite);
@@ -46,6 +51,9 @@ internal sealed class RunReport : IDisposable
 
     /// <summary>What was planned.</summary>
     public ExperimentPlan Plan { get; }
+
+    /// <summary>Where the runs come from (its end time is set at each write of summary.json).</summary>
+    public Provenance Provenance { get; }
 
     /// <summary>Path of <c>metrics.csv</c>.</summary>
     public string MetricsPath => Path.Combine(Directory, "metrics.csv");
@@ -156,7 +164,10 @@ internal sealed class RunReport : IDisposable
             [.. _summaries.Select(RunJson)],
             [.. _failures.Select(f => new FailedRunJson(f.Spec.Label, f.Spec.Seed, f.RoundsCompleted, f.Message))],
             [.. Aggregate().Select(a => new AggregateJson(
-                a.Label, a.Scheme, a.Bits, a.Seeds, a.AccuracyMean, a.AccuracyStandardDeviation, a.BytesMean, a.BitsPerCoordinate, a.RoundsPerSecond))]),
+                a.Label, a.Scheme, a.Bits, a.Seeds, a.AccuracyMean, a.AccuracyStandardDeviation, a.BytesMean, a.BitsPerCoordinate, a.RoundsPerSecond))],
+            // Rewritten after each run: the end time says when this summary was written, so it is the invocation's end
+            // once finishedRuns = plannedRuns (or interrupted is true).
+            Provenance.EndingAt(DateTimeOffset.UtcNow)),
             HostJson.Context.SummaryJson);
 
     private static SummaryRunJson RunJson(RunSummary summary)
@@ -202,10 +213,11 @@ internal sealed class RunReport : IDisposable
     private static string Cell(long value) => value.ToString(CultureInfo.InvariantCulture);
 }
 
-/// <summary><c>summary.json</c>: the plan, every finished and failed run, and the per-label aggregate.</summary>
+/// <summary><c>summary.json</c>: the plan, every finished and failed run, the per-label aggregate and the provenance.</summary>
 /// <remarks><c>Seeds</c>: the plan's distinct seeds.</remarks>
 internal sealed record SummaryJson(
-    string Plan, bool Interrupted, int PlannedRuns, int FinishedRuns, long[] Seeds, SummaryRunJson[] Runs, FailedRunJson[] FailedRuns, AggregateJson[] Aggregate);
+    string Plan, bool Interrupted, int PlannedRuns, int FinishedRuns, long[] Seeds, SummaryRunJson[] Runs, FailedRunJson[] FailedRuns, AggregateJson[] Aggregate,
+    Provenance Provenance);
 
 /// <summary>One finished (or interrupted) run of <see cref="SummaryJson"/>.</summary>
 /// <remarks><c>FitFallbacks</c>: uploads whose Lomax fit gave ρ̂ ≤ 3 and were designed for the Laplace fit (0 with fit = laplace).</remarks>

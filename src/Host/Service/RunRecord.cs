@@ -75,6 +75,7 @@ internal static class RunStatuses
 /// <param name="CancelRequested">A cancel was asked for.</param>
 /// <param name="Error">Why it failed.</param>
 /// <param name="Outcome">The final figures, once succeeded.</param>
+/// <param name="Provenance">Where it comes from (build, data, machine), once a worker has claimed it.</param>
 internal sealed record RunRecord(
     long Id,
     ExperimentSpec Spec,
@@ -87,7 +88,8 @@ internal sealed record RunRecord(
     int Attempts,
     bool CancelRequested,
     string? Error,
-    RunOutcome? Outcome);
+    RunOutcome? Outcome,
+    Provenance? Provenance = null);
 
 /// <summary>A finished run's figures (from <see cref="RunSummary"/>).</summary>
 internal sealed record RunOutcome(

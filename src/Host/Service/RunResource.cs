@@ -17,6 +17,8 @@ namespace Verified.Host.Service;
 /// <param name="Error">Why it failed.</param>
 /// <param name="Outcome">Final figures once it succeeded.</param>
 /// <param name="Links">Where its metrics, events, plots and cancel live.</param>
+/// <param name="Provenance">Build, command (the spec), data files with SHA-256, machine and times; null until a worker
+/// claims the run.</param>
 internal sealed record RunResource(
     long Id,
     RunStatus Status,
@@ -30,7 +32,8 @@ internal sealed record RunResource(
     bool CancelRequested,
     string? Error,
     RunOutcome? Outcome,
-    RunLinks Links)
+    RunLinks Links,
+    Provenance? Provenance)
 {
     public static RunResource From(RunRecord run)
     {
@@ -38,7 +41,8 @@ internal sealed record RunResource(
         string self = Location(run.Id);
         return new RunResource(run.Id, run.Status, run.Spec, run.CreatedAt, run.StartedAt, run.FinishedAt, run.RoundsCompleted, run.CheckpointRound,
             run.Attempts, run.CancelRequested, run.Error, run.Outcome,
-            new RunLinks(self, self + "/metrics", self + "/events", self + "/cancel", [.. ArtifactPaths.PlotNames.Select(p => $"{self}/plots/{p}.png")]));
+            new RunLinks(self, self + "/metrics", self + "/events", self + "/cancel", [.. ArtifactPaths.PlotNames.Select(p => $"{self}/plots/{p}.png")]),
+            run.Provenance);
     }
 
     /// <summary>The run's URL path.</summary>

@@ -15,7 +15,7 @@ internal sealed class RunStore
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
     private const string RunColumns =
-        "id, spec, status, created_at, started_at, finished_at, rounds_completed, checkpoint_round, attempts, cancel_requested, error, outcome";
+        "id, spec, status, created_at, started_at, finished_at, rounds_completed, checkpoint_round, attempts, cancel_requested, error, outcome, provenance";
 
     private const string MetricColumns =
         "round, training_loss, upload_bytes, total_bytes, test_accuracy, test_loss, uploads, model_scale, alpha, predicted_mse, measured_mse, " +
@@ -202,6 +202,13 @@ internal sealed class RunStore
         transaction.Commit();
     }
 
+    /// <summary>Stores where the run comes from (replacing what an earlier attempt stored).</summary>
+    public void SaveProvenance(long id, Provenance provenance)
+    {
+        ArgumentNullException.ThrowIfNull(provenance);
+        Update(id, "provenance = $provenance", onlyIfRunning: false, ("$provenance", JsonSerializer.Serialize(provenance, ServiceJsonContext.Default.Provenance)));
+    }
+
     /// <summary>Records that the checkpoint file now holds round <paramref name="round"/>.</summary>
     public void SaveCheckpointRound(long id, int round) =>
         Update(id, "checkpoint_round = $round", onlyIfRunning: false, ("$round", round));
@@ -341,7 +348,8 @@ internal sealed class RunStore
             r.GetInt32(8),
             r.GetInt64(9) != 0,
             r.IsDBNull(10) ? null : r.GetString(10),
-            r.IsDBNull(11) ? null : JsonSerializer.Deserialize<RunOutcome>(r.GetString(11), s_json));
+            r.IsDBNull(11) ? null : JsonSerializer.Deserialize<RunOutcome>(r.GetString(11), s_json),
+            r.IsDBNull(12) ? null : JsonSerializer.Deserialize(r.GetString(12), ServiceJsonContext.Default.Provenance));
     }
 
     private static DateTimeOffset? Time(SqliteDataReader reader, int ordinal) =>

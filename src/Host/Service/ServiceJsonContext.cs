@@ -15,4 +15,5 @@ namespace Verified.Host.Service;
 [JsonSerializable(typeof(RoundRow))]
 [JsonSerializable(typeof(IEnumerable<RoundRow>))]
 [JsonSerializable(typeof(HealthReport))]
+[JsonSerializable(typeof(Provenance))]
 internal sealed partial class ServiceJsonContext : JsonSerializerContext;

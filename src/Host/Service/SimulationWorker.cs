@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -110,6 +111,10 @@ internal sealed partial class SimulationWorker(
             ExperimentRun experiment;
             try
             {
+                // Each attempt records the build, data and machine it runs on; the start stays the first claim's.
+                store.SaveProvenance(id, Provenance.Capture(
+                    $"POST /api/runs {JsonSerializer.Serialize(spec, ServiceJsonContext.Default.ExperimentSpec)}",
+                    run.StartedAt ?? time.GetUtcNow(), data.Get().Files, spec.Threads, spec.Workers));
                 lock (s_construction)
                 {
                     experiment = new ExperimentRun(spec, data.Get(), time);
@@ -234,6 +239,11 @@ internal sealed partial class SimulationWorker(
     private void Finish(long id, RunStatus status, string? error = null, RunOutcome? outcome = null)
     {
         store.Finish(id, status, error, outcome);
+        // The provenance ends when the run does (a run cancelled before any claim has none).
+        if (store.Get(id) is { Provenance: { } provenance, FinishedAt: { } finished })
+        {
+            store.SaveProvenance(id, provenance.EndingAt(finished));
+        }
         artifacts.DeleteCheckpoint(id);
         if (error is not null)
         {
@@ -246,7 +256,8 @@ internal sealed partial class SimulationWorker(
     {
         try
         {
-            using var report = new RunReport(artifacts.RunDirectory(id), new ExperimentPlan("service", [spec]));
+            Provenance provenance = store.Get(id)?.Provenance ?? throw new InvalidOperationException("The run has no provenance: it was never claimed.");
+            using var report = new RunReport(artifacts.RunDirectory(id), new ExperimentPlan("service", [spec]), provenance);
             foreach (RoundRow row in store.Rounds(id))
             {
                 report.Add(spec, row.ToMetrics(spec.Label));

@@ -57,6 +57,8 @@ internal static class StoreSchema
             PRIMARY KEY (run_id, round)
         ) WITHOUT ROWID;
         """,
+        // 2: each run's provenance (Provenance as JSON), written when a worker claims it and ended when it finishes.
+        "ALTER TABLE runs ADD COLUMN provenance TEXT;",
     ];
 
     /// <summary>The schema version this build writes.</summary>

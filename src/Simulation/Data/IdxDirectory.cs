@@ -23,7 +23,7 @@ public static class IdxDirectory
         string[] paths = Locate(directory);
         var train = new LabeledImages(IdxReader.ReadImages(paths[0]), IdxReader.ReadLabels(paths[1]), directory + " (training split)");
         var test = new LabeledImages(IdxReader.ReadImages(paths[2]), IdxReader.ReadLabels(paths[3]), directory + " (test split)");
-        return new ImageDataSet(train, test, directory);
+        return new ImageDataSet(train, test, directory, [.. paths.Select(Path.GetFullPath)]);
     }
 
     /// <summary>The full paths of the four files in <see cref="FileNames"/> order.</summary>

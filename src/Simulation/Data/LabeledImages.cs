@@ -40,8 +40,12 @@ public sealed class LabeledImages
 public sealed class ImageDataSet
 {
     /// <summary>Combines the two splits.</summary>
+    /// <param name="train">The training split.</param>
+    /// <param name="test">The test split.</param>
+    /// <param name="source">Where the data came from (a directory), for reports.</param>
+    /// <param name="files">The files the splits were read from (full paths), for provenance; empty for data made in memory.</param>
     /// <exception cref="IdxFormatException">The splits' image sizes differ.</exception>
-    public ImageDataSet(LabeledImages train, LabeledImages test, string source)
+    public ImageDataSet(LabeledImages train, LabeledImages test, string source, IReadOnlyList<string>? files = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(test);
@@ -53,6 +57,7 @@ public sealed class ImageDataSet
         Train = train;
         Test = test;
         Source = source;
+        Files = files ?? [];
         ClassCount = Math.Max(train.ClassCount, test.ClassCount);
     }
 
@@ -64,6 +69,9 @@ public sealed class ImageDataSet
 
     /// <summary>Where the data came from (a directory), for reports.</summary>
     public string Source { get; }
+
+    /// <summary>The files the splits were read from (full paths), so a report can name and hash exactly what was read.</summary>
+    public IReadOnlyList<string> Files { get; }
 
     /// <summary>Number of classes over both splits.</summary>
     public int ClassCount { get; }

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Verified.Simulation.Data;
 
 /// <summary>
@@ -90,10 +88,6 @@ public static class MnistData
         }
     }
 
-    /// <summary>Lower-case hex SHA-256 of a file.</summary>
-    public static string Sha256Hex(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
+    /// <summary>Lower-case hex SHA-256 of a file (once per process: <see cref="FileDigests"/>).</summary>
+    public static string Sha256Hex(string path) => FileDigests.Sha256Hex(path);
 }

@@ -1,0 +1,165 @@
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using Verified.Codec;
+using Verified.Simulation;
+using Verified.Simulation.Data;
+
+namespace Verified.Host;
+
+/// <summary>
+/// Where a result came from, so that a summary.json, an audit report or a stored service run can be traced to the
+/// build, input data and machine that made it. The one record for all three (<c>provenance</c> in each).
+/// </summary>
+/// <param name="Tool">Always <c>verified</c>.</param>
+/// <param name="Version">The tool's version (the part of its informational version before '+').</param>
+/// <param name="Commit">The git commit the tool was built from (40 hex digits), or <c>unknown</c> for a build
+/// without a repository or git.</param>
+/// <param name="Command">The command line (<c>verified run --model mlp …</c>), or for the service the request and
+/// the run's spec as JSON.</param>
+/// <param name="StartedAt">When the work started (UTC).</param>
+/// <param name="EndedAt">When it ended, or when this record was last written for work still going on (UTC); null
+/// for a service run that has not ended.</param>
+/// <param name="DataFiles">Every data file the work read, with its size and SHA-256.</param>
+/// <param name="Runtime">The .NET runtime (<see cref="RuntimeInformation.FrameworkDescription"/>).</param>
+/// <param name="TorchSharp">The TorchSharp version the build trains with.</param>
+/// <param name="Cpu">The CPU's model name (from /proc/cpuinfo), or the process architecture where that is unknown.</param>
+/// <param name="LogicalCores">Logical cores this process may use.</param>
+/// <param name="CodecPath">The codec's kernel path (scalar, v128, v256, v512): every path writes the same bytes,
+/// but it sets the codec's speed.</param>
+/// <param name="Threads">libtorch intra-op threads (<c>--threads</c>); null where the work has no such setting.</param>
+/// <param name="Workers">Client threads (<c>--workers</c>); null where the work has no such setting.</param>
+internal sealed record Provenance(
+    string Tool,
+    string Version,
+    string Commit,
+    string Command,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? EndedAt,
+    ProvenanceFile[] DataFiles,
+    string Runtime,
+    string TorchSharp,
+    string Cpu,
+    int LogicalCores,
+    string CodecPath,
+    int? Threads,
+    int? Workers)
+{
+    /// <summary>The value of <see cref="Commit"/> for a build that did not know its commit.</summary>
+    public const string UnknownCommit = "unknown";
+
+    private static readonly Lazy<(string Version, string Commit)> s_build = new(ReadBuild);
+
+    private static readonly Lazy<string> s_cpu = new(ReadCpu);
+
+    /// <summary>
+    /// The provenance of work that started at <paramref name="startedAt"/> and read <paramref name="dataFiles"/>
+    /// (hashed once per process, <see cref="FileDigests"/>); <see cref="EndedAt"/> is left null.
+    /// </summary>
+    /// <exception cref="IOException">A data file cannot be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">A data file cannot be read.</exception>
+    public static Provenance Capture(string command, DateTimeOffset startedAt, IEnumerable<string> dataFiles, int? threads = null, int? workers = null)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(dataFiles);
+        (string version, string commit) = s_build.Value;
+        return new Provenance(
+            "verified",
+            version,
+            commit,
+            command,
+            startedAt.ToUniversalTime(),
+            null,
+            [.. dataFiles.Select(ProvenanceFile.Read)],
+            RuntimeInformation.FrameworkDescription,
+            TorchSharpInfo.Version,
+            s_cpu.Value,
+            Environment.ProcessorCount,
+            KernelPath(),
+            threads,
+            workers);
+    }
+
+    /// <summary>This record with <see cref="EndedAt"/> set to <paramref name="endedAt"/> (in UTC).</summary>
+    public Provenance EndingAt(DateTimeOffset endedAt) => this with { EndedAt = endedAt.ToUniversalTime() };
+
+    /// <summary>Whether <paramref name="commit"/> is a full git commit id: 40 lower-case hex digits.</summary>
+    public static bool IsCommit(string commit) =>
+        commit is { Length: 40 } && commit.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
+
+    /// <summary>The lines report.md shows, one per field (Markdown list items).</summary>
+    public IEnumerable<string> MarkdownLines()
+    {
+        CultureInfo invariant = CultureInfo.InvariantCulture;
+        yield return $"- tool: {Tool} {Version}, commit `{Commit}`";
+        yield return $"- command: `{Command}`";
+        yield return string.Create(invariant, $"- started: {StartedAt:O}, ended: {(EndedAt is { } ended ? ended.ToString("O", invariant) : "–")}");
+        foreach (ProvenanceFile file in DataFiles)
+        {
+            yield return string.Create(invariant, $"- data file: `{file.Path}`, {file.Bytes} bytes, SHA-256 `{file.Sha256}`");
+        }
+        yield return $"- runtime: {Runtime}, TorchSharp {TorchSharp}";
+        yield return string.Create(invariant, $"- machine: {Cpu}, {LogicalCores} logical cores, codec path {CodecPath}");
+        yield return $"- threads: {(Threads is { } t ? t.ToString(invariant) : "–")}, workers: {(Workers is { } w ? w.ToString(invariant) : "–")}";
+    }
+
+    /// <summary>The version and commit from the informational version the SDK writes, "1.0.0+&lt;commit&gt;"
+    /// (src/Host/Verified.Host.csproj makes sure the part after '+' is there, "unknown" at worst).</summary>
+    private static (string Version, string Commit) ReadBuild()
+    {
+        string informational = typeof(Provenance).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "";
+        int plus = informational.IndexOf('+', StringComparison.Ordinal);
+        string version = plus >= 0 ? informational[..plus] : informational;
+        string commit = plus >= 0 ? informational[(plus + 1)..] : "";
+        return (version.Length > 0 ? version : "unknown", IsCommit(commit) ? commit : UnknownCommit);
+    }
+
+    private static string ReadCpu()
+    {
+        const string Key = "model name";
+        try
+        {
+            if (File.Exists("/proc/cpuinfo"))
+            {
+                foreach (string line in File.ReadLines("/proc/cpuinfo"))
+                {
+                    int colon = line.IndexOf(':', StringComparison.Ordinal);
+                    if (colon > 0 && line[..colon].Trim() == Key && line[(colon + 1)..].Trim() is { Length: > 0 } model)
+                    {
+                        return model;
+                    }
+                }
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // Unreadable: the architecture below still says something true.
+        }
+        return RuntimeInformation.ProcessArchitecture.ToString();
+    }
+
+    /// <summary>The path a codec created without options runs: the VERIFIED_CODEC_PATH override, or the best.</summary>
+    private static string KernelPath()
+    {
+        try
+        {
+            return CodecPaths.Name(CodecPaths.Default());
+        }
+        catch (InvalidOperationException exception)
+        {
+            // A bad override fails every codec this process makes; the record says why instead of naming a path.
+            return $"invalid: {exception.Message}";
+        }
+    }
+}
+
+/// <summary>A data file of <see cref="Provenance"/>: its full path, size in bytes and lower-case hex SHA-256.</summary>
+internal sealed record ProvenanceFile(string Path, long Bytes, string Sha256)
+{
+    /// <summary>Names and hashes the file at <paramref name="path"/>.</summary>
+    public static ProvenanceFile Read(string path)
+    {
+        var file = new FileInfo(path);
+        return new ProvenanceFile(file.FullName, file.Length, FileDigests.Sha256Hex(file.FullName));
+    }
+}
