@@ -276,5 +276,14 @@ public sealed class ChannelOptionsTests
         (ExperimentSpec? again, errors) = Read(shown);
         Assert.Empty(errors);
         Assert.Equal(spec, again);
+
+        // Segments: taken, labelled, validated with the other fields.
+        (spec, errors) = Read("""{"scheme": "qsgd", "segments": "tensor"}""");
+        Assert.Empty(errors);
+        Assert.Equal("qsgd-3-tensor", spec!.Label);
+        (_, errors) = Read("""{"scheme": "randk:10", "segments": "bucket:4096"}""");
+        Assert.Contains("sent whole", errors["segments"][0], StringComparison.Ordinal);
+        (_, errors) = Read("""{"segments": 4096}""");
+        Assert.True(errors.ContainsKey("segments"));
     }
 }
