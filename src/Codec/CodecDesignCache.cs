@@ -81,6 +81,13 @@ public sealed class CodecDesignCache
         return levels;
     }
 
+    /// <summary>Whether a design has exactly the α and (TBQSGD) split the header records.</summary>
+    private static bool MatchesHeader(QuantizerDesign design, in PayloadHeader header) =>
+        BitConverter.DoubleToUInt64Bits(design.Alpha) == BitConverter.DoubleToUInt64Bits(header.Alpha)
+        && (design.Split is not { } split
+            || (split.InnerCells == header.InnerCells
+                && BitConverter.DoubleToUInt64Bits(split.Beta) == BitConverter.DoubleToUInt64Bits(header.Beta)));
+
     private ImmutableArray<double> Rebuild(in PayloadHeader header)
     {
         if (WireFormat.IsNormScaled(header.Scheme))
@@ -93,13 +100,13 @@ public sealed class CodecDesignCache
             // Through the encoders' view: in a process that both encodes and decodes (the simulation's server), the
             // decoder then reuses the design the encoder just made instead of designing it again (TBQSGD: milliseconds).
             design = GetOrDesign(header.ToSpec(), header.ToModel()!);
-            if (BitConverter.DoubleToUInt64Bits(design.Alpha) != BitConverter.DoubleToUInt64Bits(header.Alpha)
-                && DesignScaling.IsScaleEquivariant(design.Spec) && design.Model.Scale != 1)
+            if (!MatchesHeader(design, header) && DesignScaling.IsScaleEquivariant(design.Spec) && design.Model.Scale != 1)
             {
                 // The cache scales a unit design; an encoder that designed for the model directly (Quantizers.Design, as
-                // the golden vectors and older versions do) may have an α a few ulps away. Its design is the direct one.
+                // the golden vectors and older versions do) may have an α, or a TBQ split β, a few ulps away. Its design
+                // is the direct one.
                 QuantizerDesign direct = Quantizers.Design(header.ToSpec(), header.ToModel()!);
-                if (BitConverter.DoubleToUInt64Bits(direct.Alpha) == BitConverter.DoubleToUInt64Bits(header.Alpha))
+                if (MatchesHeader(direct, header))
                 {
                     design = direct;
                 }

@@ -228,10 +228,39 @@ internal sealed class RunStore
         {
             throw new ArgumentOutOfRangeException(nameof(status), status, "A run finishes as succeeded, failed or cancelled.");
         }
-        Update(id, "status = $status, finished_at = $now, error = $error, outcome = $outcome", onlyIfRunning: false,
-            ("$status", status.ToText()),
-            ("$error", (object?)error ?? DBNull.Value),
-            ("$outcome", outcome is null ? DBNull.Value : JsonSerializer.Serialize(outcome, s_json)));
+        // One transaction ends both the run and its provenance at the same instant: a reader never sees a finished run
+        // whose provenance has not ended yet.
+        DateTimeOffset now = _time.GetUtcNow();
+        using SqliteConnection connection = Connect();
+        using SqliteTransaction transaction = connection.BeginTransaction();
+        object provenance = DBNull.Value;
+        using (SqliteCommand select = connection.CreateCommand())
+        {
+            select.Transaction = transaction;
+            select.CommandText = "SELECT provenance FROM runs WHERE id = $id;";
+            select.Parameters.AddWithValue("$id", id);
+            if (select.ExecuteScalar() is string stored
+                && JsonSerializer.Deserialize(stored, ServiceJsonContext.Default.Provenance) is { } started)
+            {
+                provenance = JsonSerializer.Serialize(started.EndingAt(now), ServiceJsonContext.Default.Provenance);
+            }
+        }
+        using (SqliteCommand update = connection.CreateCommand())
+        {
+            update.Transaction = transaction;
+            update.CommandText = """
+                UPDATE runs SET status = $status, finished_at = $now, error = $error, outcome = $outcome,
+                    provenance = $provenance, updated_at = $now WHERE id = $id;
+                """;
+            update.Parameters.AddWithValue("$id", id);
+            update.Parameters.AddWithValue("$now", now.ToString("O", CultureInfo.InvariantCulture));
+            update.Parameters.AddWithValue("$status", status.ToText());
+            update.Parameters.AddWithValue("$error", (object?)error ?? DBNull.Value);
+            update.Parameters.AddWithValue("$outcome", outcome is null ? DBNull.Value : JsonSerializer.Serialize(outcome, s_json));
+            update.Parameters.AddWithValue("$provenance", provenance);
+            update.ExecuteNonQuery();
+        }
+        transaction.Commit();
     }
 
     /// <summary>

@@ -238,12 +238,8 @@ internal sealed partial class SimulationWorker(
 
     private void Finish(long id, RunStatus status, string? error = null, RunOutcome? outcome = null)
     {
+        // The provenance ends when the run does, in the same write (a run cancelled before any claim has none).
         store.Finish(id, status, error, outcome);
-        // The provenance ends when the run does (a run cancelled before any claim has none).
-        if (store.Get(id) is { Provenance: { } provenance, FinishedAt: { } finished })
-        {
-            store.SaveProvenance(id, provenance.EndingAt(finished));
-        }
         artifacts.DeleteCheckpoint(id);
         if (error is not null)
         {
