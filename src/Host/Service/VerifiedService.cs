@@ -81,6 +81,7 @@ internal static class VerifiedService
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SimulationData>();
         services.AddSingleton<RunSignals>();
+        services.AddSingleton<RunEstimator>();
         services.AddSingleton(sp => new ArtifactPaths(sp.GetRequiredService<IOptions<ServiceOptions>>().Value.ArtifactsDirectory));
         services.AddSingleton(sp => new StoreLock(sp.GetRequiredService<IOptions<ServiceOptions>>().Value.StorePath));
         services.AddSingleton(sp => RunStore.Open(sp.GetRequiredService<IOptions<ServiceOptions>>().Value.StorePath, sp.GetRequiredService<TimeProvider>()));
