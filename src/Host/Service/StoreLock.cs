@@ -11,7 +11,8 @@ namespace Verified.Host.Service;
 /// </summary>
 internal sealed class StoreLock : IDisposable
 {
-    // ERROR_SHARING_VIOLATION, which .NET also reports on Unix when flock finds the file locked.
+    // ERROR_SHARING_VIOLATION on Windows. On Unix .NET reports flock's EWOULDBLOCK with the raw errno as HResult:
+    // EAGAIN is 11 on Linux, 35 on macOS and the BSDs.
     private const int SharingViolation = unchecked((int)0x80070020);
 
     private readonly FileStream _file;
@@ -30,12 +31,21 @@ internal sealed class StoreLock : IDisposable
         {
             throw new StoreUnavailableException($"the store's folder {directory} cannot be created: {exception.Message}", exception);
         }
+        // A write-ahead log without its database means the database was deleted or moved, perhaps under a service
+        // that still runs on it (the lock went with the deleted file): creating a new one here would replay that log
+        // into it and take the other service's jobs.
+        if (!File.Exists(Path) && (File.Exists(Path + "-wal") || File.Exists(Path + "-shm")))
+        {
+            throw new StoreUnavailableException(
+                $"the store {Path} is missing but its {Path}-wal or -shm file exists: the database was deleted or moved, perhaps while a verified serve still uses it; restore the file, or stop that service and delete the -wal and -shm files to start an empty store.",
+                null);
+        }
         try
         {
             // Open or create: SQLite takes an empty file for an empty database.
             _file = new FileStream(Path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException exception) when (exception.HResult == SharingViolation)
+        catch (IOException exception) when (IsLocked(exception))
         {
             throw new StoreUnavailableException($"The store {Path} is in use by another verified serve (it holds a lock on the file).", exception);
         }
@@ -45,6 +55,11 @@ internal sealed class StoreLock : IDisposable
         }
     }
 
+    private static bool IsLocked(IOException exception) =>
+        exception.HResult == SharingViolation
+        || (OperatingSystem.IsLinux() && exception.HResult == 11)
+        || ((OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD()) && exception.HResult == 35);
+
     /// <summary>The locked database file.</summary>
     public string Path { get; }
 
@@ -52,4 +67,4 @@ internal sealed class StoreLock : IDisposable
 }
 
 /// <summary>The store cannot be used: locked by another service, or its file or folder cannot be written.</summary>
-internal sealed class StoreUnavailableException(string message, Exception inner) : IOException(message, inner);
+internal sealed class StoreUnavailableException(string message, Exception? inner) : IOException(message, inner);
