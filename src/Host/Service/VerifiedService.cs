@@ -48,6 +48,9 @@ internal static class VerifiedService
         });
         // One line per request is noise for a job service; its own log says what the jobs do.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // The host logs a failed start (a port in use) and a faulted worker with the whole stack trace; verified serve
+        // reports both itself, in one line (the command line's contract), so the host's copy is left out.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Services.AddRoutingCore();
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {

@@ -341,6 +341,7 @@ public sealed class ServiceFailureTests : IDisposable
         string[] lines = (await error).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 1, $"stderr is not one line:\n{await error}\nstdout:\n{await output}");
         Assert.DoesNotContain("   at ", lines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", await output, StringComparison.Ordinal);
         return (process.ExitCode, lines[0]);
     }
 }
