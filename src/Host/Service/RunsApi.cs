@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Buffers;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -8,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Verified.Host.Runs;
 using Verified.Simulation.Experiments;
@@ -55,23 +57,22 @@ internal static class RunsApi
     }
 
     private static async Task<Results<Created<RunResource>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpRequest request, RunStore store, RunSignals signals, IOptions<ServiceOptions> options, CancellationToken cancellation)
+        HttpRequest request, RunStore store, RunSignals signals, RunEstimator estimator, IOptions<ServiceOptions> options, ILoggerFactory logging,
+        CancellationToken cancellation)
     {
         if (!request.HasJsonContentType())
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "The body must be JSON.",
-                detail: $"Send the spec with Content-Type: application/json (got '{request.ContentType}').");
+                detail: $"Send the spec with Content-Type: application/json (got '{request.ContentType}').",
+                type: ProblemTypes.UnsupportedMediaType);
         }
-        JsonDocument document;
+        byte[] body;
         try
         {
-            document = await JsonDocument.ParseAsync(request.Body, default, cancellation).ConfigureAwait(false);
-        }
-        catch (JsonException exception)
-        {
-            return TypedResults.ValidationProblem(
-                new Dictionary<string, string[]> { ["body"] = [$"The body is not valid JSON: {exception.Message}"] },
-                title: "The experiment spec is invalid.");
+            // Kestrel enforces the body limit while this reads (413 below), so the copy is bounded.
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, cancellation).ConfigureAwait(false);
+            body = buffer.ToArray();
         }
         catch (BadHttpRequestException exception)
         {
@@ -80,21 +81,79 @@ internal static class RunsApi
                     ? string.Create(CultureInfo.InvariantCulture, $"The body is larger than this service's limit of {options.Value.MaxRequestBodyBytes} bytes.")
                     : exception.Message);
         }
+        // The JSON parser checks UTF-8 only where it transcodes (a string read later), and then cannot say where: check
+        // it all first, so a bad byte is a 400 naming its offset rather than an error deep in the spec reader.
+        if (InvalidUtf8Offset(body) is { } offset)
+        {
+            string message = string.Create(CultureInfo.InvariantCulture,
+                $"The body is not valid UTF-8: byte offset {offset} (0x{body[offset]:X2}) starts an invalid sequence. Send the spec as UTF-8 JSON.");
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [message] },
+                title: "The body is not valid UTF-8.", type: ProblemTypes.InvalidBody);
+        }
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body.AsMemory(Utf8Bom(body)));
+        }
+        catch (JsonException exception)
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["body"] = [$"The body is not valid JSON: {exception.Message}"] },
+                title: "The body is not JSON.", type: ProblemTypes.InvalidBody);
+        }
         using (document)
         {
-            (ExperimentSpec? spec, Dictionary<string, string[]> errors) = SpecReader.Read(document.RootElement, options.Value.MaxClientRounds, Environment.ProcessorCount);
+            ServiceOptions service = options.Value;
+            var limits = new SpecLimits(service.MaxClientRounds, Environment.ProcessorCount, service.MaxRunBytes, estimator.For);
+            (ExperimentSpec? spec, Dictionary<string, string[]> errors) = SpecReader.Read(document.RootElement, limits);
             if (spec is null)
             {
                 return TypedResults.ValidationProblem(errors, title: "The experiment spec is invalid.",
-                    detail: string.Create(CultureInfo.InvariantCulture, $"{errors.Count} field(s) are invalid: {string.Join(", ", errors.Keys)}."));
+                    detail: string.Create(CultureInfo.InvariantCulture, $"{errors.Count} field(s) are invalid: {string.Join(", ", errors.Keys)}."),
+                    type: ProblemTypes.InvalidSpec);
             }
-            RunRecord run = store.Insert(spec);
+            RunRecord run;
+            try
+            {
+                run = store.Insert(spec);
+            }
+            catch (Exception exception) when (StoreFailures.IsWriteFailure(exception))
+            {
+                // The insert is one statement in its own transaction: a refused write stores nothing and loses nothing.
+                StoreFailures.LogRefused(logging.CreateLogger(typeof(RunsApi).FullName!), store.Path, exception.Message);
+                return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The store refused the write.",
+                    detail: $"The run could not be stored in {store.Path}: {exception.Message}. Nothing was queued and the runs already stored are unchanged; make the store writable (or free space on its disk) and submit again.",
+                    type: ProblemTypes.StoreUnavailable);
+            }
             signals.PulseQueue();
-            return TypedResults.Created(RunResource.Location(run.Id), RunResource.From(run));
+            return TypedResults.Created(RunResource.Location(run.Id), RunResource.From(run, estimator));
         }
     }
 
-    private static Results<Ok<RunList>, ValidationProblem> List(RunStore store, string? status, long? after, int? limit)
+    /// <summary>The offset of the first byte of <paramref name="body"/> that does not start a valid UTF-8 sequence, or null.</summary>
+    internal static int? InvalidUtf8Offset(ReadOnlySpan<byte> body)
+    {
+        Span<char> scratch = stackalloc char[512];
+        int offset = 0;
+        while (offset < body.Length)
+        {
+            OperationStatus status = System.Text.Unicode.Utf8.ToUtf16(body[offset..], scratch, out int read, out _, replaceInvalidSequences: false);
+            offset += read;
+            if (status is OperationStatus.InvalidData or OperationStatus.NeedMoreData)
+            {
+                return offset;
+            }
+            if (status == OperationStatus.Done)
+            {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private static int Utf8Bom(ReadOnlySpan<byte> body) => body.StartsWith("\uFEFF"u8) ? 3 : 0;
+
+    private static Results<Ok<RunList>, ValidationProblem> List(RunStore store, RunEstimator estimator, string? status, long? after, int? limit)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         RunStatus? filter = null;
@@ -122,11 +181,11 @@ internal static class RunsApi
         string? next = runs.Count == page
             ? string.Create(CultureInfo.InvariantCulture, $"/api/runs?after={runs[^1].Id}&limit={page}{(status is null ? "" : "&status=" + filter!.Value.ToText())}")
             : null;
-        return TypedResults.Ok(new RunList([.. runs.Select(RunResource.From)], next));
+        return TypedResults.Ok(new RunList([.. runs.Select(r => RunResource.From(r, estimator))], next));
     }
 
-    private static Results<Ok<RunResource>, ProblemHttpResult> Get(long id, RunStore store) =>
-        store.Get(id) is { } run ? TypedResults.Ok(RunResource.From(run)) : NotFound(id);
+    private static Results<Ok<RunResource>, ProblemHttpResult> Get(long id, RunStore store, RunEstimator estimator) =>
+        store.Get(id) is { } run ? TypedResults.Ok(RunResource.From(run, estimator)) : NotFound(id);
 
     private static IResult Metrics(long id, HttpRequest request, RunStore store)
     {
@@ -154,14 +213,14 @@ internal static class RunsApi
     }
 
     private static Results<ServerSentEventsResult<string>, ProblemHttpResult> Events(
-        long id, HttpRequest request, RunStore store, RunSignals signals, IHostApplicationLifetime lifetime, TimeProvider time)
+        long id, HttpRequest request, RunStore store, RunSignals signals, RunEstimator estimator, IHostApplicationLifetime lifetime, TimeProvider time)
     {
         if (store.Get(id) is null)
         {
             return NotFound(id);
         }
         int after = int.TryParse(request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out int last) ? last : 0;
-        return TypedResults.ServerSentEvents(Follow(id, after, store, signals, time, request.HttpContext.RequestAborted, lifetime.ApplicationStopping));
+        return TypedResults.ServerSentEvents(Follow(id, after, store, signals, estimator, time, request.HttpContext.RequestAborted, lifetime.ApplicationStopping));
     }
 
     /// <summary>
@@ -169,7 +228,7 @@ internal static class RunsApi
     /// event once the run is final. Ends early (without <c>end</c>) when the client leaves or the service stops.
     /// </summary>
     private static async IAsyncEnumerable<SseItem<string>> Follow(
-        long id, int after, RunStore store, RunSignals signals, TimeProvider time, [EnumeratorCancellation] CancellationToken aborted, CancellationToken stopping)
+        long id, int after, RunStore store, RunSignals signals, RunEstimator estimator, TimeProvider time, [EnumeratorCancellation] CancellationToken aborted, CancellationToken stopping)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, stopping);
         CancellationToken cancellation = linked.Token;
@@ -191,7 +250,7 @@ internal static class RunsApi
             }
             if (run.Status.IsFinal())
             {
-                yield return new SseItem<string>(JsonSerializer.Serialize(RunResource.From(run), ServiceJsonContext.Default.RunResource), "end");
+                yield return new SseItem<string>(JsonSerializer.Serialize(RunResource.From(run, estimator), ServiceJsonContext.Default.RunResource), "end");
                 yield break;
             }
             bool stop = false;
@@ -213,7 +272,7 @@ internal static class RunsApi
         }
     }
 
-    private static Results<Ok<RunResource>, Accepted<RunResource>, ProblemHttpResult> Cancel(long id, RunStore store, RunSignals signals)
+    private static Results<Ok<RunResource>, Accepted<RunResource>, ProblemHttpResult> Cancel(long id, RunStore store, RunSignals signals, RunEstimator estimator)
     {
         RunRecord? before = store.Get(id);
         if (before is null)
@@ -229,10 +288,10 @@ internal static class RunsApi
         if (run.Status == RunStatus.Running)
         {
             signals.Cancel(id);
-            return TypedResults.Accepted(RunResource.Location(id), RunResource.From(run));
+            return TypedResults.Accepted(RunResource.Location(id), RunResource.From(run, estimator));
         }
         signals.Pulse(id);
-        return TypedResults.Ok(RunResource.From(run));
+        return TypedResults.Ok(RunResource.From(run, estimator));
     }
 
     private static Results<FileContentHttpResult, ProblemHttpResult> Plot(long id, string name, RunStore store)

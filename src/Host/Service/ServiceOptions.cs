@@ -44,6 +44,20 @@ internal sealed class ServiceOptions
     /// <summary>Largest rounds × clients a submitted spec may ask for. Range: ≥ 1.</summary>
     public long MaxClientRounds { get; set; } = 1_000_000;
 
+    /// <summary>
+    /// The largest memory one run may be estimated to need (<see cref="Simulation.Experiments.RunEstimate"/>): bytes, or
+    /// a number with KiB, MiB, GiB, TiB (or KB, MB, GB, TB). Null: half of the memory available to the process.
+    /// </summary>
+    public string? MaxRunMemory { get; set; }
+
+    /// <summary><see cref="MaxRunMemory"/> in bytes (half of the available memory when it is null; 0 when it does not parse).</summary>
+    public long MaxRunBytes => MaxRunMemory is null
+        ? DefaultMaxRunBytes()
+        : TryParseSize(MaxRunMemory, out long bytes) ? bytes : 0;
+
+    /// <summary>Half of what the GC sees as available (the machine's memory, or the container's limit).</summary>
+    public static long DefaultMaxRunBytes() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+
     /// <summary>How often an idle worker looks for queued jobs (a submission also wakes it at once).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -105,11 +119,57 @@ internal sealed class ServiceOptions
         Check(options.MaxRequestBodyBytes is >= 1024 and <= 16 * 1024 * 1024,
             $"MaxRequestBodyBytes = {options.MaxRequestBodyBytes} is out of range: it must be from 1024 to 16777216.");
         Check(options.MaxClientRounds >= 1, $"MaxClientRounds = {options.MaxClientRounds} is out of range: it must be ≥ 1.");
+        Check(options.MaxRunMemory is null || (TryParseSize(options.MaxRunMemory, out long cap) && cap > 0),
+            $"--max-run-memory = '{options.MaxRunMemory}' is not a size: give bytes or a number with KiB, MiB, GiB or TiB, e.g. 4GiB.");
         Check(options.PollInterval >= TimeSpan.FromMilliseconds(10) && options.PollInterval <= TimeSpan.FromMinutes(1),
             $"PollInterval = {options.PollInterval} is out of range: it must be from 10 ms to 1 minute.");
         Check(options.ShutdownTimeout >= TimeSpan.FromSeconds(1) && options.ShutdownTimeout <= TimeSpan.FromSeconds(9),
             $"ShutdownTimeout = {options.ShutdownTimeout} is out of range: it must be from 1 s to 9 s (the service exits within 10 s).");
         return errors;
+    }
+
+    /// <summary>
+    /// Reads a size: an integer number of bytes, or a number followed by KiB, MiB, GiB, TiB (powers of 1024) or KB, MB,
+    /// GB, TB (powers of 1000), case-insensitive, with an optional space: <c>4GiB</c>, <c>512 MiB</c>, <c>1.5GB</c>.
+    /// </summary>
+    public static bool TryParseSize(string? text, out long bytes)
+    {
+        bytes = 0;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return false;
+        }
+        string trimmed = text.Trim();
+        int split = trimmed.Length;
+        while (split > 0 && char.IsAsciiLetter(trimmed[split - 1]))
+        {
+            split--;
+        }
+        double unit = trimmed[split..].ToUpperInvariant() switch
+        {
+            "" or "B" => 1,
+            "KIB" => 1L << 10,
+            "MIB" => 1L << 20,
+            "GIB" => 1L << 30,
+            "TIB" => 1L << 40,
+            "KB" => 1e3,
+            "MB" => 1e6,
+            "GB" => 1e9,
+            "TB" => 1e12,
+            _ => double.NaN,
+        };
+        if (double.IsNaN(unit)
+            || !double.TryParse(trimmed[..split].TrimEnd(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double number))
+        {
+            return false;
+        }
+        double value = Math.Round(number * unit);
+        if (value is < 0 or >= long.MaxValue)
+        {
+            return false;
+        }
+        bytes = (long)value;
+        return true;
     }
 
     /// <summary>
@@ -135,6 +195,13 @@ internal sealed class ServiceOptions
             return false;
         }
         string host = uri.Host;
+        // Kestrel cannot bind an IPv4-mapped IPv6 address (::ffff:a.b.c.d), and ::ffff:127.0.0.1 would otherwise pass
+        // for loopback here and fail only at the bind: refuse it, naming the IPv4 address to write instead.
+        if (IPAddress.TryParse(host, out IPAddress? mapped) && mapped.IsIPv4MappedToIPv6)
+        {
+            problem = $"'{url}' is an IPv4-mapped IPv6 address, which the server cannot listen on: write the IPv4 address instead, e.g. {uri.Scheme}://{mapped.MapToIPv4()}:{uri.Port}.";
+            return false;
+        }
         loopback = string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
             || (IPAddress.TryParse(host, out IPAddress? address) && IPAddress.IsLoopback(address));
         return true;

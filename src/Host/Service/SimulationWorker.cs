@@ -29,6 +29,14 @@ internal sealed partial class SimulationWorker(
     // libtorch's generator is global to the process: runs are constructed (seeded, initialised) one at a time.
     private static readonly Lock s_construction = new();
 
+    /// <summary>Tries of one write before its run fails (transient failures only; see <see cref="StoreFailures.IsTransient"/>).</summary>
+    internal const int WriteAttempts = 3;
+
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
+
+    // An unavailable store is tried again after the poll interval, then twice as long each time, up to this.
+    private static readonly TimeSpan MaxStoreBackoff = TimeSpan.FromSeconds(30);
+
     private readonly ServiceOptions _options = options.Value;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -39,7 +47,24 @@ internal sealed partial class SimulationWorker(
             return;
         }
         _ = storeLock; // held (by the container) for the life of the service: no other process runs this store's jobs
-        IReadOnlyList<long> orphans = store.RequeueOrphans();
+        // A store that refuses writes (read-only, disk full) must not stop the service, or a restart under the same
+        // condition would stop again: the API keeps answering (a submission gets 503) and this retries until it can.
+        IReadOnlyList<long>? orphans = null;
+        for (TimeSpan wait = _options.PollInterval; orphans is null; wait = Min(wait * 2, MaxStoreBackoff))
+        {
+            try
+            {
+                orphans = store.RequeueOrphans();
+            }
+            catch (Exception exception) when (StoreFailures.IsWriteFailure(exception))
+            {
+                LogStoreUnavailable(logger, store.Path, exception.Message, wait);
+                if (!await DelayAsync(wait, stoppingToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+        }
         if (orphans.Count > 0)
         {
             LogRequeued(logger, orphans.Count, string.Join(", ", orphans));
@@ -69,10 +94,27 @@ internal sealed partial class SimulationWorker(
 
     private async Task WorkAsync(int worker, CancellationToken stoppingToken)
     {
+        TimeSpan backoff = _options.PollInterval;
         while (!stoppingToken.IsCancellationRequested)
         {
             Task submitted = signals.NextSubmission();
-            RunRecord? run = store.Claim();
+            RunRecord? run;
+            try
+            {
+                run = store.Claim();
+                backoff = _options.PollInterval;
+            }
+            catch (Exception exception) when (StoreFailures.IsWriteFailure(exception))
+            {
+                // Nothing was claimed (one statement); try again later, waiting longer each time, up to a limit.
+                LogStoreUnavailable(logger, store.Path, exception.Message, backoff);
+                if (!await DelayAsync(backoff, stoppingToken).ConfigureAwait(false))
+                {
+                    break;
+                }
+                backoff = Min(backoff * 2, MaxStoreBackoff);
+                continue;
+            }
             if (run is null)
             {
                 try
@@ -98,50 +140,70 @@ internal sealed partial class SimulationWorker(
     private void Run(int worker, RunRecord run, CancellationToken stoppingToken)
     {
         long id = run.Id;
-        ExperimentSpec spec = run.Spec;
         CancellationToken cancel = signals.Register(id);
         try
         {
-            // Registered first, then read: a cancel between the claim and here is seen one way or the other.
-            if (run.CancelRequested || store.IsCancelRequested(id))
-            {
-                Finish(id, RunStatus.Cancelled);
-                return;
-            }
-            ExperimentRun experiment;
-            try
-            {
-                // Each attempt records the build, data and machine it runs on; the start stays the first claim's.
-                store.SaveProvenance(id, Provenance.Capture(
-                    $"POST /api/runs {JsonSerializer.Serialize(spec, ServiceJsonContext.Default.ExperimentSpec)}",
-                    run.StartedAt ?? time.GetUtcNow(), data.Get().Files, spec.Threads, spec.Workers));
-                lock (s_construction)
-                {
-                    experiment = new ExperimentRun(spec, data.Get(), time);
-                }
-            }
-#pragma warning disable CA1031 // A job that cannot be set up fails with the reason; the service goes on.
-            catch (Exception exception) when (exception is not OutOfMemoryException)
+            RunClaimed(worker, run, cancel, stoppingToken);
+        }
+        catch (RunWriteException exception)
+        {
+            Fail(id, exception.Message);
+        }
+        catch (Exception exception) when (StoreFailures.IsWriteFailure(exception))
+        {
+            Fail(id, $"Could not write to the store {store.Path}: {exception.Message.TrimEnd('.')}; {StoreRemedy} and resubmit.");
+        }
+#pragma warning disable CA1031 // Whatever else goes wrong fails this job with the reason, never the service.
+        catch (Exception exception) when (exception is not OutOfMemoryException)
 #pragma warning restore CA1031
-            {
-                Finish(id, RunStatus.Failed, $"The run could not be set up: {exception.Message}");
-                return;
-            }
-            using (experiment)
-            {
-                int resumed = Resume(id, experiment);
-                if (resumed != run.RoundsCompleted || resumed != run.CheckpointRound)
-                {
-                    store.Rewind(id, resumed);
-                }
-                LogClaimed(logger, worker, id, spec.Label, resumed, spec.Rounds, run.Attempts);
-                Loop(id, experiment, resumed, cancel, stoppingToken);
-            }
+        {
+            Fail(id, $"The service failed running it: {exception.GetType().Name}: {exception.Message}");
         }
         finally
         {
             signals.Unregister(id);
             signals.Pulse(id);
+        }
+    }
+
+    private void RunClaimed(int worker, RunRecord run, CancellationToken cancel, CancellationToken stoppingToken)
+    {
+        long id = run.Id;
+        ExperimentSpec spec = run.Spec;
+        // Registered first, then read: a cancel between the claim and here is seen one way or the other.
+        if (run.CancelRequested || store.IsCancelRequested(id))
+        {
+            Finish(id, RunStatus.Cancelled);
+            return;
+        }
+        ExperimentRun experiment;
+        try
+        {
+            // Each attempt records the build, data and machine it runs on; the start stays the first claim's.
+            store.SaveProvenance(id, Provenance.Capture(
+                $"POST /api/runs {JsonSerializer.Serialize(spec, ServiceJsonContext.Default.ExperimentSpec)}",
+                run.StartedAt ?? time.GetUtcNow(), data.Get().Files, spec.Threads, spec.Workers));
+            lock (s_construction)
+            {
+                experiment = new ExperimentRun(spec, data.Get(), time);
+            }
+        }
+#pragma warning disable CA1031 // A job that cannot be set up fails with the reason; the service goes on.
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            Finish(id, RunStatus.Failed, $"The run could not be set up: {exception.Message}");
+            return;
+        }
+        using (experiment)
+        {
+            int resumed = Resume(id, experiment);
+            if (resumed != run.RoundsCompleted || resumed != run.CheckpointRound)
+            {
+                store.Rewind(id, resumed);
+            }
+            LogClaimed(logger, worker, id, spec.Label, resumed, spec.Rounds, run.Attempts);
+            Loop(id, experiment, resumed, cancel, stoppingToken);
         }
     }
 
@@ -173,7 +235,8 @@ internal sealed partial class SimulationWorker(
                     }
                     // The round's row is committed before any checkpoint that includes it: a checkpoint is never ahead
                     // of the stored metrics, so a resume replays only rounds whose rows it overwrites.
-                    store.SaveRound(id, RoundRow.From(metrics));
+                    Write(string.Create(CultureInfo.InvariantCulture, $"round {metrics.Round}"), store.Path, StoreRemedy,
+                        () => store.SaveRound(id, RoundRow.From(metrics)));
                     signals.Pulse(id);
                     if (JobPolicy.CheckpointDue(experiment.Round, spec.Rounds, _options.CheckpointEvery))
                     {
@@ -224,8 +287,53 @@ internal sealed partial class SimulationWorker(
 
     private void Checkpoint(long id, ExperimentRun experiment)
     {
-        artifacts.WriteCheckpoint(id, experiment.SaveCheckpoint);
-        store.SaveCheckpointRound(id, experiment.Round);
+        Write("the checkpoint", artifacts.Checkpoint(id), ArtifactsRemedy, () => artifacts.WriteCheckpoint(id, experiment.SaveCheckpoint));
+        Write("the checkpoint's round", store.Path, StoreRemedy, () => store.SaveCheckpointRound(id, experiment.Round));
+    }
+
+    private string ArtifactsRemedy => $"make the artifacts folder {artifacts.Root} a writable directory (or free space on its disk)";
+
+    private string StoreRemedy => $"make the store {store.Path} writable (or free space on its disk)";
+
+    /// <summary>
+    /// Runs <paramref name="write"/>, retrying a transient failure (<see cref="StoreFailures.IsTransient"/>) up to
+    /// <see cref="WriteAttempts"/> times; a failure that remains becomes a <see cref="RunWriteException"/> whose message
+    /// says what could not be written, where, why and what to do: the reason the run fails with.
+    /// </summary>
+    private void Write(string what, string where, string remedy, Action write)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                write();
+                return;
+            }
+            catch (Exception exception) when (StoreFailures.IsWriteFailure(exception))
+            {
+                if (attempt < WriteAttempts && StoreFailures.IsTransient(exception))
+                {
+                    LogWriteRetry(logger, what, where, exception.Message, attempt);
+                    Thread.Sleep(RetryDelay * attempt);
+                    continue;
+                }
+                throw new RunWriteException($"Could not write {what} to {where}: {exception.Message.TrimEnd('.')}; {remedy} and resubmit.", exception);
+            }
+        }
+    }
+
+    /// <summary>Marks a run failed with <paramref name="reason"/>; if even that write fails, the run stays running in the
+    /// store and the next start queues it again (said in the log).</summary>
+    private void Fail(long id, string reason)
+    {
+        try
+        {
+            Finish(id, RunStatus.Failed, reason);
+        }
+        catch (Exception exception) when (StoreFailures.IsWriteFailure(exception))
+        {
+            LogFailureNotStored(logger, id, reason, exception.Message);
+        }
     }
 
     private void Complete(long id, ExperimentRun experiment)
@@ -240,17 +348,24 @@ internal sealed partial class SimulationWorker(
     {
         // The provenance ends when the run does, in the same write (a run cancelled before any claim has none).
         store.Finish(id, status, error, outcome);
-        artifacts.DeleteCheckpoint(id);
         if (error is not null)
         {
             LogFailed(logger, id, error);
         }
+        try
+        {
+            artifacts.DeleteCheckpoint(id);
+        }
+        catch (Exception exception) when (StoreFailures.IsWriteFailure(exception))
+        {
+            // The run is final in the store, which is what counts; a stale checkpoint is never read again.
+            LogCheckpointNotDeleted(logger, id, exception.Message);
+        }
     }
 
     /// <summary>metrics.csv, summary.json and the plots of a succeeded run, from its stored rows (all rounds, resumed or not).</summary>
-    private void WriteArtifacts(long id, ExperimentSpec spec, RunSummary summary)
-    {
-        try
+    private void WriteArtifacts(long id, ExperimentSpec spec, RunSummary summary) =>
+        Write("metrics.csv, summary.json and the plots", artifacts.RunDirectory(id), ArtifactsRemedy, () =>
         {
             Provenance provenance = store.Get(id)?.Provenance ?? throw new InvalidOperationException("The run has no provenance: it was never claimed.");
             using var report = new RunReport(artifacts.RunDirectory(id), new ExperimentPlan("service", [spec]), provenance);
@@ -260,12 +375,21 @@ internal sealed partial class SimulationWorker(
             }
             report.Complete(summary);
             _ = RunPlots.Write(report);
-        }
-#pragma warning disable CA1031 // The metrics are in the store and served from there; files that cannot be written are logged.
-        catch (Exception exception) when (exception is not OutOfMemoryException)
-#pragma warning restore CA1031
+        });
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    /// <summary>Waits <paramref name="delay"/>; false when the service stops first.</summary>
+    private async Task<bool> DelayAsync(TimeSpan delay, CancellationToken stoppingToken)
+    {
+        try
         {
-            LogArtifactsFailed(logger, id, exception.Message);
+            await Task.Delay(delay, time, stoppingToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
@@ -293,6 +417,18 @@ internal sealed partial class SimulationWorker(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {Id}: the checkpoint cannot be restored ({Reason}); the run starts over")]
     private static partial void LogBadCheckpoint(ILogger logger, long id, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {Id}: its files (metrics.csv, summary.json, plots) could not be written: {Reason}")]
-    private static partial void LogArtifactsFailed(ILogger logger, long id, string reason);
+    [LoggerMessage(Level = LogLevel.Error, Message = "The store {Store} refused a write ({Reason}); the workers try again in {Wait}")]
+    private static partial void LogStoreUnavailable(ILogger logger, string store, string reason, TimeSpan wait);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing {What} to {Where} failed ({Reason}); attempt {Attempt}, trying again")]
+    private static partial void LogWriteRetry(ILogger logger, string what, string where, string reason, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Run {Id} failed ({Reason}), but the store refused to record it ({Error}); it stays running there and the next start queues it again")]
+    private static partial void LogFailureNotStored(ILogger logger, long id, string reason, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {Id}: its checkpoint could not be deleted: {Reason}")]
+    private static partial void LogCheckpointNotDeleted(ILogger logger, long id, string reason);
 }
+
+/// <summary>A write of a run's data (round, checkpoint, artifacts) failed for good; the message is the run's reason.</summary>
+internal sealed class RunWriteException(string message, Exception inner) : IOException(message, inner);

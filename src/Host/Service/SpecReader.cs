@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Verified.Simulation.Experiments;
+using Verified.Theory;
 
 namespace Verified.Host.Service;
 
@@ -26,8 +27,19 @@ internal static class SpecReader
     /// The spec in <paramref name="json"/>, or every problem with it (field → messages). <paramref name="maxClientRounds"/>
     /// caps rounds × clients; <paramref name="processors"/> caps the threads a run may ask for.
     /// </summary>
-    public static (ExperimentSpec? Spec, Dictionary<string, string[]> Errors) Read(JsonElement json, long maxClientRounds, int processors)
+    public static (ExperimentSpec? Spec, Dictionary<string, string[]> Errors) Read(JsonElement json, long maxClientRounds, int processors) =>
+        Read(json, new SpecLimits(maxClientRounds, processors, long.MaxValue, null));
+
+    /// <summary>
+    /// As <see cref="Read(JsonElement, long, int)"/>, and, once the spec is otherwise valid, what needs the data's shape:
+    /// randk's k must be at most d, and the run's estimated memory at most <see cref="SpecLimits.MaxRunBytes"/>
+    /// (under the key <c>memory</c>).
+    /// </summary>
+    public static (ExperimentSpec? Spec, Dictionary<string, string[]> Errors) Read(JsonElement json, SpecLimits limits)
     {
+        ArgumentNullException.ThrowIfNull(limits);
+        long maxClientRounds = limits.MaxClientRounds;
+        int processors = limits.Processors;
         var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         void Add(string field, string message)
         {
@@ -113,8 +125,27 @@ internal static class SpecReader
         {
             Add("workers", string.Create(CultureInfo.InvariantCulture, $"workers = {spec.Workers} exceeds the {processors} processor(s) of this service."));
         }
+        if (errors.Count == 0 && limits.Estimate is { } estimator)
+        {
+            RunEstimate estimate = estimator(spec);
+            if (spec.ToQuantizerSpec() is RandKSparsification randk && randk.Kept > estimate.Parameters)
+            {
+                Add("scheme", string.Create(CultureInfo.InvariantCulture,
+                    $"scheme = {spec.Scheme} keeps K = {randk.Kept} coordinates, but model {spec.Model} has d = {estimate.Parameters}: K must be at most d."));
+            }
+            if (estimate.Bytes > limits.MaxRunBytes)
+            {
+                Add("memory", string.Create(CultureInfo.InvariantCulture,
+                    $"This run is estimated to need {Size(estimate.Bytes)} ({estimate.Bytes} bytes; model {spec.Model}, batch {spec.BatchSize}, {spec.Clients} clients, {spec.Workers} workers), more than this service's cap of {Size(limits.MaxRunBytes)} ({limits.MaxRunBytes} bytes, --max-run-memory): lower batchSize or workers, or use a smaller model."));
+            }
+        }
         return errors.Count == 0 ? (spec, []) : (null, Freeze(errors));
     }
+
+    /// <summary>Bytes in GiB or MiB, for messages.</summary>
+    public static string Size(long bytes) => bytes >= 1L << 30
+        ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.##} GiB")
+        : string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0.#} MiB");
 
     private static Dictionary<string, string[]> Freeze(Dictionary<string, List<string>> errors) =>
         errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
@@ -159,3 +190,10 @@ internal static class SpecReader
         return null;
     }
 }
+
+/// <summary>What a submitted spec is checked against besides its own ranges.</summary>
+/// <param name="MaxClientRounds">The largest rounds × clients.</param>
+/// <param name="Processors">The most threads or workers a run may ask for.</param>
+/// <param name="MaxRunBytes">The largest estimated memory of a run (<c>--max-run-memory</c>).</param>
+/// <param name="Estimate">The estimate of a valid spec on this service's data; null: no check that needs it.</param>
+internal sealed record SpecLimits(long MaxClientRounds, int Processors, long MaxRunBytes, Func<ExperimentSpec, RunEstimate>? Estimate);

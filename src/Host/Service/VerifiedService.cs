@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -47,8 +48,21 @@ internal static class VerifiedService
         });
         // One line per request is noise for a job service; its own log says what the jobs do.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // The host logs a failed start (a port in use) and a faulted worker with the whole stack trace; verified serve
+        // reports both itself, in one line (the command line's contract), so the host's copy is left out.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Services.AddRoutingCore();
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            // Routing answers a POST whose Content-Type the endpoint does not accept (415) before the endpoint runs:
+            // give that problem the API's type and say what to send.
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && context.ProblemDetails.Type?.StartsWith("urn:", StringComparison.Ordinal) != true)
+            {
+                context.ProblemDetails.Type = ProblemTypes.UnsupportedMediaType;
+                context.ProblemDetails.Title = "The body must be JSON.";
+                context.ProblemDetails.Detail = $"Send the spec with Content-Type: application/json (got '{context.HttpContext.Request.ContentType}').";
+            }
+        });
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
@@ -81,6 +95,7 @@ internal static class VerifiedService
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SimulationData>();
         services.AddSingleton<RunSignals>();
+        services.AddSingleton<RunEstimator>();
         services.AddSingleton(sp => new ArtifactPaths(sp.GetRequiredService<IOptions<ServiceOptions>>().Value.ArtifactsDirectory));
         services.AddSingleton(sp => new StoreLock(sp.GetRequiredService<IOptions<ServiceOptions>>().Value.StorePath));
         services.AddSingleton(sp => RunStore.Open(sp.GetRequiredService<IOptions<ServiceOptions>>().Value.StorePath, sp.GetRequiredService<TimeProvider>()));

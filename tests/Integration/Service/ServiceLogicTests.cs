@@ -29,6 +29,39 @@ public sealed class ServiceLogicTests
     public void ListenUrl_ThatIsNotAnAddress_IsRejected(string url) =>
         Assert.False(ServiceOptions.TryParseListenUrl(url, out _, out _));
 
+    [Theory]
+    [InlineData("http://[::ffff:127.0.0.1]:5088", "http://127.0.0.1:5088")]
+    [InlineData("http://[::ffff:10.0.0.1]:80", "http://10.0.0.1:80")]
+    public void ListenUrl_IPv4MappedIPv6_IsRefused_NamingTheIPv4Address(string url, string instead)
+    {
+        Assert.False(ServiceOptions.TryParseListenUrl(url, out _, out string problem));
+        Assert.Contains(instead, problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("4GiB", 4L << 30)]
+    [InlineData("512 MiB", 512L << 20)]
+    [InlineData("1.5GB", 1_500_000_000L)]
+    [InlineData("123456", 123_456L)]
+    [InlineData("2tib", 2L << 40)]
+    public void Sizes_Parse_InBinaryAndDecimalUnits(string text, long bytes)
+    {
+        Assert.True(ServiceOptions.TryParseSize(text, out long parsed));
+        Assert.Equal(bytes, parsed);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("4 GiBs")]
+    [InlineData("-1GiB")]
+    [InlineData("GiB")]
+    [InlineData("1e3")]
+    public void Sizes_ThatAreNotSizes_AreRefused_AndFailTheOptions(string text)
+    {
+        Assert.False(ServiceOptions.TryParseSize(text, out _) && ServiceOptions.Validate(new ServiceOptions { MaxRunMemory = text }).Count == 0);
+        Assert.Contains(ServiceOptions.Validate(new ServiceOptions { MaxRunMemory = text }), e => e.StartsWith("--max-run-memory", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void DefaultOptions_AreValid_AndLoopback() => Assert.Empty(ServiceOptions.Validate(new ServiceOptions()));
 
