@@ -65,10 +65,15 @@ internal sealed class RunFolder(string directory)
     /// <summary>Removes the checkpoint of a plan run that has ended (and its temporary file, if a write was cut short).</summary>
     public void DeleteCheckpoint(int index)
     {
+        // File.Delete throws when the directory is missing (a run that never checkpointed, or removed it below).
+        if (!System.IO.Directory.Exists(CheckpointDirectory))
+        {
+            return;
+        }
         File.Delete(Checkpoint(index));
         File.Delete(Checkpoint(index) + ".tmp");
         // A folder whose runs have all ended keeps no empty checkpoint directory.
-        if (System.IO.Directory.Exists(CheckpointDirectory) && !System.IO.Directory.EnumerateFileSystemEntries(CheckpointDirectory).Any())
+        if (!System.IO.Directory.EnumerateFileSystemEntries(CheckpointDirectory).Any())
         {
             System.IO.Directory.Delete(CheckpointDirectory);
         }
