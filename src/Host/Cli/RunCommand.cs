@@ -211,7 +211,7 @@ internal static class RunCommand
         public RunOptionsJson ToJson() => new(Template, Preset, Seeds, Baseline, DataDirectory, CaptureEvery, CaptureLimitMegabytes, CheckpointEvery);
     }
 
-    /// <summary>Default of --checkpoint-every: a checkpoint of the default CNN (θ, momentum: about 10 MB) every 50 rounds.</summary>
+    /// <summary>Default of --checkpoint-every: the default CNN's θ and momentum (about 10 MB, and 4.8 MB more per client with error feedback) every 50 rounds.</summary>
     public const int DefaultCheckpointEvery = 50;
 
     /// <summary>Default of --capture-limit-mb: 50 default-CNN gradients (4.8 MB each).</summary>
@@ -404,6 +404,11 @@ internal static class RunCommand
             try
             {
                 report = RunReport.Reopen(folder.Directory, plan, continued, bytes, rows, point.Finished, point.Failed, options.ToJson());
+                for (int ended = 0; ended < point.Index; ended++)
+                {
+                    // Left by a process killed between a run's summary and the deletion of its checkpoint.
+                    folder.DeleteCheckpoint(ended);
+                }
                 folder.WriteManifest(new RunManifestJson(RunFolder.Format, options.ToJson(), plan.Name, Labels(plan), continued));
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
