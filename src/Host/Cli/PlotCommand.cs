@@ -147,7 +147,9 @@ internal static class PlotCommand
         return rows;
     }
 
-    private static (ExperimentSpec, RoundMetrics) Parse(string[] c, Dictionary<string, int> index)
+    /// <summary>One metrics.csv line's cells as a row (the spec holds only scheme, bits and seed); <paramref name="index"/> maps column names to cells.</summary>
+    /// <exception cref="FormatException">A number does not parse.</exception>
+    internal static (ExperimentSpec Spec, RoundMetrics Metrics) Parse(string[] c, Dictionary<string, int> index)
     {
         double Real(string column) => index.TryGetValue(column, out int i) && c[i].Length > 0
             ? double.Parse(c[i], NumberStyles.Float, CultureInfo.InvariantCulture)

@@ -32,8 +32,8 @@ internal static class RunCommand
         var clients = new Option<int>("--clients") { Description = "N, clients per round.", DefaultValueFactory = _ => defaults.Clients };
         var rounds = new Option<int>("--rounds") { Description = "T, synchronous rounds.", DefaultValueFactory = _ => defaults.Rounds };
         var model = new Option<string>("--model") { Description = "cnn (1.2 M parameters), alexnet (5.7 M) or mlp (0.1 M).", DefaultValueFactory = _ => defaults.Model };
-        var batch = new Option<int>("--batch") { Description = "Minibatch per client.", DefaultValueFactory = _ => defaults.BatchSize };
-        var learningRate = new Option<double>("--lr") { Description = "Learning rate η.", DefaultValueFactory = _ => defaults.LearningRate };
+        var batch = new Option<int>("--batch", "--batch-size") { Description = "Minibatch per client.", DefaultValueFactory = _ => defaults.BatchSize };
+        var learningRate = new Option<double>("--lr", "--learning-rate") { Description = "Learning rate η.", DefaultValueFactory = _ => defaults.LearningRate };
         var momentum = new Option<double>("--momentum") { Description = "Momentum μ.", DefaultValueFactory = _ => defaults.Momentum };
         var weightDecay = new Option<double>("--weight-decay") { Description = "L2 weight decay λ.", DefaultValueFactory = _ => defaults.WeightDecay };
         var split = new Option<string>("--split") { Description = "iid, or dirichlet:α for a label-skewed split (e.g. dirichlet:0.5).", DefaultValueFactory = _ => defaults.Split };
@@ -57,66 +57,162 @@ internal static class RunCommand
         var quiet = new Option<bool>("--quiet") { Description = "No progress bar." };
         var captureEvery = new Option<int>("--capture-gradients") { Description = "Store every client's raw float32 gradient of rounds 0, k, 2k, … under OUT/gradients/ for 'verified audit' (0: none).", DefaultValueFactory = _ => 0 };
         var captureLimit = new Option<int>("--capture-limit-mb") { Description = "Stop capturing (and say so) before the stored gradients pass this many MB.", DefaultValueFactory = _ => DefaultCaptureLimitMegabytes };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint the running run every k rounds into OUT/checkpoint/, and when interrupted, for --resume (0: never).", DefaultValueFactory = _ => DefaultCheckpointEvery };
+        var resume = new Option<DirectoryInfo?>("--resume") { Description = "Continue the interrupted or failed invocation whose output directory is DIR, with the options in DIR/run.json (only --quiet, --workers, --data and --checkpoint-every may be given too)." };
+        var config = new Option<FileInfo?>("--config") { Description = "Take the spec (and options) from FILE: a spec as POST /api/runs takes it, a summary.json or a run.json; options given here override it." };
 
         var command = new Command("run", "Train on MNIST with N clients, every upload through the codec; compare with full precision, or reproduce a paper figure.")
         {
             scheme, bits, clients, rounds, model, batch, learningRate, momentum, weightDecay, split, seed, seeds,
             evaluateEvery, auditEvery, workers, threads, noise, noiseScale, errorFeedback, threshold, fit, segments, preset, noBaseline, data, outDirectory, quiet,
-            captureEvery, captureLimit,
+            captureEvery, captureLimit, checkpointEvery, resume, config,
         };
+        // The options that change what is computed: everything but how it is shown, how fast, where the data is read
+        // from (checked by SHA-256 on a resume) and how often state is saved.
+        Option[] harmless = [quiet, workers, data, checkpointEvery, resume];
+        Option[] shaping = [.. command.Options.Where(o => !harmless.Contains(o))];
         command.SetAction((parse, cancellation) =>
         {
-            var template = new ExperimentSpec
+            // Given on the command line, as opposed to a default: what overrides a --config file, and what --resume refuses.
+            bool Given(Option option) => parse.GetResult(option) is { Implicit: false };
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation, interruption);
+
+            if (parse.GetValue(resume) is { } resumeDirectory)
             {
-                Scheme = parse.GetValue(scheme)!,
-                Bits = parse.GetValue(bits),
-                Clients = parse.GetValue(clients),
-                Rounds = parse.GetValue(rounds),
-                Model = parse.GetValue(model)!,
-                BatchSize = parse.GetValue(batch),
-                LearningRate = parse.GetValue(learningRate),
-                Momentum = parse.GetValue(momentum),
-                WeightDecay = parse.GetValue(weightDecay),
-                Split = parse.GetValue(split)!,
-                Seed = parse.GetValue(seed),
-                EvaluateEvery = parse.GetValue(evaluateEvery),
-                AuditEvery = parse.GetValue(auditEvery),
-                Workers = parse.GetValue(workers),
-                Threads = parse.GetValue(threads),
-                Noise = parse.GetValue(noise)!,
-                NoiseScale = parse.GetValue(noiseScale),
-                ErrorFeedback = parse.GetValue(errorFeedback),
-                Threshold = parse.GetValue(threshold)!,
-                Fit = parse.GetValue(fit)!,
-                Segments = parse.GetValue(segments)!,
+                string[] refused = [.. shaping.Where(Given).Select(o => o.Name)];
+                if (refused.Length > 0)
+                {
+                    error.WriteLine($"verified run: --resume takes every option that shapes the runs from DIR/run.json, so {string.Join(", ", refused)} cannot be given with it (only --quiet, --workers, --data and --checkpoint-every can).");
+                    return Task.FromResult(VerifiedCli.InvalidArgumentsExitCode);
+                }
+                RunResume.Manifest manifest;
+                try
+                {
+                    manifest = RunResume.Load(resumeDirectory.FullName);
+                }
+                catch (RunResume.ResumeException exception)
+                {
+                    error.WriteLine($"verified run: {exception.Message}");
+                    return Task.FromResult(exception.ExitCode);
+                }
+                RunOptionsJson saved = manifest.Options;
+                var resumed = new RunOptions(
+                    Given(workers) ? saved.Spec with { Workers = parse.GetValue(workers) } : saved.Spec,
+                    saved.Preset,
+                    saved.Seeds,
+                    saved.Baseline,
+                    Given(data) ? parse.GetValue(data)!.FullName : saved.Data,
+                    manifest.Folder.Directory,
+                    parse.GetValue(quiet),
+                    saved.CaptureGradients,
+                    saved.CaptureLimitMb,
+                    Given(checkpointEvery) ? parse.GetValue(checkpointEvery) : saved.CheckpointEvery)
+                {
+                    CommandLine = VerifiedCli.CommandLine(parse),
+                    Resuming = manifest,
+                };
+                return Task.FromResult(Execute(resumed, output, error, stop.Token));
+            }
+
+            RunConfigFile.Contents? file = null;
+            if (parse.GetValue(config) is { } configFile)
+            {
+                try
+                {
+                    file = RunConfigFile.Read(configFile.FullName);
+                }
+                catch (FormatException exception)
+                {
+                    error.WriteLine($"verified run: --config {exception.Message}");
+                    return Task.FromResult(VerifiedCli.InvalidArgumentsExitCode);
+                }
+            }
+            // The file's values (or the defaults), then every option given explicitly on top.
+            ExperimentSpec template = file?.Spec ?? new ExperimentSpec();
+            T Pick<T>(Option<T> option, T fromFile) => Given(option) ? parse.GetValue(option)! : fromFile;
+            template = template with
+            {
+                Scheme = Pick(scheme, template.Scheme),
+                Bits = Pick(bits, template.Bits),
+                Clients = Pick(clients, template.Clients),
+                Rounds = Pick(rounds, template.Rounds),
+                Model = Pick(model, template.Model),
+                BatchSize = Pick(batch, template.BatchSize),
+                LearningRate = Pick(learningRate, template.LearningRate),
+                Momentum = Pick(momentum, template.Momentum),
+                WeightDecay = Pick(weightDecay, template.WeightDecay),
+                Split = Pick(split, template.Split),
+                Seed = Pick(seed, template.Seed),
+                EvaluateEvery = Pick(evaluateEvery, template.EvaluateEvery),
+                AuditEvery = Pick(auditEvery, template.AuditEvery),
+                Workers = Pick(workers, template.Workers),
+                Threads = Pick(threads, template.Threads),
+                Noise = Pick(noise, template.Noise),
+                NoiseScale = Pick(noiseScale, template.NoiseScale),
+                ErrorFeedback = Pick(errorFeedback, template.ErrorFeedback),
+                Threshold = Pick(threshold, template.Threshold),
+                Fit = Pick(fit, template.Fit),
+                Segments = Pick(segments, template.Segments),
             };
+            RunOptionsJson? fromFile = file?.Options;
+            string? presetName = Given(preset) ? parse.GetValue(preset) : fromFile?.Preset;
+            if (presetName is not null && UnusedByPreset(presetName, Given(scheme), Given(bits), Given(noBaseline)) is { } unused)
+            {
+                error.WriteLine($"verified run: {unused}");
+                return Task.FromResult(VerifiedCli.InvalidArgumentsExitCode);
+            }
             var options = new RunOptions(
                 template,
-                parse.GetValue(preset),
-                parse.GetValue(seeds),
-                !parse.GetValue(noBaseline),
-                parse.GetValue(data)?.FullName,
+                presetName,
+                Given(seeds) || fromFile is null ? parse.GetValue(seeds) : fromFile.Seeds,
+                Given(noBaseline) || fromFile is null ? !parse.GetValue(noBaseline) : fromFile.Baseline,
+                Given(data) || fromFile is null ? parse.GetValue(data)?.FullName : fromFile.Data,
                 parse.GetValue(outDirectory)?.FullName,
                 parse.GetValue(quiet),
-                parse.GetValue(captureEvery),
-                parse.GetValue(captureLimit))
+                Given(captureEvery) || fromFile is null ? parse.GetValue(captureEvery) : fromFile.CaptureGradients,
+                Given(captureLimit) || fromFile is null ? parse.GetValue(captureLimit) : fromFile.CaptureLimitMb,
+                Given(checkpointEvery) || fromFile is null ? parse.GetValue(checkpointEvery) : fromFile.CheckpointEvery)
             {
                 CommandLine = VerifiedCli.CommandLine(parse),
             };
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation, interruption);
             return Task.FromResult(Execute(options, output, error, stop.Token));
         });
         return command;
     }
 
+    /// <summary>
+    /// The error for options given with <paramref name="preset"/> that it would ignore (null: none): every preset picks
+    /// its own schemes and has no separate baseline; fig-accuracy and fig-tradeoff pick their bit widths too.
+    /// </summary>
+    internal static string? UnusedByPreset(string preset, bool scheme, bool bits, bool noBaseline)
+    {
+        bool presetPicksBits = preset is "fig-accuracy" or "fig-tradeoff";
+        string[] unused = [.. new[] { (scheme, "--scheme"), (bits && presetPicksBits, "--bits"), (noBaseline, "--no-baseline") }.Where(u => u.Item1).Select(u => u.Item2)];
+        return unused.Length == 0
+            ? null
+            : $"--preset {preset} does not use {string.Join(", ", unused)}: it runs its own schemes{(presetPicksBits ? " at its own bit widths" : "")}, full precision included; remove {(unused.Length == 1 ? "it" : "them")}.";
+    }
+
     /// <summary>What <c>verified run</c> was asked to do.</summary>
     internal sealed record RunOptions(
         ExperimentSpec Template, string? Preset, int Seeds, bool Baseline, string? DataDirectory, string? OutputDirectory, bool Quiet,
-        int CaptureEvery = 0, int CaptureLimitMegabytes = DefaultCaptureLimitMegabytes)
+        int CaptureEvery = 0, int CaptureLimitMegabytes = DefaultCaptureLimitMegabytes, int CheckpointEvery = DefaultCheckpointEvery)
     {
         /// <summary>The command line as typed, for summary.json's provenance.</summary>
         public string CommandLine { get; init; } = "verified run";
+
+        /// <summary>The run.json of the folder this invocation resumes (<see cref="OutputDirectory"/>); null: a new invocation.</summary>
+        public RunResume.Manifest? Resuming { get; init; }
+
+        /// <summary>Called after each round's row is written (and its checkpoint, if due): a seam for tests that stop a run at a chosen round.</summary>
+        public Action<ExperimentSpec, RoundMetrics>? RoundFinished { get; init; }
+
+        /// <summary>The options as run.json and summary.json record them.</summary>
+        public RunOptionsJson ToJson() => new(Template, Preset, Seeds, Baseline, DataDirectory, CaptureEvery, CaptureLimitMegabytes, CheckpointEvery);
     }
+
+    /// <summary>Default of --checkpoint-every: the default CNN's θ and momentum (about 10 MB, and 4.8 MB more per client with error feedback) every 50 rounds.</summary>
+    public const int DefaultCheckpointEvery = 50;
 
     /// <summary>Default of --capture-limit-mb: 50 default-CNN gradients (4.8 MB each).</summary>
     public const int DefaultCaptureLimitMegabytes = 256;
@@ -137,6 +233,20 @@ internal static class RunCommand
         if (options.CaptureLimitMegabytes is < 1 or > 1_000_000)
         {
             errors = errors.Add(new ExperimentSpecError("captureLimitMb", string.Create(CultureInfo.InvariantCulture, $"capture-limit-mb = {options.CaptureLimitMegabytes} is out of range: it must be an integer from 1 to 1000000.")));
+        }
+        if (options.CheckpointEvery is < 0 or > 1_000_000)
+        {
+            errors = errors.Add(new ExperimentSpecError("checkpointEvery", string.Create(CultureInfo.InvariantCulture, $"checkpoint-every = {options.CheckpointEvery} is out of range: it must be an integer from 0 (never) to 1000000.")));
+        }
+        if (options.Preset is { } named && !ExperimentPlan.Presets.Contains(named))
+        {
+            // Only a config file can name one: the option accepts the presets only.
+            errors = errors.Add(new ExperimentSpecError("preset", $"preset = '{named}' is not known: use one of {string.Join(", ", ExperimentPlan.Presets)}."));
+        }
+        if (options.Resuming is not null && options.CaptureEvery > 0)
+        {
+            // The capture's index and budget would start over and lose the gradients stored before the interruption.
+            errors = errors.Add(new ExperimentSpecError("resume", $"--resume {options.OutputDirectory}: the run captures gradients (--capture-gradients {options.CaptureEvery}), which a resume cannot continue; start it over with the options in run.json."));
         }
         if (!errors.IsEmpty)
         {
@@ -163,25 +273,51 @@ internal static class RunCommand
         ExperimentPlan plan = ExperimentPlan.Create(options.Preset, options.Template, options.Seeds, options.Baseline);
         string directory = options.OutputDirectory ?? Path.Combine(
             "runs", string.Create(CultureInfo.InvariantCulture, $"{options.Preset ?? options.Template.Label}-{DateTime.Now:yyyyMMdd-HHmmss}"));
+        var folder = new RunFolder(directory);
         RunReport report;
-        try
+        int first = 0;
+        ExperimentRun? restored = null;
+        if (options.Resuming is { } manifest)
         {
-            report = new RunReport(directory, plan, provenance);
+            RunReport? reopened;
+            try
+            {
+                (reopened, first, restored) = Reopen(options, manifest, plan, dataSet, provenance, startedAt, output);
+            }
+            catch (RunResume.ResumeException exception)
+            {
+                error.WriteLine($"verified run: {exception.Message}");
+                return exception.ExitCode;
+            }
+            if (reopened is null)
+            {
+                return 0; // every run had ended: said so, nothing written
+            }
+            report = reopened;
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        else
         {
-            error.WriteLine($"verified run: cannot write the output directory {directory}: {exception.Message}");
-            return VerifiedCli.InvalidArgumentsExitCode;
+            try
+            {
+                report = new RunReport(directory, plan, provenance) { Options = options.ToJson() };
+                folder.WriteManifest(new RunManifestJson(RunFolder.Format, options.ToJson(), plan.Name, Labels(plan), provenance));
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                error.WriteLine($"verified run: cannot write the output directory {directory}: {exception.Message}");
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
         }
 
         using (report)
+        using (restored)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"verified run: {plan.Runs.Length} run(s) ({plan.Name}), {dataSet.Train.Count} training and {dataSet.Test.Count} test images; writing {report.Directory}"));
             bool interrupted = false;
             var budget = new CaptureBudget(options.CaptureLimitMegabytes * 1_000_000L);
             var captures = new List<GradientCapture>();
-            for (int i = 0; i < plan.Runs.Length && !interrupted; i++)
+            for (int i = first; i < plan.Runs.Length && !interrupted; i++)
             {
                 ExperimentSpec spec = plan.Runs[i];
                 try
@@ -191,14 +327,17 @@ internal static class RunCommand
                     {
                         captures.Add(capture);
                     }
-                    interrupted = RunOne(spec, dataSet, report, i, plan.Runs.Length, options.Quiet, output, error, cancellation, capture);
+                    var checkpoints = new Checkpoints(folder, i, options.CheckpointEvery, report);
+                    interrupted = RunOne(spec, dataSet, report, i, plan.Runs.Length, options, output, error, checkpoints, capture, i == first ? restored : null, cancellation);
                 }
                 catch (TrainingDivergedException exception)
                 {
                     // Training diverged (a NaN or ±∞ gradient): say where, keep what was measured, go on with the other
-                    // runs. Any other exception is a bug or a misuse and stops the command.
+                    // runs. Any other exception is a bug or a misuse and stops the command (its checkpoint stays, for
+                    // --resume).
                     error.WriteLine($"verified run: {spec.Label} (seed {spec.Seed}) failed: {exception.Message}");
                     report.Fail(spec, exception.Message);
+                    folder.DeleteCheckpoint(i);
                 }
             }
             IReadOnlyList<string> plots = WritePlots(report, error);
@@ -210,39 +349,157 @@ internal static class RunCommand
             }
             if (interrupted)
             {
-                error.WriteLine("verified run: interrupted; metrics.csv and summary.json hold the rounds measured so far.");
+                error.WriteLine($"verified run: interrupted; metrics.csv and summary.json hold the rounds measured so far ('verified run --resume {report.Directory}' continues).");
                 return InterruptedExitCode;
             }
             return report.Summaries.Count == plan.Runs.Length ? 0 : 1;
         }
     }
 
+    /// <summary>
+    /// For <c>--resume</c>: finds where the plan goes on, restores that run's checkpoint, cuts metrics.csv to the rows
+    /// before it and rewrites run.json's provenance with this resume. Returns the plan's length as the first run when
+    /// every run has ended (nothing is written then).
+    /// </summary>
+    /// <exception cref="RunResume.ResumeException">The folder cannot be resumed.</exception>
+    private static (RunReport? Report, int First, ExperimentRun? Restored) Reopen(
+        RunOptions options, RunResume.Manifest manifest, ExperimentPlan plan, ImageDataSet dataSet, Provenance provenance, DateTimeOffset startedAt, TextWriter output)
+    {
+        RunFolder folder = manifest.Folder;
+        RunResume.CheckData(manifest, provenance);
+        RunResume.Point point = RunResume.Find(folder, plan);
+        if (point.Index == plan.Runs.Length)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"verified run: nothing to resume in {folder.Directory}: all {plan.Runs.Length} run(s) of its plan ended ({point.Failed.Count} diverged); summary.json has them."));
+            return (null, plan.Runs.Length, null);
+        }
+        ExperimentSpec spec = plan.Runs[point.Index];
+        ExperimentRun? restored = null;
+        try
+        {
+            string checkpoint = folder.Checkpoint(point.Index);
+            if (File.Exists(checkpoint))
+            {
+                restored = new ExperimentRun(spec, dataSet);
+                try
+                {
+                    using FileStream stream = File.OpenRead(checkpoint);
+                    restored.RestoreCheckpoint(stream);
+                }
+                catch (Exception exception) when (exception is InvalidDataException or EndOfStreamException or IOException)
+                {
+                    throw new RunResume.ResumeException(
+                        $"--resume {folder.Directory}: the checkpoint {checkpoint} cannot be restored ({exception.Message}); delete it to run {spec.Label} seed {spec.Seed} again from round 0.",
+                        VerifiedCli.FailureExitCode);
+                }
+            }
+            int round = restored?.Round ?? 0;
+            (long bytes, List<(ExperimentSpec Spec, RoundMetrics Metrics)> rows) = RunResume.KeptRows(folder, plan, point, round);
+            Provenance continued = manifest.Provenance with
+            {
+                Resumes = [.. manifest.Provenance.Resumes ?? [], ProvenanceResume.Capture(options.CommandLine, startedAt, $"{spec.Label} seed {spec.Seed}", round)],
+            };
+            RunReport report;
+            try
+            {
+                report = RunReport.Reopen(folder.Directory, plan, continued, bytes, rows, point.Finished, point.Failed, options.ToJson());
+                for (int ended = 0; ended < point.Index; ended++)
+                {
+                    // Left by a process killed between a run's summary and the deletion of its checkpoint.
+                    folder.DeleteCheckpoint(ended);
+                }
+                folder.WriteManifest(new RunManifestJson(RunFolder.Format, options.ToJson(), plan.Name, Labels(plan), continued));
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                throw new RunResume.ResumeException($"--resume {folder.Directory}: cannot write it: {exception.Message}", VerifiedCli.FailureExitCode);
+            }
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"verified run: resuming {folder.Directory}: {point.Index} of {plan.Runs.Length} run(s) ended; {spec.Label} seed {spec.Seed} goes on after round {round}{(restored is null ? " (no checkpoint: from the start)" : "")}."));
+            return (report, point.Index, restored);
+        }
+        catch
+        {
+            restored?.Dispose();
+            throw;
+        }
+    }
+
+    private static string[] Labels(ExperimentPlan plan) =>
+        [.. plan.Runs.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Label} seed {r.Seed}"))];
+
+    /// <summary>When and where one plan run checkpoints (<c>--checkpoint-every</c>; 0: never).</summary>
+    private sealed class Checkpoints(RunFolder folder, int index, int every, RunReport report)
+    {
+        private int _last = -1;
+
+        /// <summary>Notes the round the run starts from (its checkpoint's, on a resume): nothing new to save there.</summary>
+        public void Start(int round) => _last = round;
+
+        /// <summary>After a round: a checkpoint every k rounds (not after the last: the run completes there).</summary>
+        public void AfterRound(ExperimentRun run)
+        {
+            if (every > 0 && Service.JobPolicy.CheckpointDue(run.Round, run.Spec.Rounds, every))
+            {
+                Save(run);
+            }
+        }
+
+        /// <summary>On an interruption: save the round reached, so a resume loses nothing.</summary>
+        public void Interrupted(ExperimentRun run)
+        {
+            if (every > 0 && run.Round > _last && !run.IsComplete)
+            {
+                Save(run);
+            }
+        }
+
+        /// <summary>The run ended (and summary.json says so): its checkpoint is not needed any more.</summary>
+        public void Ended() => folder.DeleteCheckpoint(index);
+
+        private void Save(ExperimentRun run)
+        {
+            // The rows first: a checkpoint on disk must never be ahead of the rows a resume keeps.
+            report.FlushToDisk();
+            folder.WriteCheckpoint(index, run.SaveCheckpoint);
+            _last = run.Round;
+        }
+    }
+
     /// <summary>Runs one spec to the end (or until cancelled: returns true).</summary>
     private static bool RunOne(
-        ExperimentSpec spec, ImageDataSet dataSet, RunReport report, int index, int count, bool quiet, TextWriter output, TextWriter error, CancellationToken cancellation,
-        GradientCapture? capture = null)
+        ExperimentSpec spec, ImageDataSet dataSet, RunReport report, int index, int count, RunOptions options, TextWriter output, TextWriter error,
+        Checkpoints checkpoints, GradientCapture? capture, ExperimentRun? restored, CancellationToken cancellation)
     {
-        using var run = new ExperimentRun(spec, dataSet, observer: capture);
+        // A restored run is owned (and disposed) by Execute.
+        using ExperimentRun? owned = restored is null ? new ExperimentRun(spec, dataSet, observer: capture) : null;
+        ExperimentRun run = restored ?? owned!;
         if (capture is not null)
         {
             capture.TensorSizes = run.TensorSizes;
         }
-        var progress = new ProgressLine(error, quiet, string.Create(CultureInfo.InvariantCulture, $"[{index + 1}/{count}] {spec.Label} seed {spec.Seed}"), spec.Rounds);
+        checkpoints.Start(run.Round);
+        var progress = new ProgressLine(error, options.Quiet, string.Create(CultureInfo.InvariantCulture, $"[{index + 1}/{count}] {spec.Label} seed {spec.Seed}"), spec.Rounds, run.Round);
         while (!run.IsComplete)
         {
             if (cancellation.IsCancellationRequested)
             {
                 progress.Finish();
+                checkpoints.Interrupted(run);
                 report.Complete(run.Summary(), interrupted: true);
                 return true;
             }
             RoundMetrics metrics = run.Step();
             report.Add(spec, metrics);
+            checkpoints.AfterRound(run);
             progress.Update(metrics, run.LastEvaluation?.Accuracy);
+            options.RoundFinished?.Invoke(spec, metrics);
         }
         progress.Finish();
         RunSummary summary = run.Summary();
         report.Complete(summary);
+        checkpoints.Ended();
         output.WriteLine(Describe(summary));
         if (summary.FitFallbacks > 0)
         {
@@ -312,7 +569,7 @@ internal static class RunCommand
     /// The progress bar on standard error: one line redrawn in place on a terminal (at most 4 times a second),
     /// a line every 10% of the rounds otherwise, so logs stay readable.
     /// </summary>
-    private sealed class ProgressLine(TextWriter writer, bool quiet, string title, int rounds)
+    private sealed class ProgressLine(TextWriter writer, bool quiet, string title, int rounds, int startRound)
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly bool _interactive = !Console.IsErrorRedirected && ReferenceEquals(writer, Console.Error);
@@ -339,7 +596,8 @@ internal static class RunCommand
             double fraction = (double)metrics.Round / rounds;
             const int width = 24;
             int filled = (int)(fraction * width);
-            double perRound = _clock.Elapsed.TotalSeconds / metrics.Round;
+            // Per round run by this process: a resumed run's earlier rounds took no time here.
+            double perRound = _clock.Elapsed.TotalSeconds / Math.Max(1, metrics.Round - startRound);
             TimeSpan eta = TimeSpan.FromSeconds(perRound * (rounds - metrics.Round));
             string line = string.Create(CultureInfo.InvariantCulture,
                 $"{title} [{new string('#', filled)}{new string('.', width - filled)}] round {metrics.Round}/{rounds}  loss {metrics.TrainingLoss:0.0000}  acc {(accuracy is { } a ? a.ToString("0.0000", CultureInfo.InvariantCulture) : "–")}  sent {metrics.TotalBytes / 1e6:0.0} MB  ETA {eta:mm\\:ss}");

@@ -79,4 +79,6 @@ internal sealed class FiniteOrNullConverter : JsonConverter<double>
 [JsonSerializable(typeof(AuditJson))]
 [JsonSerializable(typeof(CaptureIndexJson))]
 [JsonSerializable(typeof(SummaryJson))]
+[JsonSerializable(typeof(RunManifestJson))]
+[JsonSerializable(typeof(Provenance))]
 internal sealed partial class HostJsonContext : JsonSerializerContext;

@@ -45,6 +45,14 @@ internal sealed record Provenance(
     int? Threads,
     int? Workers)
 {
+    /// <summary>
+    /// The later invocations that continued this work (<c>verified run --resume DIR</c>), oldest first; null (and not
+    /// written) for work done in one go. The fields above stay the first invocation's: its command, start, build and
+    /// machine; each resume says its own.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public ProvenanceResume[]? Resumes { get; init; }
+
     /// <summary>The value of <see cref="Commit"/> for a build that did not know its commit.</summary>
     public const string UnknownCommit = "unknown";
 
@@ -150,6 +158,24 @@ internal sealed record Provenance(
             // A bad override fails every codec this process makes; the record says why instead of naming a path.
             return $"invalid: {exception.Message}";
         }
+    }
+}
+
+/// <summary>One <c>verified run --resume</c> of the work a <see cref="Provenance"/> describes.</summary>
+/// <param name="Command">The resuming command line.</param>
+/// <param name="StartedAt">When it started (UTC).</param>
+/// <param name="Version">Its tool version.</param>
+/// <param name="Commit">Its build's commit (or <c>unknown</c>): a resume may run a rebuilt tool of the same version.</param>
+/// <param name="Cpu">The CPU it ran on.</param>
+/// <param name="Run">The run it continued, as label and seed (<c>tnq-3 seed 1</c>).</param>
+/// <param name="FromRound">The checkpoint round it continued from (0: that run started over).</param>
+internal sealed record ProvenanceResume(string Command, DateTimeOffset StartedAt, string Version, string Commit, string Cpu, string Run, int FromRound)
+{
+    /// <summary>This process resuming <paramref name="run"/> from <paramref name="fromRound"/>.</summary>
+    public static ProvenanceResume Capture(string command, DateTimeOffset startedAt, string run, int fromRound)
+    {
+        Provenance self = Provenance.Capture(command, startedAt, []);
+        return new ProvenanceResume(command, self.StartedAt, self.Version, self.Commit, self.Cpu, run, fromRound);
     }
 }
 

@@ -33,6 +33,11 @@ internal sealed class RunReport : IDisposable
     /// <exception cref="IOException">The directory cannot be written.</exception>
     /// <exception cref="UnauthorizedAccessException">The directory cannot be written.</exception>
     public RunReport(string directory, ExperimentPlan plan, Provenance provenance)
+        : this(directory, plan, provenance, keepBytes: null)
+    {
+    }
+
+    private RunReport(string directory, ExperimentPlan plan, Provenance provenance, long? keepBytes)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(provenance);
@@ -41,9 +46,52 @@ internal sealed class RunReport : IDisposable
         Provenance = provenance;
         // FileShare.ReadWrite: on Linux .NET turns a writer that does not share writing into an exclusive flock, and then
         // another .NET process (a test, a dashboard) cannot open the file to read the rows written so far.
-        var stream = new FileStream(MetricsPath, FileMode.Create, FileAccess.Write, FileShare.ReadWrite);
+        var stream = new FileStream(MetricsPath, keepBytes is null ? FileMode.Create : FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        if (keepBytes is { } keep)
+        {
+            // A resume: the rows after the checkpoint (and a torn last row) go; the new rows follow the kept ones.
+            stream.SetLength(keep);
+            stream.Seek(0, SeekOrigin.End);
+        }
         _csv = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n" };
-        WriteRow(CsvHeader);
+        if (keepBytes is null)
+        {
+            WriteRow(CsvHeader);
+        }
+    }
+
+    /// <summary>
+    /// Reopens the report of an interrupted invocation for <c>verified run --resume</c>: <c>metrics.csv</c> is cut to
+    /// its first <paramref name="keepBytes"/> bytes (the header and the <paramref name="rows"/> kept, whole lines) and
+    /// continues from there; the runs that had finished or failed count as before.
+    /// </summary>
+    /// <exception cref="IOException">metrics.csv cannot be written.</exception>
+    /// <exception cref="UnauthorizedAccessException">metrics.csv cannot be written.</exception>
+    public static RunReport Reopen(
+        string directory, ExperimentPlan plan, Provenance provenance, long keepBytes,
+        IEnumerable<(ExperimentSpec Spec, RoundMetrics Metrics)> rows, IEnumerable<RunSummary> finished, IEnumerable<RunFailure> failed, RunOptionsJson? options)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(finished);
+        ArgumentNullException.ThrowIfNull(failed);
+        var report = new RunReport(directory, plan, provenance, keepBytes) { Options = options };
+        report._rows.AddRange(rows);
+        report._summaries.AddRange(finished);
+        report._failures.AddRange(failed);
+        return report;
+    }
+
+    /// <summary>The options that repeat this invocation (run.json's), written into summary.json as <c>options</c>; null: none.</summary>
+    public RunOptionsJson? Options { get; init; }
+
+    /// <summary>
+    /// Pushes the rows written so far to the disk, not only to the operating system: called before a checkpoint is
+    /// written, so that after a power loss a checkpoint is never ahead of the rows it resumes after.
+    /// </summary>
+    public void FlushToDisk()
+    {
+        _csv.Flush();
+        ((FileStream)_csv.BaseStream).Flush(flushToDisk: true);
     }
 
     /// <summary>The output directory (absolute).</summary>
@@ -167,7 +215,10 @@ internal sealed class RunReport : IDisposable
                 a.Label, a.Scheme, a.Bits, a.Seeds, a.AccuracyMean, a.AccuracyStandardDeviation, a.BytesMean, a.BitsPerCoordinate, a.RoundsPerSecond))],
             // Rewritten after each run: the end time says when this summary was written, so it is the invocation's end
             // once finishedRuns = plannedRuns (or interrupted is true).
-            Provenance.EndingAt(DateTimeOffset.UtcNow)),
+            Provenance.EndingAt(DateTimeOffset.UtcNow))
+        {
+            Options = Options,
+        },
             HostJson.Context.SummaryJson);
 
     private static SummaryRunJson RunJson(RunSummary summary)
@@ -217,7 +268,12 @@ internal sealed class RunReport : IDisposable
 /// <remarks><c>Seeds</c>: the plan's distinct seeds.</remarks>
 internal sealed record SummaryJson(
     string Plan, bool Interrupted, int PlannedRuns, int FinishedRuns, long[] Seeds, SummaryRunJson[] Runs, FailedRunJson[] FailedRuns, AggregateJson[] Aggregate,
-    Provenance Provenance);
+    Provenance Provenance)
+{
+    /// <summary>The options that repeat the invocation (<c>verified run --config summary.json</c>); not written by the service.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public RunOptionsJson? Options { get; init; }
+}
 
 /// <summary>One finished (or interrupted) run of <see cref="SummaryJson"/>.</summary>
 /// <remarks><c>FitFallbacks</c>: uploads whose Lomax fit gave ρ̂ ≤ 3 and were designed for the Laplace fit (0 with fit = laplace).</remarks>
