@@ -188,6 +188,61 @@ public sealed class CodecCliTests : IDisposable
         Assert.True(smallHalfRatio < 0.01, $"on the small half the segmented/whole squared error ratio is {smallHalfRatio}.");
     }
 
+    /// <summary>
+    /// Issue 13's acceptance command as written (<c>--fit auto</c>): each segment is fitted on its own half (scales
+    /// 100× apart in inspect), and each decodes unbiased for its truncated values, E[ĝ_j] = clip(g_j, ±α_segment):
+    /// over 120 seeds, the sign-weighted error Σ_j sign(g_j)(ĝ_j − clip(g_j)) of each segment (which a magnitude bias,
+    /// shrinking or inflating, would make coherent) has mean within 5 standard errors of 0.
+    /// </summary>
+    [Fact]
+    public void SegmentedAutoFit_DecodesEachSegmentUnbiased_ForItsTruncatedValues()
+    {
+        const int D = 8192, Half = D / 2, Seeds = 120;
+        float[] gradient = [.. LaplaceSampler.Vector(Half, 0.01, 41), .. LaplaceSampler.Vector(Half, 1, 42)];
+        File.WriteAllBytes(PathOf("a.f32"), MemoryMarshal.AsBytes(gradient.AsSpan()).ToArray());
+        var first = Run("codec", "encode", "--scheme", "tnq", "--bits", "3", "--segments", "bucket:4096", "--fit", "auto", "--seed", "0", "--in", PathOf("a.f32"), "--out", PathOf("a0.vq"));
+        Assert.True(first.Exit == 0, first.Error);
+        var inspect = Run("codec", "inspect", "--in", PathOf("a0.vq"), "--json");
+        Assert.True(inspect.Exit == 0, inspect.Error);
+        using JsonDocument document = JsonDocument.Parse(inspect.Output);
+        JsonElement[] segments = [.. document.RootElement.GetProperty("segments").EnumerateArray()];
+        Assert.Equal(2, segments.Length);
+        double[] alphas = [.. segments.Select(segment => segment.GetProperty("alpha").GetDouble())];
+        double[] scales = [.. segments.Select(segment => segment.GetProperty("model").GetProperty("scale").GetDouble())];
+        Assert.InRange(scales[1] / scales[0], 80, 125);
+
+        var sums = new double[2][];
+        for (int half = 0; half < 2; half++)
+        {
+            sums[half] = new double[Seeds];
+        }
+        for (int seed = 0; seed < Seeds; seed++)
+        {
+            string payload = PathOf($"a{seed}.vq");
+            string decoded = PathOf("a.out.f32");
+            if (seed > 0)
+            {
+                Assert.Equal(0, Run("codec", "encode", "--scheme", "tnq", "--bits", "3", "--segments", "bucket:4096", "--fit", "auto", "--seed", $"{seed}", "--in", PathOf("a.f32"), "--out", payload).Exit);
+            }
+            Assert.Equal(0, Run("codec", "decode", "--in", payload, "--out", decoded).Exit);
+            float[] estimate = MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(decoded)).ToArray();
+            for (int j = 0; j < D; j++)
+            {
+                int half = j / Half;
+                double clipped = Math.Clamp(gradient[j], -alphas[half], alphas[half]);
+                sums[half][seed] += Math.Sign(gradient[j]) * (estimate[j] - clipped);
+            }
+        }
+        for (int half = 0; half < 2; half++)
+        {
+            double mean = sums[half].Average();
+            double standardError = Math.Sqrt(sums[half].Sum(x => (x - mean) * (x - mean)) / (Seeds - 1) / Seeds);
+            Assert.True(standardError > 0, $"segment {half}: no rounding noise at all");
+            Assert.True(Math.Abs(mean) <= 5 * standardError,
+                $"segment {half} (α = {alphas[half]:G4}): mean signed error {mean:G4} over {Seeds} seeds, standard error {standardError:G4}.");
+        }
+    }
+
     [Fact]
     public void Segments_DefaultWholeKeepsTodaysBytes_AndBadLayoutsExitWith2()
     {
