@@ -5,11 +5,13 @@ Synchronous N-client SGD on MNIST with PyTorch's reference MNIST CNN, full preci
 each round every client computes a gradient at the same theta on its own minibatch of an IID
 split, the server averages the N gradients and takes one momentum-SGD step.
 
-Run with Debian's PyTorch (python3-torch 1.13), not a pip one, from the repository root after `npm ci`:
+Run with Debian's PyTorch (python3-torch 1.13) and an optimized BLAS (`apt install python3-torch
+libopenblas0-pthread`), not a pip one, from the repository root after `npm ci`; it prints the BLAS it runs on and its
+SGEMM rate, and warns when that is the reference BLAS. OPENBLAS_NUM_THREADS=1 keeps it on one core:
     /usr/bin/python3 bench/pytorch/round_loop.py --rounds 100 --threads 2
 rounds/s counts only the rounds: reading the data, setting up and evaluating are not timed.
 """
-import argparse, json, os, time
+import argparse, json, os, sys, time
 import numpy as np
 import torch
 from torch import nn
@@ -104,6 +106,33 @@ def next_batch(c):
     return torch.from_numpy(np.asarray(out, dtype=np.int64))
 
 
+def blas_check():
+    """Which BLAS torch's linear layers run on, and its SGEMM rate.
+
+    Debian's python3-torch 1.13 is built with BLAS_INFO=generic: it calls whatever libblas.so.3 the alternatives
+    system points to, the reference BLAS (about 6 GFLOP/s on one core here) unless an optimized one such as
+    libopenblas0-pthread is installed (about 100 GFLOP/s). A comparison against the reference BLAS measures the BLAS,
+    not the loop, so this names the library and warns on stderr (issue 15).
+    """
+    a = torch.randn(1024, 1024, generator=torch.Generator().manual_seed(0))  # its own generator: the run's seed stream is untouched
+    torch.mm(a, a)  # loads the BLAS if it is loaded lazily
+    with open("/proc/self/maps") as maps:
+        libraries = sorted({line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line})
+    start = time.perf_counter()
+    repeats = 5
+    for _ in range(repeats):
+        torch.mm(a, a)
+    gflops = repeats * 2 * 1024 ** 3 / (time.perf_counter() - start) / 1e9
+    optimized = any(("openblas" in lib.lower()) or ("mkl" in lib.lower()) or ("blis" in lib.lower()) for lib in libraries)
+    name = ", ".join(os.path.basename(lib) for lib in libraries) or "none found in /proc/self/maps"
+    if not optimized:
+        print(f"warning: torch runs on the reference BLAS ({name}; 1024^2 SGEMM {gflops:.1f} GFLOP/s). "
+              "Install libopenblas0-pthread (apt) for a fair comparison.", file=sys.stderr)
+    return {"blas": name, "optimized_blas": optimized, "sgemm_gflops": round(gflops, 1),
+            "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS")}
+
+
+blas = blas_check()
 model = MnistCnn()
 params = list(model.parameters())
 # The server's step: torch.optim.SGD with dampening 0, no Nesterov, weight decay on every parameter (as MomentumSgd.cs).
@@ -161,12 +190,14 @@ summary = dict(torch=torch.__version__, threads=torch.get_num_threads(), clients
                seed=args.seed, parameters=sum(q.numel() for q in params), mean=mean, std=std,
                warmup=args.warmup, rounds=args.rounds, seconds=timed, rounds_per_s=args.rounds / timed,
                last_training_loss=train_loss, test_accuracy=accuracy, test_loss=test_loss,
-               load_seconds=load_seconds, loadavg_at_end=os.getloadavg(), history=history)
+               load_seconds=load_seconds, loadavg_at_end=os.getloadavg(), history=history, **blas)
 if args.json:
     print(json.dumps(summary))
 else:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.clients} clients x batch {args.batch}, "
           f"d = {summary['parameters']:,}, pixel mean {mean:.4f} std {std:.4f}, seed {args.seed}")
+    print(f"BLAS: {blas['blas']} (1024^2 SGEMM {blas['sgemm_gflops']} GFLOP/s"
+          f"{', OPENBLAS_NUM_THREADS=' + blas['openblas_num_threads'] if blas['openblas_num_threads'] else ''})")
     print(f"rounds {args.warmup}..{args.warmup + args.rounds - 1}: {summary['rounds_per_s']:.3f} rounds/s "
           f"({1000 * timed / args.rounds:.1f} ms/round; data loading {load_seconds:.1f} s and evaluation not timed), "
           f"last training loss {train_loss:.4f}")
