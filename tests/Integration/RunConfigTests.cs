@@ -102,6 +102,24 @@ public sealed class RunConfigTests : IDisposable
         Assert.False(Directory.Exists(outDir), "nothing is written");
     }
 
+    [Theory]
+    [InlineData("fig-accuracy", """{ "scheme": "qsgd", "bits": 5, "rounds": 3 }""", "does not use the \"scheme\" and \"bits\" of --config")]
+    [InlineData("heavy-tails", """{ "scheme": "qsgd", "bits": 5 }""", "does not use the \"scheme\" of --config")]
+    [InlineData("fig-tradeoff", """{ "bits": 4 }""", "does not use the \"bits\" of --config")]
+    public void APreset_WithASpecFileThatPicksTheScheme_ExitsWithTwo_NamingTheFields(string preset, string spec, string says)
+    {
+        string file = PathOf("spec.json");
+        File.WriteAllText(file, spec);
+        string outDir = PathOf("out");
+        var (exit, output, error) = Run("run", "--config", file, "--preset", preset, "--out", outDir);
+
+        Assert.True(exit == VerifiedCli.InvalidArgumentsExitCode, error);
+        Assert.Equal("", output);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+        Assert.Contains(says, error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir), "nothing is written");
+    }
+
     [Fact]
     public void ABadConfigFile_ExitsWithTwo_InOneLine()
     {

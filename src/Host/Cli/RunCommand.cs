@@ -161,6 +161,25 @@ internal static class RunCommand
                 error.WriteLine($"verified run: {unused}");
                 return Task.FromResult(VerifiedCli.InvalidArgumentsExitCode);
             }
+            // A spec file's "scheme" or "bits" is a choice as much as the option is: a preset would drop it silently.
+            if (presetName is not null && file is not null)
+            {
+                bool presetPicksBits = presetName is "fig-accuracy" or "fig-tradeoff";
+                List<string> named = [];
+                if (file.SpecFields.Contains("scheme"))
+                {
+                    named.Add("\"scheme\"");
+                }
+                if (presetPicksBits && file.SpecFields.Contains("bits"))
+                {
+                    named.Add("\"bits\"");
+                }
+                if (named.Count > 0)
+                {
+                    error.WriteLine($"verified run: --preset {presetName} does not use the {string.Join(" and ", named)} of --config {parse.GetValue(config)!.FullName}: it runs its own schemes{(presetPicksBits ? " at its own bit widths" : "")}; remove {(named.Count == 1 ? "that field" : "those fields")} or the preset.");
+                    return Task.FromResult(VerifiedCli.InvalidArgumentsExitCode);
+                }
+            }
             var options = new RunOptions(
                 template,
                 presetName,

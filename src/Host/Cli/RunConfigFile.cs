@@ -21,7 +21,15 @@ internal static class RunConfigFile
     /// <summary>What a file gives.</summary>
     /// <param name="Spec">The template spec.</param>
     /// <param name="Options">The other options too (a run.json, or a summary.json that has them); null for a spec.</param>
-    internal sealed record Contents(ExperimentSpec Spec, RunOptionsJson? Options);
+    /// <param name="SpecFields">The fields a spec file names (its top-level keys); empty for a run.json or summary.json,
+    /// whose specs are complete records rather than choices, so a preset given with them is not a conflict.</param>
+    internal sealed record Contents(ExperimentSpec Spec, RunOptionsJson? Options, IReadOnlySet<string> SpecFields)
+    {
+        public Contents(ExperimentSpec spec, RunOptionsJson? options)
+            : this(spec, options, new HashSet<string>(StringComparer.Ordinal))
+        {
+        }
+    }
 
     /// <summary>Reads <paramref name="path"/>.</summary>
     /// <exception cref="FormatException">The file is missing, unreadable, not JSON, or not one of the three kinds; the
@@ -71,7 +79,8 @@ internal static class RunConfigFile
                     : throw new FormatException("a summary.json with no finished run and no 'options': nothing to repeat (the run.json beside it has the options).");
                 return new Contents(RunOptionsJson.ReadSpec(first.GetProperty("config"), "runs[0].config"), null);
             }
-            return new Contents(RunOptionsJson.ReadSpec(root, "spec"), null);
+            return new Contents(
+                RunOptionsJson.ReadSpec(root, "spec"), null, root.EnumerateObject().Select(field => field.Name).ToHashSet(StringComparer.Ordinal));
         }
         catch (JsonException exception)
         {
