@@ -7,6 +7,8 @@ using Verified.Host.Audit;
 using Verified.Host.Cli;
 using Verified.Theory;
 
+using static IntegrationTests.Cli;
+
 namespace IntegrationTests;
 
 /// <summary>
@@ -268,14 +270,6 @@ public sealed partial class AuditTests : IDisposable
 
     [GeneratedRegex(@"^-?\d[\d.]*(E[+-]\d+)?$")]
     private static partial Regex NumberPattern();
-
-    private static (int Exit, string Output, string Error) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int exit = VerifiedCli.Run(args, output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
 
     private static float[] Draw(GradientModel model, int length, int seed)
     {

@@ -1,9 +1,10 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Verified.Codec;
-using Verified.Host.Cli;
 using Verified.Theory;
 using Verified.Theory.Sampling;
+
+using static IntegrationTests.Cli;
 
 namespace IntegrationTests;
 
@@ -16,14 +17,6 @@ public sealed class CodecCliTests : IDisposable
     public void Dispose() => _directory.Delete(recursive: true);
 
     private string PathOf(string name) => System.IO.Path.Combine(_directory.FullName, name);
-
-    private static (int Exit, string Output, string Error) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int exit = VerifiedCli.Run(args, output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
 
     [Fact]
     public void RoundTrip_OfAMillionLaplaceCoordinates_IsOnTheLevels_Unbiased_AndExactlySized()

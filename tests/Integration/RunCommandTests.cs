@@ -5,6 +5,8 @@ using Verified.Host.Cli;
 using Verified.Host.Runs;
 using Verified.Simulation.Experiments;
 
+using static IntegrationTests.Cli;
+
 namespace IntegrationTests;
 
 /// <summary><c>verified run</c> end to end: its files, its presets and its error exits.</summary>
@@ -14,14 +16,6 @@ public sealed class RunCommandTests : IDisposable
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("verified-run-cli-");
 
     public void Dispose() => _directory.Delete(recursive: true);
-
-    private static (int Exit, string Output, string Error) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int exit = VerifiedCli.Run(args, output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
 
     [MnistFact]
     public void AShortMlpRun_WritesMetricsSummaryAndPlots_AgainstFullPrecision()
@@ -75,12 +69,9 @@ public sealed class RunCommandTests : IDisposable
         Assert.True(exit == 0, error);
 
         // Identical but for the wall clock (the last column).
-        int elapsed = RunReport.Columns.IndexOf("elapsed_seconds");
-        string[] WithoutClock(string directory) =>
-            [.. File.ReadAllLines(Path.Combine(directory, "metrics.csv")).Select(l => string.Join(',', l.Split(',').Where((_, i) => i != elapsed)))];
-        string[] rows = WithoutClock(first);
+        string[] rows = MetricsWithoutClock(first);
         Assert.Equal(1 + 10, rows.Length);
-        Assert.Equal(rows, WithoutClock(second));
+        Assert.Equal(rows, MetricsWithoutClock(second));
         Assert.All(rows[1..], r => Assert.StartsWith("tnq-3-averaged-ef,tnq,3,5,", r, StringComparison.Ordinal));
         // The audit columns are filled in audited rounds (key rounds 0, 3, 6, 9), with error feedback on.
         int measured = RunReport.Columns.IndexOf("measured_mse");

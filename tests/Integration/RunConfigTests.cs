@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Verified.Host.Cli;
-using Verified.Host.Runs;
+
+using static IntegrationTests.Cli;
 
 namespace IntegrationTests;
 
@@ -16,20 +17,6 @@ public sealed class RunConfigTests : IDisposable
     public void Dispose() => _directory.Delete(recursive: true);
 
     private string PathOf(string name) => Path.Combine(_directory.FullName, name);
-
-    private static (int Exit, string Output, string Error) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int exit = VerifiedCli.Run(args, output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
-
-    private static string[] RowsWithoutClock(string directory)
-    {
-        int elapsed = RunReport.Columns.IndexOf("elapsed_seconds");
-        return [.. File.ReadAllLines(Path.Combine(directory, "metrics.csv")).Select(l => string.Join(',', l.Split(',').Where((_, i) => i != elapsed)))];
-    }
 
     private static JsonElement OnlyRunConfig(string directory)
     {
@@ -75,7 +62,7 @@ public sealed class RunConfigTests : IDisposable
 
             Assert.True(exit == 0, error);
             // The same plan (tnq-3-averaged-ef and its fp baseline), the same rows but for the clock.
-            Assert.Equal(RowsWithoutClock(first), RowsWithoutClock(again));
+            Assert.Equal(MetricsWithoutClock(first), MetricsWithoutClock(again));
         }
 
         // An option given explicitly wins over the file: another seed, another run.

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using Verified.Host.Cli;
-using Verified.Host.Runs;
 using Verified.Simulation.Experiments;
+
+using static IntegrationTests.Cli;
 
 namespace IntegrationTests;
 
@@ -18,14 +19,6 @@ public sealed class RunResumeTests : IDisposable
     public void Dispose() => _directory.Delete(recursive: true);
 
     private string PathOf(string name) => Path.Combine(_directory.FullName, name);
-
-    private static (int Exit, string Output, string Error) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int exit = VerifiedCli.Run(args, output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
 
     /// <summary>What every test runs: the MLP for 12 rounds, evaluated and audited along the way.</summary>
     private static ExperimentSpec Template(bool errorFeedback, string segments, string fit) => new()
@@ -44,13 +37,6 @@ public sealed class RunResumeTests : IDisposable
         {
             CommandLine = "verified run (test)",
         };
-
-    /// <summary>metrics.csv without elapsed_seconds, the one column that may differ.</summary>
-    private static string[] RowsWithoutClock(string directory)
-    {
-        int elapsed = RunReport.Columns.IndexOf("elapsed_seconds");
-        return [.. File.ReadAllLines(Path.Combine(directory, "metrics.csv")).Select(l => string.Join(',', l.Split(',').Where((_, i) => i != elapsed)))];
-    }
 
     private static JsonDocument Summary(string directory) => JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "summary.json")));
 
@@ -115,7 +101,7 @@ public sealed class RunResumeTests : IDisposable
 
         Assert.True(exit == 0, problem);
         Assert.Contains($"{stopLabel} seed 1 goes on after round {checkpointRound}", said, StringComparison.Ordinal);
-        Assert.Equal(RowsWithoutClock(reference), RowsWithoutClock(stopped));
+        Assert.Equal(MetricsWithoutClock(reference), MetricsWithoutClock(stopped));
         using JsonDocument expected = Summary(reference);
         using JsonDocument actual = Summary(stopped);
         Assert.False(actual.RootElement.GetProperty("interrupted").GetBoolean());
@@ -138,7 +124,7 @@ public sealed class RunResumeTests : IDisposable
         (exit, said, _) = Run("run", "--resume", stopped);
         Assert.Equal(0, exit);
         Assert.Contains("nothing to resume", said, StringComparison.Ordinal);
-        Assert.Equal(RowsWithoutClock(reference), RowsWithoutClock(stopped));
+        Assert.Equal(MetricsWithoutClock(reference), MetricsWithoutClock(stopped));
     }
 
     [MnistFact]

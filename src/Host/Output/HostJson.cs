@@ -33,15 +33,11 @@ internal static class HostJson
         output.WriteLine(JsonSerializer.Serialize(value, type));
 
     /// <summary>
-    /// Writes <paramref name="value"/> to <paramref name="path"/> through a file beside it that is then moved over it,
-    /// so a reader (a second process, or the user mid-run) never sees half a file.
+    /// Writes <paramref name="value"/> to <paramref name="path"/> through <see cref="AtomicFile"/>, so a reader (a second
+    /// process, the user mid-run, a resume) never sees half a file.
     /// </summary>
-    public static void WriteFile<T>(string path, T value, JsonTypeInfo<T> type)
-    {
-        string temporary = path + ".tmp";
-        File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(value, type));
-        File.Move(temporary, path, overwrite: true);
-    }
+    public static void WriteFile<T>(string path, T value, JsonTypeInfo<T> type) =>
+        AtomicFile.Write(path, stream => JsonSerializer.Serialize(stream, value, type));
 }
 
 /// <summary>

@@ -51,15 +51,7 @@ internal sealed class RunFolder(string directory)
     public void WriteCheckpoint(int index, Action<Stream> write)
     {
         ArgumentNullException.ThrowIfNull(write);
-        string path = Checkpoint(index);
-        System.IO.Directory.CreateDirectory(CheckpointDirectory);
-        string temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            write(stream);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.Write(Checkpoint(index), write);
     }
 
     /// <summary>Removes the checkpoint of a plan run that has ended (and its temporary file, if a write was cut short).</summary>
@@ -83,14 +75,7 @@ internal sealed class RunFolder(string directory)
     public void WriteManifest(RunManifestJson manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        System.IO.Directory.CreateDirectory(Directory);
-        string temporary = ManifestPath + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(stream, manifest, HostJson.Context.RunManifestJson);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, ManifestPath, overwrite: true);
+        AtomicFile.Write(ManifestPath, stream => JsonSerializer.Serialize(stream, manifest, HostJson.Context.RunManifestJson));
     }
 }
 

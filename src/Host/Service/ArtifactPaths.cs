@@ -32,15 +32,7 @@ internal sealed class ArtifactPaths(string root)
     public void WriteCheckpoint(long id, Action<Stream> write)
     {
         ArgumentNullException.ThrowIfNull(write);
-        string path = Checkpoint(id);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        string temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            write(stream);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.Write(Checkpoint(id), write);
     }
 
     /// <summary>Removes the checkpoint of a run that has finished.</summary>
