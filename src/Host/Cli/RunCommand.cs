@@ -41,7 +41,7 @@ internal static class RunCommand
         var seeds = new Option<int>("--seeds") { Description = "Repeat every run with seeds seed, seed + 1, …; summaries give mean ± sd.", DefaultValueFactory = _ => 1 };
         var evaluateEvery = new Option<int>("--evaluate-every") { Description = "Test accuracy every k rounds (and after the last).", DefaultValueFactory = _ => defaults.EvaluateEvery };
         var auditEvery = new Option<int>("--audit-every") { Description = "Measure rounding variance and truncation against the design every k rounds (0: never).", DefaultValueFactory = _ => defaults.AuditEvery };
-        var workers = new Option<int>("--workers") { Description = "Client threads (results do not depend on it).", DefaultValueFactory = _ => defaults.Workers };
+        var workers = new Option<int>("--workers") { Description = "Client threads, each with its own model replica; default one per logical core (results do not depend on it).", DefaultValueFactory = _ => defaults.Workers };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => defaults.Threads };
         var noise = new Option<string>("--noise") { Description = "Gradient noise each client adds before compression: none, gaussian, or student-t:ν (ν ≤ 2: infinite variance).", DefaultValueFactory = _ => defaults.Noise };
         var noiseScale = new Option<double>("--noise-scale") { Description = "σ, the noise's per-coordinate scale (required with --noise).", DefaultValueFactory = _ => defaults.NoiseScale };

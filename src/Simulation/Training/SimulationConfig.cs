@@ -47,8 +47,8 @@ public sealed record SimulationConfig
 
     /// <summary>
     /// Threads that compute client gradients in parallel, each on its own replica of the model. Range: ≥ 1.
-    /// Default 1: on the 2-core VMs here two workers were no faster than one (each step took twice as long when two
-    /// ran at once; see docs/simulation.md). The results do not depend on it: every client's gradient depends only on
+    /// Default 1 at this level; <see cref="Experiments.ExperimentSpec.DefaultWorkers"/> (one per core) is what
+    /// <c>verified run</c> and the service use (docs/simulation.md). The results do not depend on it: every client's gradient depends only on
     /// θ, its minibatch and its dropout seed, and the server adds the uploads in client order.
     /// </summary>
     public int Workers { get; init => field = AtLeast(nameof(Workers), value, 1); } = 1;
