@@ -84,6 +84,9 @@ command.SetAction(parse =>
         Report(run.Step().Round);
     }
     RunTimings before = run.Timings;
+    int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+    TimeSpan pauseBefore = GC.GetTotalPauseDuration();
+    long allocatedBefore = GC.GetTotalAllocatedBytes();
     long start = TimeProvider.System.GetTimestamp();
     RoundMetrics? last = null;
     for (int i = 0; i < measured - 1; i++)
@@ -106,6 +109,10 @@ command.SetAction(parse =>
     Console.WriteLine($"per round: forward/backward {Share(t => t.ForwardBackward)}, flatten {Share(t => t.Flatten)}, design {Share(t => t.Design)}, " +
         $"encode {Share(t => t.Encode)}, decode {Share(t => t.Decode)}, audit {Share(t => t.Audit)}, replicas + step {Share(t => t.Step)}");
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"codec (design + encode + decode): {Spent(t => t.Codec) / training:P2} of training time"));
+    // The managed side's share: what the loop allocates and how long the GC paused it (issue 15 asks whether .NET's
+    // GC settings matter; with a few KB per round they cannot).
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"managed heap: {(GC.GetTotalAllocatedBytes() - allocatedBefore) / 1024.0 / measured:F1} KB allocated per round; collections gen0/1/2 {GC.CollectionCount(0) - collectionsBefore[0]}/{GC.CollectionCount(1) - collectionsBefore[1]}/{GC.CollectionCount(2) - collectionsBefore[2]}, GC pauses {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:F1} ms in all ({(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC)"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"after {run.Round} rounds: test accuracy {last.TestAccuracy:F4}, test loss {last.TestLoss:F4}"));
     return 0;
