@@ -162,3 +162,48 @@ public static class Data
         return values;
     }
 }
+
+/// <summary>
+/// Encode and decode-accumulate of one large vector on 1..(logical cores) threads (<see cref="CodecOptions.MaxDegreeOfParallelism"/>),
+/// best path: how the chunked multi-core codec scales. The bytes and sums equal one thread's (CodecPathProperties).
+/// </summary>
+[ShortRunJob]
+public class ParallelCodecBenchmarks
+{
+    private float[] _gradient = [];
+    private float[] _sum = [];
+    private byte[] _payload = [];
+    private QuantizerDesign _design = null!;
+    private GradientCodec _codec = null!;
+
+    public static IEnumerable<string> Cases() => BenchSelection.Cases;
+
+    public static IEnumerable<int> Dimensions() => BenchSelection.Dimensions;
+
+    public static IEnumerable<int> ThreadCounts() => Enumerable.Range(1, Environment.ProcessorCount);
+
+    [ParamsSource(nameof(Cases))]
+    public string Case { get; set; } = "tnq-3";
+
+    [ParamsSource(nameof(Dimensions))]
+    public int D { get; set; } = 1 << 22;
+
+    [ParamsSource(nameof(ThreadCounts))]
+    public int Threads { get; set; } = 1;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _gradient = LaplaceSampler.Vector(D, 0.01, 1);
+        _sum = new float[D];
+        _design = Quantizers.Design(BenchSelection.Spec(Case), ModelFit.Laplace(_gradient), D);
+        _codec = new GradientCodec(new CodecOptions { MaxDegreeOfParallelism = Threads });
+        _payload = _codec.Encode(_gradient, _design, new RoundingKey(1, 0, 0));
+    }
+
+    [Benchmark]
+    public int Encode() => _codec.Encode(_gradient, _design, new RoundingKey(1, 0, 0), _payload);
+
+    [Benchmark]
+    public void DecodeAccumulate() => _codec.DecodeAccumulate(_payload, _sum, 0.125f);
+}

@@ -10,6 +10,7 @@ using Verified.Benchmarks;
 //   codec      CodecBenchmarks only;  baselines  MemoryCopyBenchmarks + TorchBaselineBenchmarks only
 //   fit        LomaxFitBenchmarks: the fast Lomax fit, the Laplace/Lomax choice and the Laplace MLE at d = 2^20
 //   segments   SegmentBenchmarks: fit + design of every CNN tensor of one upload, segmented vs whole encode/decode
+//   parallel   ParallelCodecBenchmarks: encode and decode-accumulate on 1..cores threads (default --cases tnq-3 --d 2^22)
 //   --cases    tnq-B, tuq-B, tbq-B (B = 1,2,3,4,8), qsgd-B, nuqsgd-B (B = 2,3,4,8), sign, fp   (default: all 25)
 //   --d        4194304 or 2^22, … (default: 2^16,2^22);  --paths scalar,v128,v256,v512 (default: scalar and the best)
 // The selection travels in environment variables so BenchmarkDotNet's child processes see the same one. Jobs are
@@ -42,16 +43,28 @@ Type[]? types = suite switch
     "baselines" => [typeof(MemoryCopyBenchmarks), typeof(TorchBaselineBenchmarks)],
     "fit" => [typeof(LomaxFitBenchmarks)],
     "segments" => [typeof(SegmentBenchmarks)],
+    "parallel" => [typeof(ParallelCodecBenchmarks), typeof(MemoryCopyBenchmarks)],
     _ => null,
 };
 if (types is null)
 {
-    Console.Error.WriteLine("usage: Verified.Benchmarks matrix|targets|codec|baselines|fit|segments [--cases C,…] [--d D,…] [--paths P,…] [BenchmarkDotNet options]");
+    Console.Error.WriteLine("usage: Verified.Benchmarks matrix|targets|codec|baselines|fit|segments|parallel [--cases C,…] [--d D,…] [--paths P,…] [BenchmarkDotNet options]");
     return 2;
 }
 if (suite == "targets" && Environment.GetEnvironmentVariable(BenchSelection.CasesVariable) is null or "")
 {
     Environment.SetEnvironmentVariable(BenchSelection.CasesVariable, "tnq-3,tuq-3");
+}
+if (suite == "parallel")
+{
+    if (Environment.GetEnvironmentVariable(BenchSelection.CasesVariable) is null or "")
+    {
+        Environment.SetEnvironmentVariable(BenchSelection.CasesVariable, "tnq-3");
+    }
+    if (Environment.GetEnvironmentVariable(BenchSelection.DimensionsVariable) is null or "")
+    {
+        Environment.SetEnvironmentVariable(BenchSelection.DimensionsVariable, "2^22");
+    }
 }
 // Validate the selection here rather than in a child process's GlobalSetup.
 _ = BenchSelection.Cases.Select(BenchSelection.Spec).ToArray();

@@ -127,7 +127,11 @@ public sealed record CodecOptions
         }
     }
 
-    /// <summary>Threads that may encode one large vector together. Range: 1..256; default 1 (the caller's thread only).</summary>
+    /// <summary>
+    /// Threads that may encode, decode or decode-accumulate one large quantized vector together (each segment of a
+    /// segmented payload counts as a vector; full precision and the sparsifiers run on the caller's thread). Range: 1..256; default 1 (the
+    /// caller's thread only). The bytes and values do not depend on it.
+    /// </summary>
     public int MaxDegreeOfParallelism
     {
         get;
@@ -145,7 +149,7 @@ public sealed record CodecOptions
             : throw new ArgumentOutOfRangeException(nameof(DesignCacheCapacity), value, $"DesignCacheCapacity = {value} is out of range: it must be an integer from 1 to 65536.");
     } = 64;
 
-    /// <summary>Vectors shorter than this are encoded on one thread whatever <see cref="MaxDegreeOfParallelism"/> says.</summary>
+    /// <summary>Vectors shorter than this are encoded and decoded on one thread whatever <see cref="MaxDegreeOfParallelism"/> says.</summary>
     internal int ParallelMinimumLength { get; init; } = 1 << 18;
 
     /// <summary>Coordinates per parallel work item (a multiple of 16).</summary>

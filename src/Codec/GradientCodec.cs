@@ -416,7 +416,43 @@ public sealed partial class GradientCodec
         }
         Span<float> table = stackalloc float[256];
         BuildTable(header, table, weight);
+        if (Options.MaxDegreeOfParallelism > 1 && header.Dimension >= Options.ParallelMinimumLength)
+        {
+            DecodeParallel(packed, header.Bits, header.Dimension, table, destination, accumulate);
+            return;
+        }
         _kernel.Decode(packed, header.Bits, 0, header.Dimension, table, destination, accumulate);
+    }
+
+    /// <summary>
+    /// Decodes (or decode-accumulates) coordinates [0, d) in chunks of <see cref="CodecOptions.ParallelChunkLength"/>
+    /// on up to <see cref="CodecOptions.MaxDegreeOfParallelism"/> threads. Every coordinate's value depends only on its
+    /// own code and the table, and chunks start at multiples of 16 coordinates (2b whole bytes), so the result is the
+    /// single-threaded one bit for bit (<c>CodecPathProperties</c>).
+    /// </summary>
+    private unsafe void DecodeParallel(ReadOnlySpan<byte> packed, int bits, int dimension, ReadOnlySpan<float> table, Span<float> destination, bool accumulate)
+    {
+        int chunk = Options.ParallelChunkLength;
+        int chunks = (int)(((long)dimension + chunk - 1) / chunk);
+        fixed (byte* packedStart = packed)
+        fixed (float* tableStart = table)
+        fixed (float* destinationStart = destination)
+        {
+            byte* packedPointer = packedStart;
+            float* tablePointer = tableStart;
+            float* destinationPointer = destinationStart;
+            int packedLength = packed.Length;
+            int tableLength = table.Length;
+            CodecKernel kernel = _kernel;
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxDegreeOfParallelism }, i =>
+            {
+                int start = i * chunk;
+                int end = (int)Math.Min(dimension, (long)start + chunk);
+                kernel.Decode(
+                    new ReadOnlySpan<byte>(packedPointer, packedLength), bits, start, end, new ReadOnlySpan<float>(tablePointer, tableLength),
+                    new Span<float>(destinationPointer, dimension), accumulate);
+            });
+        }
     }
 
     private static void DecodeFull(ReadOnlySpan<byte> packed, Span<float> destination, bool accumulate, float weight, bool valuesChecked)

@@ -114,6 +114,41 @@ public class CodecPathProperties
         }
     }
 
+    [Theory]
+    [InlineData("tnq", 3)]
+    [InlineData("tuq", 1)]
+    [InlineData("tbq", 5)]
+    [InlineData("qsgd", 8)]
+    [InlineData("sign", 1)]
+    public void ParallelDecoding_EqualsSingleThread_ForEveryPath(string scheme, int bits)
+    {
+        // d = 20,011 is not a multiple of the chunk or of 8, so the last chunk is short and ends mid-byte.
+        QuantizerDesign design = CodecFixtures.Design(scheme, bits);
+        float[] gradient = CodecFixtures.Gradient(20_011, 13, design);
+        byte[] payload = CodecFixtures.Scalar.Encode(gradient, design, new RoundingKey(4, 5, 6));
+        float[] start = CodecFixtures.Gradient(20_011, 14, design);
+        float[] decoded = CodecFixtures.Scalar.Decode(payload);
+        float[] accumulated = (float[])start.Clone();
+        CodecFixtures.Scalar.DecodeAccumulate(payload, accumulated, 0.125f);
+        foreach (CodecPath path in CodecPaths.Available)
+        {
+            foreach (int threads in new[] { 2, 3 })
+            {
+                var codec = new GradientCodec(new CodecOptions
+                {
+                    Path = path,
+                    MaxDegreeOfParallelism = threads,
+                    ParallelMinimumLength = 1,
+                    ParallelChunkLength = 1024,
+                });
+                Assert.True(decoded.AsSpan().SequenceEqual(codec.Decode(payload)), $"{scheme} b={bits}: decode on {threads} threads, {path} differs.");
+                float[] sum = (float[])start.Clone();
+                codec.DecodeAccumulate(payload, sum, 0.125f);
+                Assert.True(accumulated.AsSpan().SequenceEqual(sum), $"{scheme} b={bits}: decode-accumulate on {threads} threads, {path} differs.");
+            }
+        }
+    }
+
     [Fact]
     public void Uniform_IsAPureFunctionOfKeyAndIndex()
     {
