@@ -208,8 +208,9 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
     /// <para>Why two vectors per step and four-way steps: the search is one dependent chain of lookup, compare and index
     /// update per step, and its vector instructions fill the out-of-order scheduler, so consecutive iterations hardly
     /// overlap. Measured (b = 8, thread CPU time, loaded machine): one vector and binary steps ~620 M coords/s, two
-    /// vectors ~830, two vectors and four-way steps (half the chain, ~10 % more instructions) ~930. The uniforms are
-    /// computed before the search, so their independent work is in flight while the chain waits. The block is 32
+    /// vectors ~830, two vectors and four-way steps (half the chain, ~10 % more instructions) ~930, and with an even
+    /// depth's first step on broadcast probes ~1,000. The uniforms are computed before the search, so their independent
+    /// work is in flight while the chain waits. The block is 32
     /// coordinates (4 groups of 8 codes); the rest goes to the scalar kernel.</para>
     /// <para>The last, wider-than-a-register step is written out, not looped, so its lookups' size is a constant and
     /// compiles to the permutes alone; like <see cref="Encode{TRule}"/>, the math is in this body (inline budget).</para>
@@ -244,6 +245,11 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
         fixed (float* tree = table.SearchTree)
         {
             TF root = TIsa.Broadcast(tree[0]);
+            // An even depth starts with a 4-ary step on one node: its three probes, broadcast.
+            float* firstStep = tree + LevelTable.SearchTreeBlock;
+            TF first1 = TIsa.Broadcast(firstStep[0]);
+            TF first2 = TIsa.Broadcast(firstStep[LevelTable.SearchTreeBlock]);
+            TF first3 = TIsa.Broadcast(firstStep[2 * LevelTable.SearchTreeBlock]);
             for (; j + (2 * lanes) <= end; j += 2 * lanes)
             {
                 TF gA = TIsa.Load(ref source, j), gB = TIsa.Load(ref source, j + lanes);
@@ -260,7 +266,8 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
                 TF uB = Uniform(TIsa.Add(TIsa.Broadcast(unchecked(counterBase + (uint)(j + lanes))), TIsa.Indices), key0, key1, scale24);
 
                 // m = the index decided so far; below/above = the largest probe < x and the smallest probe ≥ x so
-                // far, starting at L_0 and L_s. An odd depth takes one binary step on the root first.
+                // far, starting at L_0 and L_s. An odd depth takes one binary step on the root first, an even one
+                // its first 4-ary step on broadcast probes (one node: no lookup).
                 TI mA = default, mB = default;
                 TF belowA = low, belowB = low, aboveA = high, aboveB = high;
                 if (oddDepth)
@@ -273,11 +280,23 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
                     aboveA = TIsa.Select(lessA, aboveA, root);
                     aboveB = TIsa.Select(lessB, aboveB, root);
                 }
+                else
+                {
+                    TI l1A = TIsa.LessThan(first1, xA), l1B = TIsa.LessThan(first1, xB);
+                    TI l2A = TIsa.LessThan(first2, xA), l2B = TIsa.LessThan(first2, xB);
+                    TI l3A = TIsa.LessThan(first3, xA), l3B = TIsa.LessThan(first3, xB);
+                    mA = TIsa.Subtract(TIsa.Subtract(mA, l3A), TIsa.Add(l1A, l2A));
+                    mB = TIsa.Subtract(TIsa.Subtract(mB, l3B), TIsa.Add(l1B, l2B));
+                    belowA = TIsa.Select(l3A, first3, TIsa.Select(l2A, first2, TIsa.Select(l1A, first1, belowA)));
+                    belowB = TIsa.Select(l3B, first3, TIsa.Select(l2B, first2, TIsa.Select(l1B, first1, belowB)));
+                    aboveA = TIsa.Select(l1A, TIsa.Select(l2A, TIsa.Select(l3A, aboveA, first3), first2), first1);
+                    aboveB = TIsa.Select(l1B, TIsa.Select(l2B, TIsa.Select(l3B, aboveB, first3), first2), first1);
+                }
 
                 // 4-ary steps: m ← 4m + [P1 < x] + [P2 < x] + [P3 < x] (compare masks are −1 where true). The
                 // probes are sorted, so the last true one is the new below and the first false one the new above.
-                float* step = tree + LevelTable.SearchTreeBlock;
-                int nodes = oddDepth ? 2 : 1;
+                float* step = oddDepth ? firstStep : firstStep + (3 * LevelTable.SearchTreeBlock);
+                int nodes = oddDepth ? 2 : 4;
                 for (; nodes <= lanes && nodes <= lastNodes; nodes *= 4)
                 {
                     TF p1A = TIsa.LookupTable(step, lanes, mA), p1B = TIsa.LookupTable(step, lanes, mB);
