@@ -42,6 +42,7 @@ internal sealed class LevelTable
         SearchSize = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)intervals);
         if (intervals >= MinimumBucketedIntervals)
         {
+            SearchTree = BuildSearchTree(grid, intervals, SearchSize);
             (BucketStart, BucketScale, BucketCorrections) = BuildBuckets(grid, intervals);
             LastBucket = BucketStart is null ? 0 : BucketStart.Length - 1;
         }
@@ -80,6 +81,15 @@ internal sealed class LevelTable
     /// <summary>The most interior points in one bucket: how many compare-and-step corrections the guess needs.</summary>
     public int BucketCorrections { get; }
 
+    /// <summary>
+    /// The branch-free binary search over <see cref="Interior"/> regrouped as a 4-ary search for the 16-lane kernel, or
+    /// <c>null</c> for small grids (s &lt; <see cref="MinimumBucketedIntervals"/>). See <see cref="BuildSearchTree"/>.
+    /// </summary>
+    public float[]? SearchTree { get; }
+
+    /// <summary>Each table of <see cref="SearchTree"/> takes at least this many floats (one 16-lane register).</summary>
+    public const int SearchTreeBlock = 16;
+
     /// <summary>The last bucket's number (bucket count − 1).</summary>
     public int LastBucket { get; }
 
@@ -111,6 +121,57 @@ internal sealed class LevelTable
     /// <see cref="Interior"/> stops the steps at s − 1.</para>
     /// </remarks>
     public static int Bucket(float x, float low, float scale, int last) => Math.Min((int)((x - low) * scale), last);
+
+    /// <summary>
+    /// Builds <see cref="SearchTree"/>: the probes of the binary search over <see cref="Interior"/> (depth
+    /// log2(<see cref="SearchSize"/>)), grouped so that one step decides two levels at once.
+    /// </summary>
+    /// <remarks>
+    /// <para>Layout: float 0 is the root probe, used only when the depth is odd (one binary step first); then, per 4-ary
+    /// step with n nodes (1, 4, 16, 64 at depth 8; 2, 8, 32 at depth 7), three tables of max(n, 16) floats: for node m
+    /// (the index decided so far) P1[m] &lt; P2[m] &lt; P3[m], the binary search's probe at m (P2) and at its two children
+    /// (P1, P3). The step is m ← 4m + [P1 &lt; x] + [P2 &lt; x] + [P3 &lt; x]; after the last step m = #{interior points &lt; x}
+    /// = k − 1. Two binary levels per step halve the dependent chain of lookups and compares.</para>
+    /// <para>The search also yields the cell's two levels without a lookup: the largest probe below x is L_{k−1} (L_0
+    /// when there is none) and the smallest one not below is L_k, because a lower-bound binary search over a
+    /// power-of-two span probes the answer's position whenever it is below the span's last entry — here the position
+    /// of L_s, which is why the padding holds L_s rather than +∞ (nothing compares below a coordinate x ≤ L_s either
+    /// way). The kernel's width L_k − L_{k−1} is then the same float32 subtraction as <see cref="Width"/>.</para>
+    /// </remarks>
+    private static float[] BuildSearchTree(float[] grid, int intervals, int searchSize)
+    {
+        int depth = System.Numerics.BitOperations.Log2((uint)searchSize);
+        // The binary search's probe after `level` decisions with prefix p: Interior[(2p + 1)·2^(depth − level − 1) − 1].
+        float Probe(int level, int prefix)
+        {
+            int position = ((2 * prefix) + 1) * (1 << (depth - level - 1)) - 1;
+            return position < intervals - 1 ? grid[position + 1] : grid[intervals];
+        }
+
+        int first = depth & 1;
+        int length = SearchTreeBlock;
+        for (int level = first; level < depth; level += 2)
+        {
+            length += 3 * Math.Max(1 << level, SearchTreeBlock);
+        }
+        var tree = new float[length];
+        tree.AsSpan().Fill(grid[intervals]);
+        tree[0] = Probe(0, 0);
+        int offset = SearchTreeBlock;
+        for (int level = first; level < depth; level += 2)
+        {
+            int nodes = 1 << level;
+            int block = Math.Max(nodes, SearchTreeBlock);
+            for (int m = 0; m < nodes; m++)
+            {
+                tree[offset + m] = Probe(level + 1, 2 * m);
+                tree[offset + block + m] = Probe(level, m);
+                tree[offset + (2 * block) + m] = Probe(level + 1, (2 * m) + 1);
+            }
+            offset += 3 * block;
+        }
+        return tree;
+    }
 
     private static (int[]? Start, float Scale, int Corrections) BuildBuckets(float[] grid, int intervals)
     {

@@ -97,6 +97,15 @@ internal unsafe interface IVectorIsa<TF, TI, TU>
     /// <paramref name="table0"/> and <paramref name="table1"/>: permutes while they hold it, a gather beyond.</summary>
     static abstract TF Lookup(TF table0, TF table1, float* table, int size, TI index);
 
+    /// <summary>
+    /// table[index] per lane, for a table of <paramref name="size"/> floats (a power of two, at least Lanes floats
+    /// readable) and indices below size: permutes over the table's registers where the width allows it, a gather beyond.
+    /// </summary>
+    static abstract TF LookupTable(float* table, int size, TI index);
+
+    /// <summary><paramref name="whereTrue"/> in the lanes where <paramref name="mask"/> is all ones, else <paramref name="whereFalse"/>.</summary>
+    static abstract TF Select(TI mask, TF whereTrue, TF whereFalse);
+
     /// <summary>The largest lane.</summary>
     static abstract uint MaxAcross(TU value);
 

@@ -194,6 +194,13 @@ internal readonly unsafe struct Vector128Isa : IVectorIsa<VecF, VecI, VecU>
         return Avx2.GatherVector128(table, index, 4);
     }
 
+    /// <summary>A gather (this width keeps the bucket guess; the 4-ary search is the 16-lane path's).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF LookupTable(float* table, int size, VecI index) => Avx2.GatherVector128(table, index, 4);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF Select(VecI mask, VecF whereTrue, VecF whereFalse) => Vector128.ConditionalSelect(mask.AsSingle(), whereTrue, whereFalse);
+
     public static uint MaxAcross(VecU value) =>
         Math.Max(Math.Max(value.GetElement(0), value.GetElement(1)), Math.Max(value.GetElement(2), value.GetElement(3)));
 

@@ -180,6 +180,13 @@ internal readonly unsafe struct Vector256Isa : IVectorIsa<VecF, VecI, VecU>
         return Avx2.GatherVector256(table, index, 4);
     }
 
+    /// <summary>A gather (this width keeps the bucket guess; the 4-ary search is the 16-lane path's).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF LookupTable(float* table, int size, VecI index) => Avx2.GatherVector256(table, index, 4);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF Select(VecI mask, VecF whereTrue, VecF whereFalse) => Vector256.ConditionalSelect(mask.AsSingle(), whereTrue, whereFalse);
+
     public static uint MaxAcross(VecU value)
     {
         Vector128<uint> half = Vector128.Max(value.GetLower(), value.GetUpper());

@@ -175,6 +175,38 @@ internal readonly unsafe struct Vector512Isa : IVectorIsa<VecF, VecI, VecU>
             Avx2.GatherVector256(table, index.GetUpper(), 4));
     }
 
+    /// <summary>
+    /// Up to 16 floats: one <c>vpermps</c>; 32: one <c>vpermt2ps</c>; 64: two and a blend on the index's bit 5. The
+    /// table's registers come from L1 as memory operands. A gather beyond.
+    /// </summary>
+    /// <remarks>On this path's Zen 5 one 8-lane <c>vgatherdps</c> cost about as much as three <c>vpermt2ps</c>
+    /// (measured 3.5 ns against ~2.5 ns for two, L1-resident).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF LookupTable(float* table, int size, VecI index)
+    {
+        if (size <= Lanes)
+        {
+            return Avx512F.PermuteVar16x32(Vector512.Load(table), index);
+        }
+        if (size <= 2 * Lanes)
+        {
+            return Avx512F.PermuteVar16x32x2(Vector512.Load(table), index, Vector512.Load(table + Lanes));
+        }
+        if (size <= 4 * Lanes)
+        {
+            return Vector512.ConditionalSelect(
+                Vector512.Equals(index & Vector512.Create(2 * Lanes), VecI.Zero).AsSingle(),
+                Avx512F.PermuteVar16x32x2(Vector512.Load(table), index, Vector512.Load(table + Lanes)),
+                Avx512F.PermuteVar16x32x2(Vector512.Load(table + (2 * Lanes)), index, Vector512.Load(table + (3 * Lanes))));
+        }
+        return Vector512.Create(
+            Avx2.GatherVector256(table, index.GetLower(), 4),
+            Avx2.GatherVector256(table, index.GetUpper(), 4));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF Select(VecI mask, VecF whereTrue, VecF whereFalse) => Vector512.ConditionalSelect(mask.AsSingle(), whereTrue, whereFalse);
+
     public static uint MaxAcross(VecU value)
     {
         Vector256<uint> half = Vector256.Max(value.GetLower(), value.GetUpper());

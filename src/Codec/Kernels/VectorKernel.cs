@@ -46,10 +46,23 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
     // tier-0 calls only during warm-up.
 
     public static uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
-        Encode<TruncatedRule>(gradient, start, end, table, 0, k0, k1, counterBase, packed);
+        UsesTreeSearch(table)
+            ? EncodeTree<TruncatedRule>(gradient, start, end, table, 0, k0, k1, counterBase, packed)
+            : Encode<TruncatedRule>(gradient, start, end, table, 0, k0, k1, counterBase, packed);
 
     public static uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
-        Encode<NormScaledRule>(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed);
+        UsesTreeSearch(table)
+            ? EncodeTree<NormScaledRule>(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed)
+            : Encode<NormScaledRule>(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed);
+
+    /// <summary>
+    /// Whether this width encodes <paramref name="table"/> with <see cref="EncodeTree"/>: only 16 lanes, where every table
+    /// of <see cref="LevelTable.SearchTree"/> (at most 64 floats, b = 8) is read with permutes. Narrower paths would
+    /// gather and keep the bucket guess.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool UsesTreeSearch(LevelTable table) =>
+        Unsafe.SizeOf<TF>() == 64 && table.SearchTree is not null && table.Intervals - 1 > CompareCountLimit && table.SearchSize <= 16 * (Unsafe.SizeOf<TF>() / sizeof(float));
 
     /// <remarks>
     /// The per-element math (<see cref="ScalarKernel.Round"/> on Lanes coordinates) and the cell search are written
@@ -174,6 +187,195 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
         }
         // Reduce max before the tail call: a vector live across a call is spilled, and the JIT put that spill inside
         // the loop (a 64-byte store and reload per iteration; sign encode ran at half speed).
+        uint vectorMax = TIsa.MaxAcross(max);
+        uint tail = TRule.IsNormScaled
+            ? ScalarKernel.EncodeNormScaled(gradient, j, end, table, inverseNorm, k0, k1, counterBase, packed)
+            : ScalarKernel.EncodeTruncated(gradient, j, end, table, k0, k1, counterBase, packed);
+        return Math.Max(tail, vectorMax);
+    }
+
+    /// <summary>
+    /// <see cref="Encode{TRule}"/> for the large grids (b ≥ 6) on 16 lanes: the cell search walks
+    /// <see cref="LevelTable.SearchTree"/> with permutes instead of gathering, and two vectors go through it side by side.
+    /// </summary>
+    /// <remarks>
+    /// <para>Each step decides two levels of the binary search over <see cref="LevelTable.Interior"/>:
+    /// m ← 4m + [P1[m] &lt; x] + [P2[m] &lt; x] + [P3[m] &lt; x]; after the last step m = k − 1. The largest probe below x is
+    /// L_{k−1} and the smallest one not below it is L_k (<see cref="LevelTable.BuildSearchTree"/>), so the Lower and Width
+    /// lookups go as well: the width is the same float32 difference L_k − L_{k−1} as <see cref="LevelTable.Width"/>. At
+    /// b = 8 the old bucket guess cost 8–10 eight-lane gathers per 16 coordinates (one ~3.5 ns on this Zen 5); this costs
+    /// none.</para>
+    /// <para>Why two vectors per step and four-way steps: the search is one dependent chain of lookup, compare and index
+    /// update per step, and its vector instructions fill the out-of-order scheduler, so consecutive iterations hardly
+    /// overlap. Measured (b = 8, thread CPU time, loaded machine): one vector and binary steps ~620 M coords/s, two
+    /// vectors ~830, two vectors and four-way steps (half the chain, ~10 % more instructions) ~930, and with an even
+    /// depth's first step on broadcast probes ~1,000. The uniforms are computed before the search, so their independent
+    /// work is in flight while the chain waits. The block is 32
+    /// coordinates (4 groups of 8 codes); the rest goes to the scalar kernel.</para>
+    /// <para>The last, wider-than-a-register step is written out, not looped, so its lookups' size is a constant and
+    /// compiles to the permutes alone; like <see cref="Encode{TRule}"/>, the math is in this body (inline budget).</para>
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static uint EncodeTree<TRule>(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed)
+        where TRule : struct, IRoundingRule
+    {
+        int bits = table.Bits;
+        ulong laneMask = BitPacking.LaneMask(bits);
+        int byteEnd = (int)WireFormat.PackedLength(end, bits);
+        int offset = (int)((long)start * bits >> 3);
+        ref float source = ref MemoryMarshal.GetReference(gradient);
+        ref byte destination = ref MemoryMarshal.GetReference(packed);
+        int lanes = Unsafe.SizeOf<TF>() / sizeof(float);
+        int searchSize = table.SearchSize;
+
+        TU absMask = TIsa.Broadcast(ScalarKernel.AbsMask);
+        TF low = TIsa.Broadcast(table.Low);
+        TF high = TIsa.Broadcast(table.High);
+        TF inverse = TIsa.Broadcast(inverseNorm);
+        TF one = TIsa.Broadcast(1.0f);
+        TI signBit = TIsa.Broadcast(1 << (bits - 1));
+        TU key0 = TIsa.Broadcast(k0);
+        TU key1 = TIsa.Broadcast(k1);
+        TF scale24 = TIsa.Broadcast(RoundingKey.Scale24);
+        bool oddDepth = (System.Numerics.BitOperations.Log2((uint)searchSize) & 1) != 0;
+        // A step with n nodes decides two levels, so the last step has SearchSize / 4 nodes.
+        int lastNodes = searchSize / 4;
+        TU max = default;
+        int j = start;
+        fixed (float* tree = table.SearchTree)
+        {
+            TF root = TIsa.Broadcast(tree[0]);
+            // An even depth starts with a 4-ary step on one node: its three probes, broadcast.
+            float* firstStep = tree + LevelTable.SearchTreeBlock;
+            TF first1 = TIsa.Broadcast(firstStep[0]);
+            TF first2 = TIsa.Broadcast(firstStep[LevelTable.SearchTreeBlock]);
+            TF first3 = TIsa.Broadcast(firstStep[2 * LevelTable.SearchTreeBlock]);
+            for (; j + (2 * lanes) <= end; j += 2 * lanes)
+            {
+                TF gA = TIsa.Load(ref source, j), gB = TIsa.Load(ref source, j + lanes);
+                TU magnitudeA = TIsa.And(TIsa.AsUInt32(gA), absMask), magnitudeB = TIsa.And(TIsa.AsUInt32(gB), absMask);
+                max = TIsa.MaxUInt32(TIsa.MaxUInt32(max, magnitudeA), magnitudeB);
+                TF xA = TRule.IsNormScaled
+                    ? TIsa.MinNative(TIsa.Multiply(TIsa.AsSingle(magnitudeA), inverse), one)
+                    : TIsa.MinNative(TIsa.MaxNative(gA, low), high);
+                TF xB = TRule.IsNormScaled
+                    ? TIsa.MinNative(TIsa.Multiply(TIsa.AsSingle(magnitudeB), inverse), one)
+                    : TIsa.MinNative(TIsa.MaxNative(gB, low), high);
+
+                TF uA = Uniform(TIsa.Add(TIsa.Broadcast(unchecked(counterBase + (uint)j)), TIsa.Indices), key0, key1, scale24);
+                TF uB = Uniform(TIsa.Add(TIsa.Broadcast(unchecked(counterBase + (uint)(j + lanes))), TIsa.Indices), key0, key1, scale24);
+
+                // m = the index decided so far; below/above = the largest probe < x and the smallest probe ≥ x so
+                // far, starting at L_0 and L_s. An odd depth takes one binary step on the root first, an even one
+                // its first 4-ary step on broadcast probes (one node: no lookup).
+                TI mA = default, mB = default;
+                TF belowA = low, belowB = low, aboveA = high, aboveB = high;
+                if (oddDepth)
+                {
+                    TI lessA = TIsa.LessThan(root, xA), lessB = TIsa.LessThan(root, xB);
+                    mA = TIsa.Subtract(mA, lessA);
+                    mB = TIsa.Subtract(mB, lessB);
+                    belowA = TIsa.Select(lessA, root, belowA);
+                    belowB = TIsa.Select(lessB, root, belowB);
+                    aboveA = TIsa.Select(lessA, aboveA, root);
+                    aboveB = TIsa.Select(lessB, aboveB, root);
+                }
+                else
+                {
+                    TI l1A = TIsa.LessThan(first1, xA), l1B = TIsa.LessThan(first1, xB);
+                    TI l2A = TIsa.LessThan(first2, xA), l2B = TIsa.LessThan(first2, xB);
+                    TI l3A = TIsa.LessThan(first3, xA), l3B = TIsa.LessThan(first3, xB);
+                    mA = TIsa.Subtract(TIsa.Subtract(mA, l3A), TIsa.Add(l1A, l2A));
+                    mB = TIsa.Subtract(TIsa.Subtract(mB, l3B), TIsa.Add(l1B, l2B));
+                    belowA = TIsa.Select(l3A, first3, TIsa.Select(l2A, first2, TIsa.Select(l1A, first1, belowA)));
+                    belowB = TIsa.Select(l3B, first3, TIsa.Select(l2B, first2, TIsa.Select(l1B, first1, belowB)));
+                    aboveA = TIsa.Select(l1A, TIsa.Select(l2A, TIsa.Select(l3A, aboveA, first3), first2), first1);
+                    aboveB = TIsa.Select(l1B, TIsa.Select(l2B, TIsa.Select(l3B, aboveB, first3), first2), first1);
+                }
+
+                // 4-ary steps: m ← 4m + [P1 < x] + [P2 < x] + [P3 < x] (compare masks are −1 where true). The
+                // probes are sorted, so the last true one is the new below and the first false one the new above.
+                float* step = oddDepth ? firstStep : firstStep + (3 * LevelTable.SearchTreeBlock);
+                int nodes = oddDepth ? 2 : 4;
+                for (; nodes <= lanes && nodes <= lastNodes; nodes *= 4)
+                {
+                    TF p1A = TIsa.LookupTable(step, lanes, mA), p1B = TIsa.LookupTable(step, lanes, mB);
+                    TF p2A = TIsa.LookupTable(step + lanes, lanes, mA), p2B = TIsa.LookupTable(step + lanes, lanes, mB);
+                    TF p3A = TIsa.LookupTable(step + (2 * lanes), lanes, mA), p3B = TIsa.LookupTable(step + (2 * lanes), lanes, mB);
+                    TI l1A = TIsa.LessThan(p1A, xA), l1B = TIsa.LessThan(p1B, xB);
+                    TI l2A = TIsa.LessThan(p2A, xA), l2B = TIsa.LessThan(p2B, xB);
+                    TI l3A = TIsa.LessThan(p3A, xA), l3B = TIsa.LessThan(p3B, xB);
+                    mA = TIsa.Add(mA, mA);
+                    mB = TIsa.Add(mB, mB);
+                    mA = TIsa.Subtract(TIsa.Subtract(TIsa.Add(mA, mA), l3A), TIsa.Add(l1A, l2A));
+                    mB = TIsa.Subtract(TIsa.Subtract(TIsa.Add(mB, mB), l3B), TIsa.Add(l1B, l2B));
+                    belowA = TIsa.Select(l3A, p3A, TIsa.Select(l2A, p2A, TIsa.Select(l1A, p1A, belowA)));
+                    belowB = TIsa.Select(l3B, p3B, TIsa.Select(l2B, p2B, TIsa.Select(l1B, p1B, belowB)));
+                    aboveA = TIsa.Select(l1A, TIsa.Select(l2A, TIsa.Select(l3A, aboveA, p3A), p2A), p1A);
+                    aboveB = TIsa.Select(l1B, TIsa.Select(l2B, TIsa.Select(l3B, aboveB, p3B), p2B), p1B);
+                    step += 3 * lanes;
+                }
+
+                // The last step's tables are wider than a register at depth 7 (32 nodes) and 8 (64 nodes); written
+                // out so each lookup's size is a constant and compiles to its permutes alone.
+                if (nodes == 2 * lanes && nodes <= lastNodes)
+                {
+                    TF p1A = TIsa.LookupTable(step, 2 * lanes, mA), p1B = TIsa.LookupTable(step, 2 * lanes, mB);
+                    TF p2A = TIsa.LookupTable(step + (2 * lanes), 2 * lanes, mA), p2B = TIsa.LookupTable(step + (2 * lanes), 2 * lanes, mB);
+                    TF p3A = TIsa.LookupTable(step + (4 * lanes), 2 * lanes, mA), p3B = TIsa.LookupTable(step + (4 * lanes), 2 * lanes, mB);
+                    TI l1A = TIsa.LessThan(p1A, xA), l1B = TIsa.LessThan(p1B, xB);
+                    TI l2A = TIsa.LessThan(p2A, xA), l2B = TIsa.LessThan(p2B, xB);
+                    TI l3A = TIsa.LessThan(p3A, xA), l3B = TIsa.LessThan(p3B, xB);
+                    mA = TIsa.Add(mA, mA);
+                    mB = TIsa.Add(mB, mB);
+                    mA = TIsa.Subtract(TIsa.Subtract(TIsa.Add(mA, mA), l3A), TIsa.Add(l1A, l2A));
+                    mB = TIsa.Subtract(TIsa.Subtract(TIsa.Add(mB, mB), l3B), TIsa.Add(l1B, l2B));
+                    belowA = TIsa.Select(l3A, p3A, TIsa.Select(l2A, p2A, TIsa.Select(l1A, p1A, belowA)));
+                    belowB = TIsa.Select(l3B, p3B, TIsa.Select(l2B, p2B, TIsa.Select(l1B, p1B, belowB)));
+                    aboveA = TIsa.Select(l1A, TIsa.Select(l2A, TIsa.Select(l3A, aboveA, p3A), p2A), p1A);
+                    aboveB = TIsa.Select(l1B, TIsa.Select(l2B, TIsa.Select(l3B, aboveB, p3B), p2B), p1B);
+                }
+                else if (nodes == 4 * lanes && nodes <= lastNodes)
+                {
+                    TF p1A = TIsa.LookupTable(step, 4 * lanes, mA), p1B = TIsa.LookupTable(step, 4 * lanes, mB);
+                    TF p2A = TIsa.LookupTable(step + (4 * lanes), 4 * lanes, mA), p2B = TIsa.LookupTable(step + (4 * lanes), 4 * lanes, mB);
+                    TF p3A = TIsa.LookupTable(step + (8 * lanes), 4 * lanes, mA), p3B = TIsa.LookupTable(step + (8 * lanes), 4 * lanes, mB);
+                    TI l1A = TIsa.LessThan(p1A, xA), l1B = TIsa.LessThan(p1B, xB);
+                    TI l2A = TIsa.LessThan(p2A, xA), l2B = TIsa.LessThan(p2B, xB);
+                    TI l3A = TIsa.LessThan(p3A, xA), l3B = TIsa.LessThan(p3B, xB);
+                    mA = TIsa.Add(mA, mA);
+                    mB = TIsa.Add(mB, mB);
+                    mA = TIsa.Subtract(TIsa.Subtract(TIsa.Add(mA, mA), l3A), TIsa.Add(l1A, l2A));
+                    mB = TIsa.Subtract(TIsa.Subtract(TIsa.Add(mB, mB), l3B), TIsa.Add(l1B, l2B));
+                    belowA = TIsa.Select(l3A, p3A, TIsa.Select(l2A, p2A, TIsa.Select(l1A, p1A, belowA)));
+                    belowB = TIsa.Select(l3B, p3B, TIsa.Select(l2B, p2B, TIsa.Select(l1B, p1B, belowB)));
+                    aboveA = TIsa.Select(l1A, TIsa.Select(l2A, TIsa.Select(l3A, aboveA, p3A), p2A), p1A);
+                    aboveB = TIsa.Select(l1B, TIsa.Select(l2B, TIsa.Select(l3B, aboveB, p3B), p2B), p1B);
+                }
+
+                // code = (k − 1) + [u·W_k < x − L_{k−1}], as in Encode; the compare mask is −1 where true.
+                TI codeA = TIsa.Subtract(mA, TIsa.LessThan(TIsa.Multiply(uA, TIsa.Subtract(aboveA, belowA)), TIsa.Subtract(xA, belowA)));
+                TI codeB = TIsa.Subtract(mB, TIsa.LessThan(TIsa.Multiply(uB, TIsa.Subtract(aboveB, belowB)), TIsa.Subtract(xB, belowB)));
+                if (TRule.IsNormScaled)
+                {
+                    codeA = TIsa.Or(codeA, TIsa.And(TIsa.LessThan(gA, default), signBit));
+                    codeB = TIsa.Or(codeB, TIsa.And(TIsa.LessThan(gB, default), signBit));
+                }
+
+                // 32 codes → 4 groups of 8 → b bytes each (the wide store rule of Encode).
+                Vector128<ulong> codesA = TIsa.NarrowToBytes(codeA, codeA).AsUInt64();
+                Vector128<ulong> codesB = TIsa.NarrowToBytes(codeB, codeB).AsUInt64();
+                BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codesA.ToScalar(), bits, laneMask), bits, offset + 8 <= byteEnd);
+                offset += bits;
+                BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codesA.GetElement(1), bits, laneMask), bits, offset + 8 <= byteEnd);
+                offset += bits;
+                BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codesB.ToScalar(), bits, laneMask), bits, offset + 8 <= byteEnd);
+                offset += bits;
+                BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codesB.GetElement(1), bits, laneMask), bits, offset + 8 <= byteEnd);
+                offset += bits;
+            }
+        }
+        // Reduce max before the tail call (see Encode).
         uint vectorMax = TIsa.MaxAcross(max);
         uint tail = TRule.IsNormScaled
             ? ScalarKernel.EncodeNormScaled(gradient, j, end, table, inverseNorm, k0, k1, counterBase, packed)
