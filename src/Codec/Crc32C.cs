@@ -96,6 +96,8 @@ public static class Crc32C
     internal static uint AppendInstruction(uint crc, ReadOnlySpan<byte> data) => ~InstructionState(~crc, data);
 
     /// <summary>128-bit PCLMULQDQ folding (four accumulators) for all whole 16-byte blocks, <c>crc32</c> for the rest.</summary>
+    /// <remarks>No <c>AggressiveOptimization</c> here or in the 512-bit fold: it skips tiering, so the method may be
+    /// compiled before the static fields are initialized and then cannot embed the fold constants.</remarks>
     internal static uint AppendFold128(uint crc, ReadOnlySpan<byte> data)
     {
         uint state = ~crc;
@@ -131,21 +133,20 @@ public static class Crc32C
         return ~InstructionState(Finish(x3), data[(int)i..]);
     }
 
-    /// <summary>512-bit VPCLMULQDQ folding (sixteen 128-bit accumulators) for all whole 64-byte blocks, <c>crc32</c> for the rest.</summary>
+    /// <summary>512-bit VPCLMULQDQ folding (sixteen 128-bit accumulators) for all whole 256-byte blocks, the 128-bit fold for the rest.</summary>
     internal static uint AppendFold512(uint crc, ReadOnlySpan<byte> data)
     {
-        uint state = ~crc;
         if (data.Length < Fold512MinimumLength)
         {
-            return ~InstructionState(state, data);
+            return AppendFold128(crc, data);
         }
         ref byte source = ref MemoryMarshal.GetReference(data);
         nuint length = (nuint)data.Length;
-        Vector512<ulong> x0 = Vector512.LoadUnsafe(ref source).AsUInt64() ^ Vector512.CreateScalar(state).AsUInt64();
+        Vector512<ulong> x0 = Vector512.LoadUnsafe(ref source).AsUInt64() ^ Fold512Start(~crc);
         Vector512<ulong> x1 = Vector512.LoadUnsafe(ref source, 64).AsUInt64();
         Vector512<ulong> x2 = Vector512.LoadUnsafe(ref source, 128).AsUInt64();
         Vector512<ulong> x3 = Vector512.LoadUnsafe(ref source, 192).AsUInt64();
-        Vector512<ulong> fold2048 = s_fold2048;
+        Vector512<ulong> fold2048 = Fold2048Constants;
         nuint i = 256;
         for (; i + 256 <= length; i += 256)
         {
@@ -154,18 +155,32 @@ public static class Crc32C
             x2 = Fold(x2, fold2048) ^ Vector512.LoadUnsafe(ref source, i + 128).AsUInt64();
             x3 = Fold(x3, fold2048) ^ Vector512.LoadUnsafe(ref source, i + 192).AsUInt64();
         }
+        return AppendFold128(~Fold512State(x0, x1, x2, x3), data[(int)i..]);
+    }
+
+    /// <summary>
+    /// The first 64 bytes of a 512-bit fold are XORed with this: the raw (uncomplemented) state in their first four
+    /// bytes (class remarks). Also for kernels that fold what they write (full-precision encode).
+    /// </summary>
+    internal static Vector512<ulong> Fold512Start(uint state) => Vector512.CreateScalar(state).AsUInt64();
+
+    /// <summary>The constants of a 512-bit fold step: four accumulators of 64 bytes each move 256 bytes (2048 bits) on.</summary>
+    internal static Vector512<ulong> Fold2048Constants => s_fold2048;
+
+    /// <summary>
+    /// The raw CRC state after a 512-bit fold whose four accumulators hold consecutive 64-byte stretches, x0 first:
+    /// each is folded into the next, the last one's four lanes into one, and that 16-byte message is run through crc32.
+    /// </summary>
+    internal static uint Fold512State(Vector512<ulong> x0, Vector512<ulong> x1, Vector512<ulong> x2, Vector512<ulong> x3)
+    {
         Vector512<ulong> fold512 = s_fold512Wide;
         x1 ^= Fold(x0, fold512);
         x2 ^= Fold(x1, fold512);
         x3 ^= Fold(x2, fold512);
-        for (; i + 64 <= length; i += 64)
-        {
-            x3 = Fold(x3, fold512) ^ Vector512.LoadUnsafe(ref source, i).AsUInt64();
-        }
         Vector512<ulong> folded = Fold(x3, s_lanesToOne);
         Vector128<ulong> single = folded.GetLower().GetLower() ^ folded.GetLower().GetUpper() ^ folded.GetUpper().GetLower()
             ^ x3.GetUpper().GetUpper();
-        return ~InstructionState(Finish(single), data[(int)i..]);
+        return Finish(single);
     }
 
     /// <summary>Every 128-bit lane: low half × element 0 ⊕ high half × element 1 (the fold of the class remarks).</summary>
@@ -175,7 +190,7 @@ public static class Crc32C
 
     /// <inheritdoc cref="Fold(Vector128{ulong}, Vector128{ulong})"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ulong> Fold(Vector512<ulong> accumulator, Vector512<ulong> constants) =>
+    internal static Vector512<ulong> Fold(Vector512<ulong> accumulator, Vector512<ulong> constants) =>
         Pclmulqdq.V512.CarrylessMultiply(accumulator, constants, 0x00) ^ Pclmulqdq.V512.CarrylessMultiply(accumulator, constants, 0x11);
 
     /// <summary>The state after the 16-byte accumulator taken as a message from state 0: the CRC of all that was folded.</summary>

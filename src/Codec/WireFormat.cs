@@ -287,9 +287,13 @@ internal static class WireFormat
     public static uint Seal(Span<byte> payload)
     {
         uint crc = Crc32C.Append(Crc32C.Compute(payload[..PayloadHeader.ChecksumOffset]), payload[PayloadHeader.Size..]);
-        BinaryPrimitives.WriteUInt32LittleEndian(payload[PayloadHeader.ChecksumOffset..], crc);
+        StoreChecksum(payload, crc);
         return crc;
     }
+
+    /// <summary>Stores a checksum already computed over header bytes 0..55 and the payload (an encoder that folds as it copies).</summary>
+    internal static void StoreChecksum(Span<byte> payload, uint crc) =>
+        BinaryPrimitives.WriteUInt32LittleEndian(payload[PayloadHeader.ChecksumOffset..], crc);
 
     /// <summary>Reads and validates the header, the total length and the checksum; throws <see cref="CodecFormatException"/>.</summary>
     public static PayloadHeader Read(ReadOnlySpan<byte> payload)
