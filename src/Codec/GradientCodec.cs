@@ -155,12 +155,12 @@ public sealed partial class GradientCodec
             DecodeSegmented(payload, destination, accumulate: false, weight: 1);
             return;
         }
-        PayloadHeader header = WireFormat.Read(payload);
+        PayloadHeader header = WireFormat.Read(payload, out bool valuesChecked);
         if (destination.Length != header.Dimension)
         {
             CodecThrow.ArgumentException_WrongLength(nameof(destination), header.Dimension, destination.Length);
         }
-        DecodeCore(header, payload[PayloadHeader.Size..], destination, accumulate: false, weight: 1);
+        DecodeCore(header, payload[PayloadHeader.Size..], destination, accumulate: false, weight: 1, valuesChecked);
     }
 
     /// <summary>Decodes a payload into a new array.</summary>
@@ -172,9 +172,9 @@ public sealed partial class GradientCodec
             DecodeSegmented(payload, values, accumulate: false, weight: 1);
             return values;
         }
-        PayloadHeader header = WireFormat.Read(payload);
+        PayloadHeader header = WireFormat.Read(payload, out bool valuesChecked);
         var result = new float[header.Dimension];
-        DecodeCore(header, payload[PayloadHeader.Size..], result, accumulate: false, weight: 1);
+        DecodeCore(header, payload[PayloadHeader.Size..], result, accumulate: false, weight: 1, valuesChecked);
         return result;
     }
 
@@ -196,12 +196,12 @@ public sealed partial class GradientCodec
             DecodeSegmented(payload, sum, accumulate: true, weight);
             return;
         }
-        PayloadHeader header = WireFormat.Read(payload);
+        PayloadHeader header = WireFormat.Read(payload, out bool valuesChecked);
         if (sum.Length != header.Dimension)
         {
             CodecThrow.ArgumentException_WrongLength(nameof(sum), header.Dimension, sum.Length);
         }
-        DecodeCore(header, payload[PayloadHeader.Size..], sum, accumulate: true, weight);
+        DecodeCore(header, payload[PayloadHeader.Size..], sum, accumulate: true, weight, valuesChecked);
     }
 
     /// <summary>
