@@ -34,11 +34,18 @@ public static class Crc32C
 {
     private const uint Polynomial = 0x82F63B78u;
 
-    /// <summary>Below this, the 512-bit fold's setup and reduction cost more than the <c>crc32</c> stream.</summary>
+    /// <summary>The 512-bit fold's four accumulators take 4 × 64 bytes.</summary>
     private const int Fold512MinimumLength = 4 * 64;
 
-    /// <summary>Below this, the 128-bit fold's setup and reduction cost more than the <c>crc32</c> stream.</summary>
+    /// <summary>The 128-bit fold's four accumulators take 4 × 16 bytes.</summary>
     private const int Fold128MinimumLength = 4 * 16;
+
+    /// <summary>
+    /// Below this, a fold's setup and final reduction cost more than the <c>crc32</c> stream saves. Measured on Zen4
+    /// with chained calls (thread CPU time): 128 bytes 6.3 GB/s folded vs 8.8 by <c>crc32</c>; 256 bytes 8.7 (128-bit)
+    /// and 10.1 (512-bit) vs 9.2; 512 bytes 10.6 and 17.3 vs 8.9.
+    /// </summary>
+    private const int FoldWorthwhileLength = 256;
 
     private static readonly uint[] s_table = CreateTable();
 
@@ -61,13 +68,16 @@ public static class Crc32C
     /// <summary>Continues a CRC-32C: <c>Append(Compute(a), b) == Compute(a ++ b)</c>.</summary>
     public static uint Append(uint crc, ReadOnlySpan<byte> data)
     {
-        if (IsFold512Supported && data.Length >= Fold512MinimumLength)
+        if (data.Length >= FoldWorthwhileLength)
         {
-            return AppendFold512(crc, data);
-        }
-        if (IsFold128Supported && data.Length >= Fold128MinimumLength)
-        {
-            return AppendFold128(crc, data);
+            if (IsFold512Supported)
+            {
+                return AppendFold512(crc, data);
+            }
+            if (IsFold128Supported)
+            {
+                return AppendFold128(crc, data);
+            }
         }
         return IsInstructionSupported ? AppendInstruction(crc, data) : AppendTable(crc, data);
     }
@@ -133,12 +143,12 @@ public static class Crc32C
         return ~InstructionState(Finish(x3), data[(int)i..]);
     }
 
-    /// <summary>512-bit VPCLMULQDQ folding (sixteen 128-bit accumulators) for all whole 256-byte blocks, the 128-bit fold for the rest.</summary>
+    /// <summary>512-bit VPCLMULQDQ folding (sixteen 128-bit accumulators) for all whole 256-byte blocks, <c>crc32</c> for the rest.</summary>
     internal static uint AppendFold512(uint crc, ReadOnlySpan<byte> data)
     {
         if (data.Length < Fold512MinimumLength)
         {
-            return AppendFold128(crc, data);
+            return AppendInstruction(crc, data);
         }
         ref byte source = ref MemoryMarshal.GetReference(data);
         nuint length = (nuint)data.Length;
@@ -155,7 +165,8 @@ public static class Crc32C
             x2 = Fold(x2, fold2048) ^ Vector512.LoadUnsafe(ref source, i + 128).AsUInt64();
             x3 = Fold(x3, fold2048) ^ Vector512.LoadUnsafe(ref source, i + 192).AsUInt64();
         }
-        return AppendFold128(~Fold512State(x0, x1, x2, x3), data[(int)i..]);
+        // Fewer than 256 bytes are left: below FoldWorthwhileLength.
+        return ~InstructionState(Fold512State(x0, x1, x2, x3), data[(int)i..]);
     }
 
     /// <summary>
