@@ -155,12 +155,12 @@ public sealed partial class GradientCodec
             DecodeSegmented(payload, destination, accumulate: false, weight: 1);
             return;
         }
-        PayloadHeader header = WireFormat.Read(payload);
+        PayloadHeader header = WireFormat.Read(payload, out bool valuesChecked);
         if (destination.Length != header.Dimension)
         {
             CodecThrow.ArgumentException_WrongLength(nameof(destination), header.Dimension, destination.Length);
         }
-        DecodeCore(header, payload[PayloadHeader.Size..], destination, accumulate: false, weight: 1);
+        DecodeCore(header, payload[PayloadHeader.Size..], destination, accumulate: false, weight: 1, valuesChecked);
     }
 
     /// <summary>Decodes a payload into a new array.</summary>
@@ -172,9 +172,9 @@ public sealed partial class GradientCodec
             DecodeSegmented(payload, values, accumulate: false, weight: 1);
             return values;
         }
-        PayloadHeader header = WireFormat.Read(payload);
+        PayloadHeader header = WireFormat.Read(payload, out bool valuesChecked);
         var result = new float[header.Dimension];
-        DecodeCore(header, payload[PayloadHeader.Size..], result, accumulate: false, weight: 1);
+        DecodeCore(header, payload[PayloadHeader.Size..], result, accumulate: false, weight: 1, valuesChecked);
         return result;
     }
 
@@ -196,12 +196,12 @@ public sealed partial class GradientCodec
             DecodeSegmented(payload, sum, accumulate: true, weight);
             return;
         }
-        PayloadHeader header = WireFormat.Read(payload);
+        PayloadHeader header = WireFormat.Read(payload, out bool valuesChecked);
         if (sum.Length != header.Dimension)
         {
             CodecThrow.ArgumentException_WrongLength(nameof(sum), header.Dimension, sum.Length);
         }
-        DecodeCore(header, payload[PayloadHeader.Size..], sum, accumulate: true, weight);
+        DecodeCore(header, payload[PayloadHeader.Size..], sum, accumulate: true, weight, valuesChecked);
     }
 
     /// <summary>
@@ -303,6 +303,20 @@ public sealed partial class GradientCodec
                 job.Table = TableFor(design);
                 break;
         }
+        if (scheme == WireScheme.FullPrecision && chunkLength <= 0 && !RunsInParallel(gradient.Length))
+        {
+            // Its header does not depend on the values, so it goes first and the kernel checksums the values as it
+            // copies them: the payload is read once instead of twice (Vector512Kernel.EncodeFullChecksummed).
+            WireFormat.Write(payload, HeaderFor(design, scheme, bits, gradient.Length, total, scale));
+            uint crc = Crc32C.Compute(payload[..PayloadHeader.ChecksumOffset]);
+            if (_kernel.EncodeFullChecksummed(gradient, packed, ref crc) >= 0x7F800000u)
+            {
+                ThrowFirstNonFinite(gradient, coordinateBase);
+            }
+            WireFormat.StoreChecksum(payload, crc);
+            bytesWritten = total;
+            return true;
+        }
         uint max = ran ? Run(gradient, packed, job, chunkLength) : 0;
         if (max >= 0x7F800000u)
         {
@@ -314,13 +328,20 @@ public sealed partial class GradientCodec
             packed.Clear();
             scale = 0;
         }
-        var header = new PayloadHeader(
+        WireFormat.Write(payload, HeaderFor(design, scheme, bits, gradient.Length, total, scale));
+        WireFormat.Seal(payload);
+        bytesWritten = total;
+        return true;
+    }
+
+    private static PayloadHeader HeaderFor(QuantizerDesign design, WireScheme scheme, int bits, int dimension, int total, float scale) =>
+        new(
             PayloadHeader.CurrentVersion,
             scheme,
             bits,
-            WireFormat.ThresholdOf(spec),
+            WireFormat.ThresholdOf(design.Spec),
             WireFormat.IsTruncated(scheme) ? WireFormat.ModelOf(design.Model) : WireModel.None,
-            gradient.Length,
+            dimension,
             total - PayloadHeader.Size,
             scale,
             WireFormat.IsTruncated(scheme) ? design.Alpha : 0,
@@ -329,11 +350,6 @@ public sealed partial class GradientCodec
             design.Split?.InnerCells ?? 0,
             design.Split?.Beta ?? 0,
             0);
-        WireFormat.Write(payload, header);
-        WireFormat.Seal(payload);
-        bytesWritten = total;
-        return true;
-    }
 
     private LevelTable TableFor(QuantizerDesign design) =>
         _tables.TryGetValue(design, out LevelTable? table) ? table : _tables.GetValue(design, static d => LevelTable.ForDesign(d));
@@ -350,7 +366,7 @@ public sealed partial class GradientCodec
         int length = gradient.Length;
         if (chunkLength <= 0)
         {
-            if (Options.MaxDegreeOfParallelism > 1 && length >= Options.ParallelMinimumLength)
+            if (RunsInParallel(length))
             {
                 return RunParallel(gradient, packed, job);
             }
@@ -363,6 +379,8 @@ public sealed partial class GradientCodec
         }
         return max;
     }
+
+    private bool RunsInParallel(int length) => Options.MaxDegreeOfParallelism > 1 && length >= Options.ParallelMinimumLength;
 
     private unsafe uint RunParallel(ReadOnlySpan<float> gradient, Span<byte> packed, EncodeJob job)
     {

@@ -287,12 +287,23 @@ internal static class WireFormat
     public static uint Seal(Span<byte> payload)
     {
         uint crc = Crc32C.Append(Crc32C.Compute(payload[..PayloadHeader.ChecksumOffset]), payload[PayloadHeader.Size..]);
-        BinaryPrimitives.WriteUInt32LittleEndian(payload[PayloadHeader.ChecksumOffset..], crc);
+        StoreChecksum(payload, crc);
         return crc;
     }
 
+    /// <summary>Stores a checksum already computed over header bytes 0..55 and the payload (an encoder that folds as it copies).</summary>
+    internal static void StoreChecksum(Span<byte> payload, uint crc) =>
+        BinaryPrimitives.WriteUInt32LittleEndian(payload[PayloadHeader.ChecksumOffset..], crc);
+
     /// <summary>Reads and validates the header, the total length and the checksum; throws <see cref="CodecFormatException"/>.</summary>
-    public static PayloadHeader Read(ReadOnlySpan<byte> payload)
+    public static PayloadHeader Read(ReadOnlySpan<byte> payload) => Read(payload, out _);
+
+    /// <summary>
+    /// <see cref="Read(ReadOnlySpan{byte})"/>; <paramref name="fullValuesFinite"/> is true when the payload is full
+    /// precision and its values were found finite in the checksum's own pass
+    /// (<see cref="Kernels.Vector512Kernel.AppendChecksumOfFiniteValues"/>), so that the decoder need not read them again.
+    /// </summary>
+    internal static PayloadHeader Read(ReadOnlySpan<byte> payload, out bool fullValuesFinite)
     {
         if (payload.Length < PayloadHeader.Size)
         {
@@ -326,7 +337,16 @@ internal static class WireFormat
         {
             Fail($"The payload has {payload.Length - expected} trailing bytes after the {expected} its header announces.");
         }
-        uint crc = Crc32C.Append(Crc32C.Compute(payload[..PayloadHeader.ChecksumOffset]), payload[PayloadHeader.Size..]);
+        uint crc = Crc32C.Compute(payload[..PayloadHeader.ChecksumOffset]);
+        fullValuesFinite = false;
+        if (header.Scheme == WireScheme.FullPrecision)
+        {
+            fullValuesFinite = Kernels.Vector512Kernel.AppendChecksumOfFiniteValues(payload[PayloadHeader.Size..], ref crc);
+        }
+        else
+        {
+            crc = Crc32C.Append(crc, payload[PayloadHeader.Size..]);
+        }
         if (crc != header.Checksum)
         {
             Fail($"The payload is corrupted: its CRC-32C is {crc:X8}, the header records {header.Checksum:X8}.");
@@ -344,7 +364,7 @@ internal static class WireFormat
         return header;
     }
 
-    /// <summary>The header's fields as they are, without any check: for a payload <see cref="Read"/> has accepted.</summary>
+    /// <summary>The header's fields as they are, without any check: for a payload <see cref="Read(ReadOnlySpan{byte})"/> has accepted.</summary>
     public static PayloadHeader Parse(ReadOnlySpan<byte> payload) => new(
         payload[4],
         (WireScheme)payload[5],

@@ -33,6 +33,17 @@ internal abstract class CodecKernel
     /// <summary>The float32 values of [start, end), little endian.</summary>
     public abstract uint EncodeFull(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed);
 
+    /// <summary>
+    /// The float32 values of the whole vector, with the packed bytes' CRC-32C appended to <paramref name="crc"/>:
+    /// here a copy and then the checksum; a path that can fold as it copies overrides it to read memory once.
+    /// </summary>
+    public virtual uint EncodeFullChecksummed(ReadOnlySpan<float> gradient, Span<byte> packed, ref uint crc)
+    {
+        uint max = EncodeFull(gradient, 0, gradient.Length, packed);
+        crc = Crc32C.Append(crc, packed[..(4 * gradient.Length)]);
+        return max;
+    }
+
     /// <summary>destination[j] = table[code_j] (<paramref name="accumulate"/>: destination[j] += table[code_j]).</summary>
     public abstract void Decode(ReadOnlySpan<byte> packed, int bits, int start, int end, ReadOnlySpan<float> table, Span<float> destination, bool accumulate);
 }
@@ -166,6 +177,9 @@ internal sealed class Vector512CodecKernel : CodecKernel
 
     public override uint EncodeFull(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed) =>
         Vector512Kernel.EncodeFull(gradient, start, end, packed);
+
+    public override uint EncodeFullChecksummed(ReadOnlySpan<float> gradient, Span<byte> packed, ref uint crc) =>
+        Vector512Kernel.EncodeFullChecksummed(gradient, packed, ref crc);
 
     public override void Decode(ReadOnlySpan<byte> packed, int bits, int start, int end, ReadOnlySpan<float> table, Span<float> destination, bool accumulate) =>
         Vector512Kernel.Decode(packed, bits, start, end, table, destination, accumulate);

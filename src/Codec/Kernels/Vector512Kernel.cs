@@ -36,6 +36,129 @@ internal static class Vector512Kernel
     public static void Decode(ReadOnlySpan<byte> packed, int bits, int start, int end, ReadOnlySpan<float> table, Span<float> destination, bool accumulate) =>
         Driver.Decode(packed, bits, start, end, table, destination, accumulate);
 
+    /// <summary>
+    /// Full precision of the whole vector with the packed bytes' CRC-32C appended to <paramref name="crc"/> in the same
+    /// pass: each 256-byte block is loaded once, its largest |g| bit pattern taken, stored, and folded into the
+    /// checksum while still in registers (<see cref="Crc32C"/> remarks). Returns the largest |g| bit pattern.
+    /// </summary>
+    /// <remarks>
+    /// A copy followed by the checksum reads the payload a second time, and at d = 2^22 its 16 MB come back from
+    /// memory: measured on Zen4 (thread CPU time), copy 6,800 M coords/s, copy then checksum 3,700, copy and checksum
+    /// in 32 KB blocks 4,500, this single loop 6,600. The folding hides in the time the loop waits for memory.
+    /// Without VPCLMULQDQ it is the plain copy, then <see cref="Crc32C.Append"/>.
+    /// </remarks>
+    public static uint EncodeFullChecksummed(ReadOnlySpan<float> gradient, Span<byte> packed, ref uint crc)
+    {
+        const int BlockLength = 4 * 16;
+        int length = gradient.Length;
+        if (!Crc32C.IsFold512Supported || length < BlockLength)
+        {
+            uint unfoldedMax = Driver.EncodeFull(gradient, 0, length, packed);
+            crc = Crc32C.Append(crc, packed[..(4 * length)]);
+            return unfoldedMax;
+        }
+        ref float source = ref MemoryMarshal.GetReference(gradient);
+        ref float destination = ref Unsafe.As<byte, float>(ref MemoryMarshal.GetReference(packed));
+        VecU absMask = Vector512.Create(ScalarKernel.AbsMask);
+        VecF g0 = Vector512.LoadUnsafe(ref source);
+        VecF g1 = Vector512.LoadUnsafe(ref source, 16);
+        VecF g2 = Vector512.LoadUnsafe(ref source, 32);
+        VecF g3 = Vector512.LoadUnsafe(ref source, 48);
+        VecU max = Vector512.Max(
+            Vector512.Max(g0.AsUInt32() & absMask, g1.AsUInt32() & absMask),
+            Vector512.Max(g2.AsUInt32() & absMask, g3.AsUInt32() & absMask));
+        g0.StoreUnsafe(ref destination);
+        g1.StoreUnsafe(ref destination, 16);
+        g2.StoreUnsafe(ref destination, 32);
+        g3.StoreUnsafe(ref destination, 48);
+        Vector512<ulong> x0 = g0.AsUInt64() ^ Crc32C.Fold512Start(~crc);
+        Vector512<ulong> x1 = g1.AsUInt64();
+        Vector512<ulong> x2 = g2.AsUInt64();
+        Vector512<ulong> x3 = g3.AsUInt64();
+        Vector512<ulong> fold2048 = Crc32C.Fold2048Constants;
+        nuint j = BlockLength;
+        for (; j + BlockLength <= (nuint)length; j += BlockLength)
+        {
+            g0 = Vector512.LoadUnsafe(ref source, j);
+            g1 = Vector512.LoadUnsafe(ref source, j + 16);
+            g2 = Vector512.LoadUnsafe(ref source, j + 32);
+            g3 = Vector512.LoadUnsafe(ref source, j + 48);
+            max = Vector512.Max(max, Vector512.Max(
+                Vector512.Max(g0.AsUInt32() & absMask, g1.AsUInt32() & absMask),
+                Vector512.Max(g2.AsUInt32() & absMask, g3.AsUInt32() & absMask)));
+            g0.StoreUnsafe(ref destination, j);
+            g1.StoreUnsafe(ref destination, j + 16);
+            g2.StoreUnsafe(ref destination, j + 32);
+            g3.StoreUnsafe(ref destination, j + 48);
+            x0 = Crc32C.Fold(x0, fold2048) ^ g0.AsUInt64();
+            x1 = Crc32C.Fold(x1, fold2048) ^ g1.AsUInt64();
+            x2 = Crc32C.Fold(x2, fold2048) ^ g2.AsUInt64();
+            x3 = Crc32C.Fold(x3, fold2048) ^ g3.AsUInt64();
+        }
+        crc = ~Crc32C.Fold512State(x0, x1, x2, x3);
+        int folded = (int)j;
+        uint tailMax = Driver.EncodeFull(gradient, folded, length, packed);
+        crc = Crc32C.Append(crc, packed[(4 * folded)..(4 * length)]);
+        return Math.Max(Vector512Isa.MaxAcross(max), tailMax);
+    }
+
+    /// <summary>
+    /// Appends a full-precision payload's values to <paramref name="crc"/> and checks in the same pass that every one is
+    /// finite: true when all are. False when one is not, or when this CPU cannot fold (then it only appends, and the
+    /// caller checks the values itself, as it did before).
+    /// </summary>
+    /// <remarks>
+    /// The read-side twin of <see cref="EncodeFullChecksummed"/>: decode used to read a 16 MB payload three times
+    /// (checksum, finiteness, copy); the finiteness test now hides in the checksum's wait for memory. Nothing is
+    /// written before the payload is validated, so a bad payload still leaves a running sum untouched. Measured in a
+    /// prototype, thread CPU time, d = 2^22: checksum, check and copy 2,200 M coords/s; this, then the copy, 2,900.
+    /// </remarks>
+    public static bool AppendChecksumOfFiniteValues(ReadOnlySpan<byte> packed, ref uint crc)
+    {
+        const int BlockBytes = 4 * 64;
+        if (!IsSupported || !Crc32C.IsFold512Supported || packed.Length < BlockBytes)
+        {
+            crc = Crc32C.Append(crc, packed);
+            return false;
+        }
+        ref byte source = ref MemoryMarshal.GetReference(packed);
+        nuint length = (nuint)packed.Length;
+        VecU absMask = Vector512.Create(ScalarKernel.AbsMask);
+        Vector512<ulong> x0 = Vector512.LoadUnsafe(ref source).AsUInt64();
+        Vector512<ulong> x1 = Vector512.LoadUnsafe(ref source, 64).AsUInt64();
+        Vector512<ulong> x2 = Vector512.LoadUnsafe(ref source, 128).AsUInt64();
+        Vector512<ulong> x3 = Vector512.LoadUnsafe(ref source, 192).AsUInt64();
+        VecU max = Vector512.Max(
+            Vector512.Max(x0.AsUInt32() & absMask, x1.AsUInt32() & absMask),
+            Vector512.Max(x2.AsUInt32() & absMask, x3.AsUInt32() & absMask));
+        x0 ^= Crc32C.Fold512Start(~crc);
+        Vector512<ulong> fold2048 = Crc32C.Fold2048Constants;
+        nuint i = BlockBytes;
+        for (; i + BlockBytes <= length; i += BlockBytes)
+        {
+            Vector512<ulong> v0 = Vector512.LoadUnsafe(ref source, i).AsUInt64();
+            Vector512<ulong> v1 = Vector512.LoadUnsafe(ref source, i + 64).AsUInt64();
+            Vector512<ulong> v2 = Vector512.LoadUnsafe(ref source, i + 128).AsUInt64();
+            Vector512<ulong> v3 = Vector512.LoadUnsafe(ref source, i + 192).AsUInt64();
+            max = Vector512.Max(max, Vector512.Max(
+                Vector512.Max(v0.AsUInt32() & absMask, v1.AsUInt32() & absMask),
+                Vector512.Max(v2.AsUInt32() & absMask, v3.AsUInt32() & absMask)));
+            x0 = Crc32C.Fold(x0, fold2048) ^ v0;
+            x1 = Crc32C.Fold(x1, fold2048) ^ v1;
+            x2 = Crc32C.Fold(x2, fold2048) ^ v2;
+            x3 = Crc32C.Fold(x3, fold2048) ^ v3;
+        }
+        ReadOnlySpan<byte> tail = packed[(int)i..];
+        crc = Crc32C.Append(~Crc32C.Fold512State(x0, x1, x2, x3), tail);
+        uint largest = Vector512Isa.MaxAcross(max);
+        foreach (uint bits in MemoryMarshal.Cast<byte, uint>(tail))
+        {
+            largest = Math.Max(largest, bits & ScalarKernel.AbsMask);
+        }
+        // Non-finite ⇔ all exponent bits set ⇔ |g|'s bit pattern ≥ that of +∞.
+        return largest < 0x7F800000u;
+    }
+
     /// <summary>Σ g² in the canonical order: 16 double lanes = 2 vectors (why per width: <see cref="Vector128Kernel.SumOfSquares"/>).</summary>
     public static double SumOfSquares(ReadOnlySpan<float> gradient)
     {

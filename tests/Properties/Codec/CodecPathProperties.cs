@@ -62,6 +62,34 @@ public class CodecPathProperties
                     .Label($"{c.Scheme.Scheme} b={c.Scheme.Bits} d={c.Length}");
             });
 
+    [Property(MaxTest = 100)]
+    public Property FullPrecision_EveryPathWritesTheTableChecksum_AndNamesTheSameFirstNonFinite() =>
+        Prop.ForAll(
+            // The 512-bit path copies and checksums whole 64-coordinate blocks in one loop, then the tail.
+            (from length in Gen.OneOf(Gen.Choose(0, 20_000), Gen.Choose(0, 12).Select(blocks => 64 * blocks), Gen.Choose(0, 300))
+             from seed in Gen.Choose(0, int.MaxValue)
+             from badIndex in Gen.Choose(-1, length - 1)
+             from bad in Gen.Elements(float.NaN, float.PositiveInfinity, float.NegativeInfinity)
+             select (Length: length, Seed: seed, BadIndex: badIndex, Bad: bad)).ToArbitrary(),
+            c =>
+            {
+                QuantizerDesign design = CodecFixtures.Design("fp", 32);
+                float[] gradient = CodecFixtures.Gradient(c.Length, c.Seed, design);
+                if (c.BadIndex < 0)
+                {
+                    byte[] expected = CodecFixtures.Scalar.Encode(gradient, design, default);
+                    uint checksum = Crc32C.AppendTable(Crc32C.AppendTable(0, expected.AsSpan(0, 56)), expected.AsSpan(PayloadHeader.Size));
+                    return (BitConverter.ToUInt32(expected, 56) == checksum
+                            && CodecFixtures.CodecPerPath.All(codec => expected.AsSpan().SequenceEqual(codec.Encode(gradient, design, default))))
+                        .Label($"fp d={c.Length}");
+                }
+                gradient[c.BadIndex] = c.Bad;
+                gradient[^1] = float.NaN;
+                return CodecFixtures.CodecPerPath.All(codec =>
+                        Assert.Throws<ArgumentException>(() => codec.Encode(gradient, design, default)).Message.Contains($"Coordinate {c.BadIndex} ", StringComparison.Ordinal))
+                    .Label($"fp d={c.Length}: {c.Bad} at {c.BadIndex}");
+            });
+
     [Theory]
     [InlineData("tnq", 3)]
     [InlineData("tuq", 5)]

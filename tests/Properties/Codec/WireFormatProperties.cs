@@ -174,6 +174,31 @@ public class WireFormatProperties
         }
     }
 
+    [Property(MaxTest = 100)]
+    public Property FullPrecisionPayloadWithANonFiniteValue_IsNamed_AndLeavesTheSumUntouched() =>
+        Prop.ForAll(
+            // The 512-bit decoder checks the values in the checksum's pass over whole 256-byte blocks, then the tail.
+            (from length in Gen.OneOf(Gen.Choose(1, 5000), Gen.Choose(1, 12).Select(blocks => 64 * blocks))
+             from index in Gen.Choose(0, length - 1)
+             from bad in Gen.Elements(float.NaN, float.PositiveInfinity, float.NegativeInfinity, BitConverter.UInt32BitsToSingle(0xFFC01234u))
+             select (Length: length, Index: index, Bad: bad)).ToArbitrary(),
+            c =>
+            {
+                QuantizerDesign design = CodecFixtures.Design("fp", 32);
+                float[] gradient = CodecFixtures.Gradient(c.Length, c.Index, design);
+                byte[] payload = s_codec.Encode(gradient, design, default);
+                bool decodesExactly = s_codec.Decode(payload).AsSpan().SequenceEqual(gradient);
+                BinaryPrimitives.WriteSingleLittleEndian(payload.AsSpan(PayloadHeader.Size + 4 * c.Index), c.Bad);
+                Reseal(payload);
+                float[] sum = Enumerable.Repeat(0.5f, c.Length).ToArray();
+                string expected = $"Coordinate {c.Index} ";
+                return (decodesExactly
+                        && Assert.Throws<CodecFormatException>(() => s_codec.Decode(payload, new float[c.Length])).Message.Contains(expected, StringComparison.Ordinal)
+                        && Assert.Throws<CodecFormatException>(() => s_codec.DecodeAccumulate(payload, sum, 1)).Message.Contains(expected, StringComparison.Ordinal)
+                        && sum.All(x => x == 0.5f))
+                    .Label($"fp d={c.Length}: {c.Bad} at {c.Index}");
+            });
+
     [Fact]
     public void DecodeIntoAWrongLength_NamesExpectedAndActual()
     {
