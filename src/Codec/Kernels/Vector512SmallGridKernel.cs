@@ -84,8 +84,6 @@ internal static unsafe class Vector512SmallGridKernel
         int size = 1 << TDepth.Depth;
 
         VecU absMask = Vector512.Create(ScalarKernel.AbsMask);
-        VecF low = Vector512.Create(table.Low);
-        VecF high = Vector512.Create(table.High);
         VecF inverse = Vector512.Create(inverseNorm);
         VecF one = Vector512.Create(1.0f);
         VecI signBit = Vector512.Create(1 << (bits - 1));
@@ -116,13 +114,18 @@ internal static unsafe class Vector512SmallGridKernel
             VecF probe4 = Vector512.Load(interior);
             VecI step1 = Vector512.Create(size / 2), step2 = Vector512.Create(size / 4), step3 = Vector512.Create(size / 8), step4 = Vector512.Create(size / 16);
             VecF lowerTable = Vector512.Load(lower);
+            // The uniform's 2^−32 (see Code) moves into the widths: (n·2^8)·(W·2^−32) is the real number u·W, so its
+            // float32 rounding is the scalar path's u·W as long as W·2^−32 is exact, i.e. not subnormal. Grids with
+            // such tiny cells (W < 2^−94) leave the whole range to the driver.
             VecF widthTable = Vector512.Load(width);
-            for (; j + Block <= end; j += Block)
+            VecF scaledWidthTable = widthTable * Vector512.Create(1.0f / 4294967296.0f);
+            int blockEnd = Vector512.EqualsAll(scaledWidthTable * Vector512.Create(4294967296.0f), widthTable) ? end : start;
+            for (; j + Block <= blockEnd; j += Block)
             {
-                VecI code0 = Code<TRule, TDepth>(Vector512.LoadUnsafe(ref source, (nuint)j), counter, ref max, absMask, low, high, inverse, one, signBit, key0, key1, oneInt, probe1, probe2, probe3, probe4, step1, step2, step3, step4, lowerTable, widthTable);
-                VecI code1 = Code<TRule, TDepth>(Vector512.LoadUnsafe(ref source, (nuint)(j + 16)), counter + sixteen, ref max, absMask, low, high, inverse, one, signBit, key0, key1, oneInt, probe1, probe2, probe3, probe4, step1, step2, step3, step4, lowerTable, widthTable);
-                VecI code2 = Code<TRule, TDepth>(Vector512.LoadUnsafe(ref source, (nuint)(j + 32)), counter + Vector512.Create(32u), ref max, absMask, low, high, inverse, one, signBit, key0, key1, oneInt, probe1, probe2, probe3, probe4, step1, step2, step3, step4, lowerTable, widthTable);
-                VecI code3 = Code<TRule, TDepth>(Vector512.LoadUnsafe(ref source, (nuint)(j + 48)), counter + Vector512.Create(48u), ref max, absMask, low, high, inverse, one, signBit, key0, key1, oneInt, probe1, probe2, probe3, probe4, step1, step2, step3, step4, lowerTable, widthTable);
+                VecI code0 = Code<TRule, TDepth>(Vector512.LoadUnsafe(ref source, (nuint)j), counter, ref max, absMask, inverse, one, signBit, key0, key1, oneInt, probe1, probe2, probe3, probe4, step1, step2, step3, step4, lowerTable, scaledWidthTable);
+                VecI code1 = Code<TRule, TDepth>(Vector512.LoadUnsafe(ref source, (nuint)(j + 16)), counter + sixteen, ref max, absMask, inverse, one, signBit, key0, key1, oneInt, probe1, probe2, probe3, probe4, step1, step2, step3, step4, lowerTable, scaledWidthTable);
+                VecI code2 = Code<TRule, TDepth>(Vector512.LoadUnsafe(ref source, (nuint)(j + 32)), counter + Vector512.Create(32u), ref max, absMask, inverse, one, signBit, key0, key1, oneInt, probe1, probe2, probe3, probe4, step1, step2, step3, step4, lowerTable, scaledWidthTable);
+                VecI code3 = Code<TRule, TDepth>(Vector512.LoadUnsafe(ref source, (nuint)(j + 48)), counter + Vector512.Create(48u), ref max, absMask, inverse, one, signBit, key0, key1, oneInt, probe1, probe2, probe3, probe4, step1, step2, step3, step4, lowerTable, scaledWidthTable);
                 counter += Vector512.Create(64u);
 
                 Vector512<byte> codes = Vector512.ConditionalSelect(
@@ -148,16 +151,20 @@ internal static unsafe class Vector512SmallGridKernel
     /// <summary>The codes of 16 coordinates: <see cref="ScalarKernel.Round"/> lane by lane, the same float32 operations.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static VecI Code<TRule, TDepth>(
-        VecF g, VecU counter, ref VecU max, VecU absMask, VecF low, VecF high, VecF inverse, VecF one, VecI signBit, VecU key0, VecU key1, VecI oneInt,
-        VecF probe1, VecF probe2, VecF probe3, VecF probe4, VecI step1, VecI step2, VecI step3, VecI step4, VecF lowerTable, VecF widthTable)
+        VecF g, VecU counter, ref VecU max, VecU absMask, VecF inverse, VecF one, VecI signBit, VecU key0, VecU key1, VecI oneInt,
+        VecF probe1, VecF probe2, VecF probe3, VecF probe4, VecI step1, VecI step2, VecI step3, VecI step4, VecF lowerTable, VecF scaledWidthTable)
         where TRule : struct, IRoundingRule
         where TDepth : struct, ISearchDepth
     {
         VecU magnitude = g.AsUInt32() & absMask;
         max = Vector512.Max(max, magnitude);
+        // Truncated schemes skip the clamp to [L_0, L_s]: it cannot change a finite coordinate's code. Above L_s the
+        // search ends in the last cell and x − L_{s−1} ≥ W_s > u·W_s (rounding is monotone), so the code is s as for
+        // x = L_s; below L_0 the first cell's x − L_0 < 0 ≤ u·W_1, so the code is 0 as for x = L_0. (A NaN or ±∞
+        // coordinate fails the encode; its code does not matter.)
         VecF x = TRule.IsNormScaled
             ? Vector512.MinNative(magnitude.AsSingle() * inverse, one)
-            : Vector512.MinNative(Vector512.MaxNative(g, low), high);
+            : g;
 
         // Masked adds (ConditionalSelect of a compare): the JIT keeps the compare in a k register.
         VecI index = VecI.Zero;
@@ -178,17 +185,17 @@ internal static unsafe class Vector512SmallGridKernel
             index = Vector512.ConditionalSelect(Vector512.LessThan(Avx512F.PermuteVar16x32(probe4, index), x).AsInt32(), index + step4, index);
         }
         VecF above = x - Avx512F.PermuteVar16x32(lowerTable, index);
-        VecF cellWidth = Avx512F.PermuteVar16x32(widthTable, index);
+        VecF scaledWidth = Avx512F.PermuteVar16x32(scaledWidthTable, index);
 
-        // u = (h >> 8)·2^−24 as (h with its low 8 bits cleared)·2^−32: the same float (both exact), and the clear
-        // merges with fmix32's last xor into one vpternlogd.
-        // fmix32 = Mix then h ^= h >> 16; each final xor merges with the next xor or and into one vpternlogd.
+        // The uniform u = (h >> 8)·2^−24 of RoundingKey, kept as n = h with its low 8 bits cleared (exact in float32,
+        // n = u·2^32) and the 2^−32 folded into scaledWidthTable. fmix32 = Mix, then h ^= h >> 16; each final xor
+        // merges with the next xor, or with the clear, into one vpternlogd.
         VecU h = Mix(counter ^ key0);
         h = Mix(h ^ Vector512.ShiftRightLogical(h, 16) ^ key1);
-        VecF u = Vector512.ConvertToSingle((h ^ Vector512.ShiftRightLogical(h, 16)) & Vector512.Create(0xFFFFFF00u)) * Vector512.Create(1.0f / 4294967296.0f);
+        VecF n = Vector512.ConvertToSingle((h ^ Vector512.ShiftRightLogical(h, 16)) & Vector512.Create(0xFFFFFF00u));
 
-        // code = (k − 1) + [u·W_k < x − L_{k−1}].
-        VecI code = Vector512.ConditionalSelect(Vector512.LessThan(u * cellWidth, above).AsInt32(), index + oneInt, index);
+        // code = (k − 1) + [u·W_k < x − L_{k−1}], with u·W_k computed as n·(W_k·2^−32): the same real, so the same float.
+        VecI code = Vector512.ConditionalSelect(Vector512.LessThan(n * scaledWidth, above).AsInt32(), index + oneInt, index);
         if (TRule.IsNormScaled)
         {
             code = Vector512.ConditionalSelect(Vector512.LessThan(g, VecF.Zero).AsInt32(), code | signBit, code);
