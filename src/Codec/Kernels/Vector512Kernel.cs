@@ -22,10 +22,14 @@ internal static class Vector512Kernel
     public static bool IsSupported => Avx512F.IsSupported && Avx512BW.IsSupported && Avx2.IsSupported;
 
     public static uint EncodeTruncated(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
-        Driver.EncodeTruncated(gradient, start, end, table, k0, k1, counterBase, packed);
+        Vector512SmallGridKernel.Handles(table)
+            ? Vector512SmallGridKernel.EncodeTruncated(gradient, start, end, table, k0, k1, counterBase, packed)
+            : Driver.EncodeTruncated(gradient, start, end, table, k0, k1, counterBase, packed);
 
     public static uint EncodeNormScaled(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed) =>
-        Driver.EncodeNormScaled(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed);
+        Vector512SmallGridKernel.Handles(table)
+            ? Vector512SmallGridKernel.EncodeNormScaled(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed)
+            : Driver.EncodeNormScaled(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed);
 
     public static uint EncodeSign(ReadOnlySpan<float> gradient, int start, int end, Span<byte> packed) =>
         Driver.EncodeSign(gradient, start, end, packed);
