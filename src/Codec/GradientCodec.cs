@@ -127,8 +127,9 @@ public sealed partial class GradientCodec
         }
         if (spec is SparsifierSpec sparsifier)
         {
+            // Static, so no codec's path: the fastest one (every path writes the same bytes).
             RoundingKey zeroKey = default;
-            return SparseCodec.Encode([], dimension, zeros: true, sparsifier, zeroKey.K0, zeroKey.K1, destination);
+            return SparseCodec.Encode([], dimension, zeros: true, sparsifier, zeroKey.K0, zeroKey.K1, destination, CodecKernelFactory.Create(CodecPaths.Best));
         }
         WireScheme scheme = WireFormat.SchemeOf(spec);
         Span<byte> payload = destination[..total];
@@ -264,8 +265,8 @@ public sealed partial class GradientCodec
         if (spec is SparsifierSpec sparsifier)
         {
             // Sequential by nature (rand-k's selection depends on the count so far, the values' offsets on the
-            // prefix popcount), so one scalar loop on every path; the bytes do not depend on the path or chunking.
-            bytesWritten = SparseCodec.Encode(gradient, gradient.Length, zeros: false, sparsifier, key.K0, key.K1, destination);
+            // prefix popcount), so one thread and no chunks, on this codec's path; the bytes do not depend on either.
+            bytesWritten = SparseCodec.Encode(gradient, gradient.Length, zeros: false, sparsifier, key.K0, key.K1, destination, _kernel);
             return true;
         }
         Span<byte> payload = destination[..total];
@@ -416,7 +417,7 @@ public sealed partial class GradientCodec
     {
         if (header.IsSparse)
         {
-            SparseCodec.Decode(header, packed, destination, accumulate, weight);
+            SparseCodec.Decode(header, packed, destination, accumulate, weight, _kernel);
             return;
         }
         if (header.Scheme == WireScheme.FullPrecision)

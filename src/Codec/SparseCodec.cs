@@ -2,14 +2,16 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using Verified.Codec.Kernels;
 using Verified.Theory;
 
 namespace Verified.Codec;
 
 /// <summary>
 /// The unbiased sparsifiers on the wire (format version 2, docs/wire-format.md "Sparse payloads"): a d-bit keep bitmap
-/// followed by the kept coordinates as float32, already divided by their keep probability. Scalar and allocation-free;
-/// every <see cref="CodecPath"/> runs this code, so the bytes do not depend on the path.
+/// followed by the kept coordinates as float32, already divided by their keep probability. Allocation-free. The loops
+/// here are the scalar reference; the vector paths run <see cref="SparseVectorKernel{TIsa, TF, TI, TU}"/>,
+/// which writes the same bytes and falls back on these loops for tails, rare lanes and errors.
 /// </summary>
 /// <remarks>
 /// <para>Layout after the 60-byte header:</para>
@@ -61,9 +63,11 @@ internal static class SparseCodec
 
     /// <summary>
     /// Encodes <paramref name="gradient"/> (or, with <paramref name="zeros"/>, d zeros) into <paramref name="payload"/>,
-    /// which holds at least <see cref="MaxEncodedLength"/> bytes, and returns the bytes written.
+    /// which holds at least <see cref="MaxEncodedLength"/> bytes, with <paramref name="kernel"/>'s path, and returns the
+    /// bytes written. Nothing after them is touched.
     /// </summary>
-    public static int Encode(ReadOnlySpan<float> gradient, int dimension, bool zeros, SparsifierSpec spec, uint k0, uint k1, Span<byte> payload)
+    public static int Encode(
+        ReadOnlySpan<float> gradient, int dimension, bool zeros, SparsifierSpec spec, uint k0, uint k1, Span<byte> payload, CodecKernel kernel)
     {
         int bitmapLength = BitmapLength(dimension);
         Span<byte> bitmap = payload.Slice(PayloadHeader.Size, bitmapLength);
@@ -75,14 +79,14 @@ internal static class SparseCodec
         {
             uint threshold = KeepThreshold(bernoulli.KeepProbability);
             parameter = threshold / (double)KeepResolution;
-            count = EncodeBernoulli(gradient, dimension, zeros, threshold, parameter, k0, k1, bitmap, values);
+            count = kernel.EncodeBernoulli(gradient, dimension, zeros, threshold, parameter, k0, k1, bitmap, values);
         }
         else
         {
             var randK = (RandKSparsification)spec;
             randK.CheckDimension(dimension);
             parameter = randK.Kept;
-            count = EncodeRandK(gradient, dimension, zeros, randK.Kept, k0, k1, bitmap, values);
+            count = kernel.EncodeRandK(gradient, dimension, zeros, randK.Kept, k0, k1, bitmap, values);
         }
         int total = PayloadHeader.Size + bitmapLength + (4 * count);
         var header = new PayloadHeader(
@@ -96,11 +100,14 @@ internal static class SparseCodec
     /// <summary>The bits byte of a sparse payload: 32, the width of one kept value.</summary>
     public const int WireBits = 32;
 
-    private static int EncodeBernoulli(
-        ReadOnlySpan<float> gradient, int dimension, bool zeros, uint threshold, double keepProbability, uint k0, uint k1, Span<byte> bitmap, Span<byte> values)
+    /// <summary>
+    /// The scalar reference of Bernoulli over coordinates [<paramref name="start"/>, <paramref name="end"/>), after
+    /// <paramref name="count"/> values already written; returns the new count. The bitmap must be clear over the range.
+    /// </summary>
+    internal static int EncodeBernoulli(
+        ReadOnlySpan<float> gradient, int start, int end, bool zeros, uint threshold, double keepProbability, uint k0, uint k1, Span<byte> bitmap, Span<byte> values, int count)
     {
-        int count = 0;
-        for (int j = 0; j < dimension; j++)
+        for (int j = start; j < end; j++)
         {
             float g = zeros ? 0 : gradient[j];
             if (!float.IsFinite(g))
@@ -122,13 +129,29 @@ internal static class SparseCodec
         return count;
     }
 
-    private static int EncodeRandK(
+    /// <summary>The scalar reference of rand-k over the whole vector; returns the kept count (= k).</summary>
+    internal static int EncodeRandK(
         ReadOnlySpan<float> gradient, int dimension, bool zeros, int kept, uint k0, uint k1, Span<byte> bitmap, Span<byte> values)
     {
-        double scale = (double)dimension / kept;
         int remaining = kept;
         int count = 0;
-        for (int j = 0; j < dimension; j++)
+        EncodeRandK(gradient, 0, dimension, dimension, zeros, RandKScale(dimension, kept), k0, k1, bitmap, values, ref remaining, ref count);
+        return count;
+    }
+
+    /// <summary>d/k, the factor rand-k's kept values are multiplied by (in double, then rounded to float32).</summary>
+    internal static double RandKScale(int dimension, int kept) => (double)dimension / kept;
+
+    /// <summary>
+    /// The scalar reference of rand-k over coordinates [<paramref name="start"/>, <paramref name="end"/>) of d, with
+    /// <paramref name="remaining"/> still to keep and <paramref name="count"/> values already written (both updated).
+    /// The bitmap must be clear over the range.
+    /// </summary>
+    internal static void EncodeRandK(
+        ReadOnlySpan<float> gradient, int start, int end, int dimension, bool zeros, double scale, uint k0, uint k1, Span<byte> bitmap, Span<byte> values,
+        ref int remaining, ref int count)
+    {
+        for (int j = start; j < end; j++)
         {
             float g = zeros ? 0 : gradient[j];
             if (!float.IsFinite(g))
@@ -152,7 +175,6 @@ internal static class SparseCodec
                 remaining--;
             }
         }
-        return count;
     }
 
     /// <summary>
@@ -206,7 +228,11 @@ internal static class SparseCodec
     }
 
     /// <summary>destination = decode, or destination += weight·decode on the kept coordinates (the others are untouched).</summary>
-    public static void Decode(in PayloadHeader header, ReadOnlySpan<byte> body, Span<float> destination, bool accumulate, float weight)
+    public static void Decode(in PayloadHeader header, ReadOnlySpan<byte> body, Span<float> destination, bool accumulate, float weight, CodecKernel kernel) =>
+        kernel.DecodeSparse(header, body, destination, accumulate, weight);
+
+    /// <summary>The scalar reference of <see cref="Decode"/>.</summary>
+    internal static void DecodeScalar(in PayloadHeader header, ReadOnlySpan<byte> body, Span<float> destination, bool accumulate, float weight)
     {
         int bitmapLength = BitmapLength(header.Dimension);
         ReadOnlySpan<byte> bitmap = body[..bitmapLength];
@@ -217,23 +243,33 @@ internal static class SparseCodec
             float value = BinaryPrimitives.ReadSingleLittleEndian(values[v..]);
             if (!float.IsFinite(value))
             {
-                CodecThrow.Format(string.Create(CultureInfo.InvariantCulture, $"Value {v / 4} of the {header.SchemeName} payload is {value}: an encoder never writes a non-finite value."));
+                ThrowNonFiniteValue(header, values);
             }
         }
+        DecodeRange(bitmap, values, 0, 0, destination, accumulate, weight);
+    }
+
+    /// <summary>
+    /// The values of the kept coordinates in [<paramref name="start"/>, d) into <paramref name="destination"/>, the
+    /// first being value number <paramref name="next"/>; <paramref name="start"/> is a multiple of 8. Without
+    /// <paramref name="accumulate"/> the range's other coordinates become +0.
+    /// </summary>
+    internal static void DecodeRange(ReadOnlySpan<byte> bitmap, ReadOnlySpan<byte> values, int start, int next, Span<float> destination, bool accumulate, float weight)
+    {
         if (!accumulate)
         {
-            destination.Clear();
+            destination[start..].Clear();
         }
-        int next = 0;
-        for (int i = 0; i < bitmap.Length; i++)
+        int offset = 4 * next;
+        for (int i = start >> 3; i < bitmap.Length; i++)
         {
             uint bits = bitmap[i];
             while (bits != 0)
             {
                 int j = (i << 3) + BitOperations.TrailingZeroCount(bits);
                 bits &= bits - 1;
-                float value = BinaryPrimitives.ReadSingleLittleEndian(values[next..]);
-                next += 4;
+                float value = BinaryPrimitives.ReadSingleLittleEndian(values[offset..]);
+                offset += 4;
                 if (accumulate)
                 {
                     destination[j] += weight * value;
@@ -242,6 +278,20 @@ internal static class SparseCodec
                 {
                     destination[j] = value;
                 }
+            }
+        }
+    }
+
+    /// <summary>Raises the format error that names the first non-finite value of a sparse payload.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowNonFiniteValue(in PayloadHeader header, ReadOnlySpan<byte> values)
+    {
+        for (int v = 0; v < values.Length; v += 4)
+        {
+            float value = BinaryPrimitives.ReadSingleLittleEndian(values[v..]);
+            if (!float.IsFinite(value))
+            {
+                CodecThrow.Format(string.Create(CultureInfo.InvariantCulture, $"Value {v / 4} of the {header.SchemeName} payload is {value}: an encoder never writes a non-finite value."));
             }
         }
     }

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Verified.Codec.Kernels;
 
 /// <summary>
@@ -46,6 +48,19 @@ internal abstract class CodecKernel
 
     /// <summary>destination[j] = table[code_j] (<paramref name="accumulate"/>: destination[j] += table[code_j]).</summary>
     public abstract void Decode(ReadOnlySpan<byte> packed, int bits, int start, int end, ReadOnlySpan<float> table, Span<float> destination, bool accumulate);
+
+    /// <summary>Bernoulli's keep bitmap (clear on entry) and values for d coordinates; returns the values written
+    /// (reference: <see cref="SparseCodec.EncodeBernoulli"/>).</summary>
+    public abstract int EncodeBernoulli(
+        ReadOnlySpan<float> gradient, int dimension, bool zeros, uint threshold, double keepProbability, uint k0, uint k1, Span<byte> bitmap, Span<byte> values);
+
+    /// <summary>rand-k's keep bitmap (clear on entry) and values for d coordinates; returns the values written, k
+    /// (reference: <see cref="SparseCodec.EncodeRandK(ReadOnlySpan{float}, int, bool, int, uint, uint, Span{byte}, Span{byte})"/>).</summary>
+    public abstract int EncodeRandK(
+        ReadOnlySpan<float> gradient, int dimension, bool zeros, int kept, uint k0, uint k1, Span<byte> bitmap, Span<byte> values);
+
+    /// <summary>A validated sparse payload's body into <paramref name="destination"/> (reference: <see cref="SparseCodec.DecodeScalar"/>).</summary>
+    public abstract void DecodeSparse(in PayloadHeader header, ReadOnlySpan<byte> body, Span<float> destination, bool accumulate, float weight);
 }
 
 /// <summary>The plain loops of <see cref="ScalarKernel"/>: the reference, and the fallback on every CPU.</summary>
@@ -87,6 +102,17 @@ internal sealed class ScalarCodecKernel : CodecKernel
             ScalarKernel.Decode(packed, bits, start, end, table, destination);
         }
     }
+
+    public override int EncodeBernoulli(
+        ReadOnlySpan<float> gradient, int dimension, bool zeros, uint threshold, double keepProbability, uint k0, uint k1, Span<byte> bitmap, Span<byte> values) =>
+        SparseCodec.EncodeBernoulli(gradient, 0, dimension, zeros, threshold, keepProbability, k0, k1, bitmap, values, 0);
+
+    public override int EncodeRandK(
+        ReadOnlySpan<float> gradient, int dimension, bool zeros, int kept, uint k0, uint k1, Span<byte> bitmap, Span<byte> values) =>
+        SparseCodec.EncodeRandK(gradient, dimension, zeros, kept, k0, k1, bitmap, values);
+
+    public override void DecodeSparse(in PayloadHeader header, ReadOnlySpan<byte> body, Span<float> destination, bool accumulate, float weight) =>
+        SparseCodec.DecodeScalar(header, body, destination, accumulate, weight);
 }
 
 /// <summary>4 lanes: <see cref="Vector128Kernel"/>.</summary>
@@ -118,6 +144,17 @@ internal sealed class Vector128CodecKernel : CodecKernel
 
     public override void Decode(ReadOnlySpan<byte> packed, int bits, int start, int end, ReadOnlySpan<float> table, Span<float> destination, bool accumulate) =>
         Vector128Kernel.Decode(packed, bits, start, end, table, destination, accumulate);
+
+    public override int EncodeBernoulli(
+        ReadOnlySpan<float> gradient, int dimension, bool zeros, uint threshold, double keepProbability, uint k0, uint k1, Span<byte> bitmap, Span<byte> values) =>
+        SparseVectorKernel<Vector128Isa, Vector128<float>, Vector128<int>, Vector128<uint>>.EncodeBernoulli(gradient, dimension, zeros, threshold, keepProbability, k0, k1, bitmap, values);
+
+    public override int EncodeRandK(
+        ReadOnlySpan<float> gradient, int dimension, bool zeros, int kept, uint k0, uint k1, Span<byte> bitmap, Span<byte> values) =>
+        SparseVectorKernel<Vector128Isa, Vector128<float>, Vector128<int>, Vector128<uint>>.EncodeRandK(gradient, dimension, zeros, kept, k0, k1, bitmap, values);
+
+    public override void DecodeSparse(in PayloadHeader header, ReadOnlySpan<byte> body, Span<float> destination, bool accumulate, float weight) =>
+        SparseVectorKernel<Vector128Isa, Vector128<float>, Vector128<int>, Vector128<uint>>.Decode(header, body, destination, accumulate, weight);
 }
 
 /// <summary>8 lanes: <see cref="Vector256Kernel"/>.</summary>
@@ -149,6 +186,17 @@ internal sealed class Vector256CodecKernel : CodecKernel
 
     public override void Decode(ReadOnlySpan<byte> packed, int bits, int start, int end, ReadOnlySpan<float> table, Span<float> destination, bool accumulate) =>
         Vector256Kernel.Decode(packed, bits, start, end, table, destination, accumulate);
+
+    public override int EncodeBernoulli(
+        ReadOnlySpan<float> gradient, int dimension, bool zeros, uint threshold, double keepProbability, uint k0, uint k1, Span<byte> bitmap, Span<byte> values) =>
+        SparseVectorKernel<Vector256Isa, Vector256<float>, Vector256<int>, Vector256<uint>>.EncodeBernoulli(gradient, dimension, zeros, threshold, keepProbability, k0, k1, bitmap, values);
+
+    public override int EncodeRandK(
+        ReadOnlySpan<float> gradient, int dimension, bool zeros, int kept, uint k0, uint k1, Span<byte> bitmap, Span<byte> values) =>
+        SparseVectorKernel<Vector256Isa, Vector256<float>, Vector256<int>, Vector256<uint>>.EncodeRandK(gradient, dimension, zeros, kept, k0, k1, bitmap, values);
+
+    public override void DecodeSparse(in PayloadHeader header, ReadOnlySpan<byte> body, Span<float> destination, bool accumulate, float weight) =>
+        SparseVectorKernel<Vector256Isa, Vector256<float>, Vector256<int>, Vector256<uint>>.Decode(header, body, destination, accumulate, weight);
 }
 
 /// <summary>16 lanes (AVX-512F/BW): <see cref="Vector512Kernel"/>.</summary>
@@ -183,4 +231,15 @@ internal sealed class Vector512CodecKernel : CodecKernel
 
     public override void Decode(ReadOnlySpan<byte> packed, int bits, int start, int end, ReadOnlySpan<float> table, Span<float> destination, bool accumulate) =>
         Vector512Kernel.Decode(packed, bits, start, end, table, destination, accumulate);
+
+    public override int EncodeBernoulli(
+        ReadOnlySpan<float> gradient, int dimension, bool zeros, uint threshold, double keepProbability, uint k0, uint k1, Span<byte> bitmap, Span<byte> values) =>
+        SparseVectorKernel<Vector512Isa, Vector512<float>, Vector512<int>, Vector512<uint>>.EncodeBernoulli(gradient, dimension, zeros, threshold, keepProbability, k0, k1, bitmap, values);
+
+    public override int EncodeRandK(
+        ReadOnlySpan<float> gradient, int dimension, bool zeros, int kept, uint k0, uint k1, Span<byte> bitmap, Span<byte> values) =>
+        SparseVectorKernel<Vector512Isa, Vector512<float>, Vector512<int>, Vector512<uint>>.EncodeRandK(gradient, dimension, zeros, kept, k0, k1, bitmap, values);
+
+    public override void DecodeSparse(in PayloadHeader header, ReadOnlySpan<byte> body, Span<float> destination, bool accumulate, float weight) =>
+        SparseVectorKernel<Vector512Isa, Vector512<float>, Vector512<int>, Vector512<uint>>.Decode(header, body, destination, accumulate, weight);
 }

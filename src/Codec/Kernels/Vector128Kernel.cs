@@ -82,7 +82,7 @@ internal static class Vector128Kernel
 }
 
 /// <summary>The 4-lane steps of <see cref="VectorKernel{TIsa, TF, TI, TU}"/>.</summary>
-internal readonly unsafe struct Vector128Isa : IVectorIsa<VecF, VecI, VecU>
+internal readonly unsafe partial struct Vector128Isa : IVectorIsa<VecF, VecI, VecU>
 {
     private const int Lanes = 4;
 

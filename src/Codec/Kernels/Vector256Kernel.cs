@@ -69,7 +69,7 @@ internal static class Vector256Kernel
 }
 
 /// <summary>The 8-lane steps of <see cref="VectorKernel{TIsa, TF, TI, TU}"/>.</summary>
-internal readonly unsafe struct Vector256Isa : IVectorIsa<VecF, VecI, VecU>
+internal readonly unsafe partial struct Vector256Isa : IVectorIsa<VecF, VecI, VecU>
 {
     private const int Lanes = 8;
 

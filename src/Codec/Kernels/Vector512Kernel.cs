@@ -191,7 +191,7 @@ internal static class Vector512Kernel
 }
 
 /// <summary>The 16-lane steps of <see cref="VectorKernel{TIsa, TF, TI, TU}"/>.</summary>
-internal readonly unsafe struct Vector512Isa : IVectorIsa<VecF, VecI, VecU>
+internal readonly unsafe partial struct Vector512Isa : IVectorIsa<VecF, VecI, VecU>
 {
     private const int Lanes = 16;
 

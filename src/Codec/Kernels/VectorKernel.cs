@@ -393,7 +393,7 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
 
     /// <summary>MurmurHash3's fmix32 per lane (<see cref="RoundingKey.Finalize"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TU Finalize(TU h)
+    internal static TU Finalize(TU h)
     {
         h = TIsa.Xor(h, TIsa.ShiftRightLogical(h, 16));
         h = TIsa.Multiply(h, TIsa.Broadcast(0x85EBCA6Bu));

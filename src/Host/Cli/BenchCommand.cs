@@ -142,7 +142,8 @@ internal static class BenchCommand
         }
         yield return (new Sign(), false);
         yield return (new Sign { Magnitude = SignMagnitude.Unit }, false);
-        // The SDE paper's unbiased sparsifiers (scalar code on every path; bytes depend on how many are kept).
+        // The SDE paper's unbiased sparsifiers (SparseVectorKernel on the vector paths, `--path scalar` for the reference;
+        // bytes depend on how many are kept).
         yield return (new BernoulliSparsification(0.25), false);
         yield return (new RandKSparsification(1024), false);
         yield return (new FullPrecision(), false);
