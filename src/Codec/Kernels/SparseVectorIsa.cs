@@ -34,10 +34,6 @@ internal readonly partial struct Vector512Isa : ISparseVectorIsa<Vector512<float
         Avx512F.Expand(Vector512<float>.Zero, keep.AsSingle(), packed);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Select(Vector512<int> mask, Vector512<float> ifTrue, Vector512<float> ifFalse) =>
-        Vector512.ConditionalSelect(mask.AsSingle(), ifTrue, ifFalse);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> DivideInDouble(Vector512<float> value, double divisor, bool upperHalf)
     {
         Vector512<double> by = Vector512.Create(divisor);
@@ -75,10 +71,6 @@ internal readonly partial struct Vector256Isa : ISparseVectorIsa<Vector256<float
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Expand(Vector256<float> packed, Vector256<int> keep, uint keepBits) =>
         Avx2.PermuteVar8x32(packed, PermuteIndices(SparseLanePermutes.Expand, keepBits)) & keep.AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Select(Vector256<int> mask, Vector256<float> ifTrue, Vector256<float> ifFalse) =>
-        Vector256.ConditionalSelect(mask.AsSingle(), ifTrue, ifFalse);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> DivideInDouble(Vector256<float> value, double divisor, bool upperHalf)
@@ -122,10 +114,6 @@ internal readonly partial struct Vector128Isa : ISparseVectorIsa<Vector128<float
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Expand(Vector128<float> packed, Vector128<int> keep, uint keepBits) =>
         Avx.PermuteVar(packed, PermuteIndices(SparseLanePermutes.Expand, keepBits)) & keep.AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Select(Vector128<int> mask, Vector128<float> ifTrue, Vector128<float> ifFalse) =>
-        Vector128.ConditionalSelect(mask.AsSingle(), ifTrue, ifFalse);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> DivideInDouble(Vector128<float> value, double divisor, bool upperHalf)

@@ -40,9 +40,6 @@ internal unsafe interface ISparseVectorIsa<TF, TI, TU> : IVectorIsa<TF, TI, TU>
     /// bit i is set, +0 where it is not.</summary>
     static abstract TF Expand(TF packed, TI keep, uint keepBits);
 
-    /// <summary>Per lane: <paramref name="ifTrue"/> where the mask is all ones, else <paramref name="ifFalse"/>.</summary>
-    static abstract TF Select(TI mask, TF ifTrue, TF ifFalse);
-
     /// <summary>
     /// (float)((double)value / divisor) per lane: widen, divide in double, round to float32, the scalar code's
     /// operations. Only the lower half of the lanes when <paramref name="upperHalf"/> is false (the upper ones are +0).
