@@ -7,8 +7,9 @@ first convolution's input needs no gradient, as in training. Medians over N time
 Inputs are random (seeded); the values do not matter for the time, only the shapes.
 
 Run with Debian's PyTorch and an optimized BLAS (`apt-get install -y python3-torch libopenblas0-pthread`) from the
-repository root; compare with the C# table of the same machine and hour:
-    /usr/bin/python3 bench/pytorch/op_profile.py --iterations 200 --threads 1
+repository root; compare with the C# table of the same machine and hour. OPENBLAS_NUM_THREADS=1 keeps OpenBLAS on
+one core too (its own threads otherwise spin on the second core, and time the rows inconsistently):
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch/op_profile.py --iterations 200 --threads 1
     dotnet bench/Verified.RoundLoop/bin/Release/net10.0/Verified.RoundLoop.dll --ops 200 --threads 1
 """
 import argparse, statistics, time
@@ -71,6 +72,8 @@ pair("relu after conv1", (BATCH, 32, 26, 26), True, F.relu)
 pair("conv2 32→64, 3×3", (BATCH, 32, 26, 26), True, lambda x: F.conv2d(x, w2, b2))
 pair("relu after conv2", (BATCH, 64, 24, 24), True, F.relu)
 pair("max-pool 2×2", (BATCH, 64, 24, 24), True, lambda x: F.max_pool2d(x, 2))
+pair("max-pool 2×2 on a channels-last copy", (BATCH, 64, 24, 24), True,
+     lambda x: F.max_pool2d(x.contiguous(memory_format=torch.channels_last), 2).contiguous())
 pair("dropout .25 (nn.Dropout)", (BATCH, 64, 12, 12), True, lambda x: F.dropout(x, 0.25, training=True))
 pair("fc1 9216→128", (BATCH, 9216), True, lambda x: F.linear(x, w3, b3))
 pair("relu after fc1", (BATCH, 128), True, F.relu)

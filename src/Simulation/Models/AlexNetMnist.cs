@@ -53,17 +53,17 @@ public sealed class AlexNetMnist : ClassifierModel
         _features = nn.Sequential(
             ("conv1", nn.Conv2d(1, 64, 3, padding: 1)),
             ("relu1", nn.ReLU()),
-            ("pool1", new FastMaxPool2d(2)),
+            ("pool1", nn.MaxPool2d(2)),
             ("conv2", nn.Conv2d(64, 192, 3, padding: 1)),
             ("relu2", nn.ReLU()),
-            ("pool2", new FastMaxPool2d(2)),
+            ("pool2", nn.MaxPool2d(2)),
             ("conv3", nn.Conv2d(192, 384, 3, padding: 1)),
             ("relu3", nn.ReLU()),
             ("conv4", nn.Conv2d(384, 256, 3, padding: 1)),
             ("relu4", nn.ReLU()),
             ("conv5", nn.Conv2d(256, 256, 3, padding: 1)),
             ("relu5", nn.ReLU()),
-            ("pool5", new FastMaxPool2d(2)));
+            ("pool5", nn.MaxPool2d(2)));
         _classifier = nn.Sequential(
             ("dropout1", new SeededDropout(0.5, DropoutGenerator)),
             ("fc1", nn.Linear(256L * (rows / 8) * (columns / 8), 1024)),

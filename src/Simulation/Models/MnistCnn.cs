@@ -24,7 +24,7 @@ public sealed class MnistCnn : ClassifierModel
 {
     private readonly Conv2d _conv1;
     private readonly Conv2d _conv2;
-    private readonly FastMaxPool2d _pool;
+    private readonly MaxPool2d _pool;
     private readonly SeededDropout _dropout1;
     private readonly Linear _fc1;
     private readonly SeededDropout _dropout2;
@@ -39,7 +39,7 @@ public sealed class MnistCnn : ClassifierModel
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
         _conv1 = nn.Conv2d(1, 32, 3);
         _conv2 = nn.Conv2d(32, 64, 3);
-        _pool = new FastMaxPool2d(2);
+        _pool = nn.MaxPool2d(2);
         _dropout1 = new SeededDropout(0.25, DropoutGenerator);
         _fc1 = nn.Linear(64L * ((rows - 4) / 2) * ((columns - 4) / 2), 128);
         _dropout2 = new SeededDropout(0.5, DropoutGenerator);
