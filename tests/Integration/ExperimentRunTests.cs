@@ -13,6 +13,17 @@ namespace IntegrationTests;
 [Collection(LibtorchTests.Name)]
 public sealed class ExperimentRunTests
 {
+    [Fact]
+    public void RoundsPerSecond_IsElapsedTimeWithoutEvaluation_NotSummedThreadTime()
+    {
+        // Two workers: 40 s of forward/backward thread time in 25 s of wall time, 5 s of it evaluating.
+        var timings = new RunTimings(
+            100, TimeSpan.FromSeconds(40), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1),
+            TimeSpan.FromSeconds(1), TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(25));
+        Assert.Equal(100 / 20.0, timings.RoundsPerSecond, 12);
+        Assert.Equal(0, (timings with { Wall = TimeSpan.FromSeconds(5) }).RoundsPerSecond);
+    }
+
     private static readonly Lazy<ImageDataSet> s_data = new(() => MnistData.Load(MnistDataTests.DataDirectory!));
 
     /// <summary>A fast run: the MLP, 8 clients, evaluated at the end, audited every 5 rounds.</summary>

@@ -298,8 +298,19 @@ public sealed record RunTimings(
     /// <summary>Training time: everything but evaluation.</summary>
     public TimeSpan Training => ForwardBackward + Flatten + Codec + Audit + Step;
 
-    /// <summary>Rounds per second of training time (evaluation excluded).</summary>
-    public double RoundsPerSecond => Training > TimeSpan.Zero ? Rounds / Training.TotalSeconds : 0;
+    /// <summary>
+    /// Rounds per second of elapsed time, test-set evaluations excluded (they run between rounds on the calling
+    /// thread). Not of <see cref="Training"/>: that sums thread time over the client workers, so with two workers it
+    /// counts each second twice and would halve the rate.
+    /// </summary>
+    public double RoundsPerSecond
+    {
+        get
+        {
+            TimeSpan rounds = Wall - Evaluate;
+            return rounds > TimeSpan.Zero ? Rounds / rounds.TotalSeconds : 0;
+        }
+    }
 }
 
 /// <summary>A run's outcome.</summary>
