@@ -128,28 +128,31 @@ internal sealed class LevelTable
     /// </summary>
     /// <remarks>
     /// <para>Layout: float 0 is the root probe, used only when the depth is odd (one binary step first); then, per 4-ary
-    /// step with n nodes (1, 4, 16, 64 at depth 8; 2, 8, 32 at depth 7), three tables of max(n, 16) floats: for node m
+    /// step with n nodes (1, 4, 16, 64 at depth 8; 2, 8, 32 at depth 7; 1, 4, 16 at depth 6), three tables of
+    /// max(n, 16) floats: for node m
     /// (the index decided so far) P1[m] &lt; P2[m] &lt; P3[m], the binary search's probe at m (P2) and at its two children
     /// (P1, P3). The step is m ← 4m + [P1 &lt; x] + [P2 &lt; x] + [P3 &lt; x]; after the last step m = #{interior points &lt; x}
     /// = k − 1. Two binary levels per step halve the dependent chain of lookups and compares.</para>
-    /// <para>The search also yields the cell's two levels without a lookup: the largest probe below x is L_{k−1} (L_0
-    /// when there is none) and the smallest one not below is L_k, because a lower-bound binary search over a
-    /// power-of-two span probes the answer's position whenever it is below the span's last entry — here the position
-    /// of L_s, which is why the padding holds L_s rather than +∞ (nothing compares below a coordinate x ≤ L_s either
-    /// way). The kernel's width L_k − L_{k−1} is then the same float32 subtraction as <see cref="Width"/>.</para>
+    /// <para>The search also yields the cell's two levels: L_{k−1} is the largest probe below x (L_0 when there is
+    /// none) and L_k the smallest one not below, because a lower-bound binary search over a power-of-two span probes
+    /// the answer's position whenever it is below the span's last entry — here the position of L_s, which is why the
+    /// padding holds L_s rather than +∞ (nothing compares below a coordinate x ≤ L_s either way). Before the last step
+    /// those two are the probes that bound node m's range, so two more tables of the last step's size hold them
+    /// (Floor[m] at position 4m − 1, L_0 for m = 0; Ceiling[m] at position 4m + 3): the last step picks L_{k−1} from
+    /// Floor, P1, P2, P3 and L_k from P1, P2, P3, Ceiling, and the steps before it carry no levels at all. The
+    /// kernel's width L_k − L_{k−1} is then the same float32 subtraction as <see cref="Width"/>.</para>
     /// </remarks>
     private static float[] BuildSearchTree(float[] grid, int intervals, int searchSize)
     {
         int depth = System.Numerics.BitOperations.Log2((uint)searchSize);
-        // The binary search's probe after `level` decisions with prefix p: Interior[(2p + 1)·2^(depth − level − 1) − 1].
-        float Probe(int level, int prefix)
-        {
-            int position = ((2 * prefix) + 1) * (1 << (depth - level - 1)) - 1;
-            return position < intervals - 1 ? grid[position + 1] : grid[intervals];
-        }
+        // The binary search's probe at a position of Interior (L_0 before the first), and its probe after `level`
+        // decisions with prefix p: Interior[(2p + 1)·2^(depth − level − 1) − 1].
+        float ProbeAt(int position) => position < 0 ? grid[0] : position < intervals - 1 ? grid[position + 1] : grid[intervals];
+        float Probe(int level, int prefix) => ProbeAt((((2 * prefix) + 1) * (1 << (depth - level - 1))) - 1);
 
         int first = depth & 1;
-        int length = SearchTreeBlock;
+        int lastBlock = Math.Max(1 << (depth - 2), SearchTreeBlock);
+        int length = SearchTreeBlock + (2 * lastBlock);
         for (int level = first; level < depth; level += 2)
         {
             length += 3 * Math.Max(1 << level, SearchTreeBlock);
@@ -169,6 +172,12 @@ internal sealed class LevelTable
                 tree[offset + (2 * block) + m] = Probe(level + 1, (2 * m) + 1);
             }
             offset += 3 * block;
+        }
+        // The last step's Floor and Ceiling tables (remarks).
+        for (int m = 0; m < 1 << (depth - 2); m++)
+        {
+            tree[offset + m] = ProbeAt((4 * m) - 1);
+            tree[offset + lastBlock + m] = ProbeAt((4 * m) + 3);
         }
         return tree;
     }

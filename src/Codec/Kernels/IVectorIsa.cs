@@ -81,6 +81,15 @@ internal unsafe interface IVectorIsa<TF, TI, TU>
     /// <summary>All ones in the lanes where left &lt; right.</summary>
     static abstract TI LessThan(TF left, TF right);
 
+    /// <summary>value + 1 in the lanes where left &lt; right, value elsewhere. With AVX-512 a compare into a mask register
+    /// and a masked add, where value − <see cref="LessThan"/> first turns the mask into a vector (vpmovm2d).</summary>
+    static abstract TI IncrementWhereLess(TI value, TF left, TF right);
+
+    /// <summary><paramref name="whereTrue"/> in the lanes where left &lt; right, else <paramref name="whereFalse"/>: with
+    /// AVX-512 a compare into a mask register and a blend; a compare kept as a vector for <see cref="Select"/> costs a
+    /// vpmovm2d more.</summary>
+    static abstract TF SelectWhereLess(TF left, TF right, TF whereTrue, TF whereFalse);
+
     /// <summary>Signed int32 → float32 (exact for the 24-bit uniforms).</summary>
     static abstract TF ConvertToSingle(TI value);
 

@@ -164,6 +164,12 @@ internal readonly unsafe partial struct Vector128Isa : IVectorIsa<VecF, VecI, Ve
     public static VecI LessThan(VecF left, VecF right) => Vector128.LessThan(left, right).AsInt32();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI IncrementWhereLess(VecI value, VecF left, VecF right) => value - Vector128.LessThan(left, right).AsInt32();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF SelectWhereLess(VecF left, VecF right, VecF whereTrue, VecF whereFalse) => Vector128.ConditionalSelect(Vector128.LessThan(left, right), whereTrue, whereFalse);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static VecI ConvertToInt32Native(VecF value) => Vector128.ConvertToInt32Native(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -151,6 +151,12 @@ internal readonly unsafe partial struct Vector256Isa : IVectorIsa<VecF, VecI, Ve
     public static VecI LessThan(VecF left, VecF right) => Vector256.LessThan(left, right).AsInt32();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI IncrementWhereLess(VecI value, VecF left, VecF right) => value - Vector256.LessThan(left, right).AsInt32();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF SelectWhereLess(VecF left, VecF right, VecF whereTrue, VecF whereFalse) => Vector256.ConditionalSelect(Vector256.LessThan(left, right), whereTrue, whereFalse);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static VecI ConvertToInt32Native(VecF value) => Vector256.ConvertToInt32Native(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

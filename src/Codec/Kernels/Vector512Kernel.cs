@@ -273,6 +273,13 @@ internal readonly unsafe partial struct Vector512Isa : IVectorIsa<VecF, VecI, Ve
     public static VecI LessThan(VecF left, VecF right) => Vector512.LessThan(left, right).AsInt32();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecI IncrementWhereLess(VecI value, VecF left, VecF right) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(left, right).AsInt32(), value + VecI.One, value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VecF SelectWhereLess(VecF left, VecF right, VecF whereTrue, VecF whereFalse) => Vector512.ConditionalSelect(Vector512.LessThan(left, right), whereTrue, whereFalse);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static VecI ConvertToInt32Native(VecF value) => Vector512.ConvertToInt32Native(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

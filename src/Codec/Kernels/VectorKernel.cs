@@ -56,7 +56,7 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
             : Encode<NormScaledRule>(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed);
 
     /// <summary>
-    /// Whether this width encodes <paramref name="table"/> with <see cref="EncodeTree"/>: only 16 lanes, where every table
+    /// Whether this width encodes <paramref name="table"/> with <see cref="EncodeTree{TRule}"/>: only 16 lanes, where every table
     /// of <see cref="LevelTable.SearchTree"/> (at most 64 floats, b = 8) is read with permutes. Narrower paths would
     /// gather and keep the bucket guess.
     /// </summary>
@@ -197,27 +197,38 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
     /// <summary>
     /// <see cref="Encode{TRule}"/> for the large grids (b ≥ 6) on 16 lanes: the cell search walks
     /// <see cref="LevelTable.SearchTree"/> with permutes instead of gathering, and two vectors go through it side by side.
+    /// One loop per search depth (6, 7, 8: s ≤ 64, 128, 256), so every table size in it is a constant.
     /// </summary>
+    private static uint EncodeTree<TRule>(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed)
+        where TRule : struct, IRoundingRule =>
+        System.Numerics.BitOperations.Log2((uint)table.SearchSize) switch
+        {
+            6 => EncodeTree<TRule, SearchDepth6>(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed),
+            7 => EncodeTree<TRule, SearchDepth7>(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed),
+            _ => EncodeTree<TRule, SearchDepth8>(gradient, start, end, table, inverseNorm, k0, k1, counterBase, packed),
+        };
+
     /// <remarks>
-    /// <para>Each step decides two levels of the binary search over <see cref="LevelTable.Interior"/>:
-    /// m ← 4m + [P1[m] &lt; x] + [P2[m] &lt; x] + [P3[m] &lt; x]; after the last step m = k − 1. The largest probe below x is
-    /// L_{k−1} and the smallest one not below it is L_k (<see cref="LevelTable.BuildSearchTree"/>), so the Lower and Width
-    /// lookups go as well: the width is the same float32 difference L_k − L_{k−1} as <see cref="LevelTable.Width"/>. At
-    /// b = 8 the old bucket guess cost 8–10 eight-lane gathers per 16 coordinates (one ~3.5 ns on this Zen 5); this costs
-    /// none.</para>
+    /// <para>The tree's 4-ary steps (<see cref="LevelTable.SearchTree"/>) find m = k − 1 with permutes from tables in L1;
+    /// the last step also picks the cell's two levels L_{k−1}, L_k from its probes and the node's Floor and Ceiling, so
+    /// there is no lookup of <see cref="LevelTable.Lower"/>/<see cref="LevelTable.Width"/> and no level is carried
+    /// through the steps before it. At b = 8 the old bucket guess cost 8–10 eight-lane gathers per 16 coordinates (one
+    /// ~3.5 ns on this Zen 5); this costs none.</para>
     /// <para>Why two vectors per step and four-way steps: the search is one dependent chain of lookup, compare and index
     /// update per step, and its vector instructions fill the out-of-order scheduler, so consecutive iterations hardly
     /// overlap. Measured (b = 8, thread CPU time, loaded machine): one vector and binary steps ~620 M coords/s, two
     /// vectors ~830, two vectors and four-way steps (half the chain, ~10 % more instructions) ~930, and with an even
-    /// depth's first step on broadcast probes ~1,000. The uniforms are computed before the search, so their independent
-    /// work is in flight while the chain waits. The block is 32
-    /// coordinates (4 groups of 8 codes); the rest goes to the scalar kernel.</para>
-    /// <para>The last, wider-than-a-register step is written out, not looped, so its lookups' size is a constant and
-    /// compiles to the permutes alone; like <see cref="Encode{TRule}"/>, the math is in this body (inline budget).</para>
+    /// depth's first step on broadcast probes ~1,000. Picking the levels in the last step only (Floor/Ceiling) instead
+    /// of carrying them through every step with six selects per step and vector removes about 12 of ~110 vector
+    /// instructions per 16 coordinates. The uniforms are computed before the search, so their independent work is in
+    /// flight while the chain waits. The block is 32 coordinates (4 groups of 8 codes); the rest goes to the scalar
+    /// kernel.</para>
+    /// <para>Like <see cref="Encode{TRule}"/>, the math is in this body (inline budget).</para>
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static uint EncodeTree<TRule>(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed)
+    private static uint EncodeTree<TRule, TDepth>(ReadOnlySpan<float> gradient, int start, int end, LevelTable table, float inverseNorm, uint k0, uint k1, uint counterBase, Span<byte> packed)
         where TRule : struct, IRoundingRule
+        where TDepth : struct, ISearchDepth
     {
         int bits = table.Bits;
         ulong laneMask = BitPacking.LaneMask(bits);
@@ -226,7 +237,11 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
         ref float source = ref MemoryMarshal.GetReference(gradient);
         ref byte destination = ref MemoryMarshal.GetReference(packed);
         int lanes = Unsafe.SizeOf<TF>() / sizeof(float);
-        int searchSize = table.SearchSize;
+        bool oddDepth = (TDepth.Depth & 1) != 0;
+        // A step with n nodes decides two levels, so the last step has 2^depth / 4 nodes, each of its tables
+        // max(nodes, one register) floats.
+        int lastNodes = 1 << (TDepth.Depth - 2);
+        int lastBlock = Math.Max(lastNodes, LevelTable.SearchTreeBlock);
 
         TU absMask = TIsa.Broadcast(ScalarKernel.AbsMask);
         TF low = TIsa.Broadcast(table.Low);
@@ -237,9 +252,6 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
         TU key0 = TIsa.Broadcast(k0);
         TU key1 = TIsa.Broadcast(k1);
         TF scale24 = TIsa.Broadcast(RoundingKey.Scale24);
-        bool oddDepth = (System.Numerics.BitOperations.Log2((uint)searchSize) & 1) != 0;
-        // A step with n nodes decides two levels, so the last step has SearchSize / 4 nodes.
-        int lastNodes = searchSize / 4;
         TU max = default;
         int j = start;
         fixed (float* tree = table.SearchTree)
@@ -250,6 +262,8 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
             TF first1 = TIsa.Broadcast(firstStep[0]);
             TF first2 = TIsa.Broadcast(firstStep[LevelTable.SearchTreeBlock]);
             TF first3 = TIsa.Broadcast(firstStep[2 * LevelTable.SearchTreeBlock]);
+            // The last step's P1, P2, P3, Floor and Ceiling tables end the tree.
+            float* lastStep = tree + table.SearchTree!.Length - (5 * lastBlock);
             for (; j + (2 * lanes) <= end; j += 2 * lanes)
             {
                 TF gA = TIsa.Load(ref source, j), gB = TIsa.Load(ref source, j + lanes);
@@ -265,113 +279,79 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
                 TF uA = Uniform(TIsa.Add(TIsa.Broadcast(unchecked(counterBase + (uint)j)), TIsa.Indices), key0, key1, scale24);
                 TF uB = Uniform(TIsa.Add(TIsa.Broadcast(unchecked(counterBase + (uint)(j + lanes))), TIsa.Indices), key0, key1, scale24);
 
-                // m = the index decided so far; below/above = the largest probe < x and the smallest probe ≥ x so
-                // far, starting at L_0 and L_s. An odd depth takes one binary step on the root first, an even one
-                // its first 4-ary step on broadcast probes (one node: no lookup).
-                TI mA = default, mB = default;
-                TF belowA = low, belowB = low, aboveA = high, aboveB = high;
+                // m = the index decided so far. An odd depth takes one binary step on the root first, an even one its
+                // first 4-ary step on broadcast probes (one node: no lookup).
+                TI mA, mB;
                 if (oddDepth)
                 {
-                    TI lessA = TIsa.LessThan(root, xA), lessB = TIsa.LessThan(root, xB);
-                    mA = TIsa.Subtract(mA, lessA);
-                    mB = TIsa.Subtract(mB, lessB);
-                    belowA = TIsa.Select(lessA, root, belowA);
-                    belowB = TIsa.Select(lessB, root, belowB);
-                    aboveA = TIsa.Select(lessA, aboveA, root);
-                    aboveB = TIsa.Select(lessB, aboveB, root);
+                    mA = TIsa.IncrementWhereLess(default, root, xA);
+                    mB = TIsa.IncrementWhereLess(default, root, xB);
                 }
                 else
                 {
-                    TI l1A = TIsa.LessThan(first1, xA), l1B = TIsa.LessThan(first1, xB);
-                    TI l2A = TIsa.LessThan(first2, xA), l2B = TIsa.LessThan(first2, xB);
-                    TI l3A = TIsa.LessThan(first3, xA), l3B = TIsa.LessThan(first3, xB);
-                    mA = TIsa.Subtract(TIsa.Subtract(mA, l3A), TIsa.Add(l1A, l2A));
-                    mB = TIsa.Subtract(TIsa.Subtract(mB, l3B), TIsa.Add(l1B, l2B));
-                    belowA = TIsa.Select(l3A, first3, TIsa.Select(l2A, first2, TIsa.Select(l1A, first1, belowA)));
-                    belowB = TIsa.Select(l3B, first3, TIsa.Select(l2B, first2, TIsa.Select(l1B, first1, belowB)));
-                    aboveA = TIsa.Select(l1A, TIsa.Select(l2A, TIsa.Select(l3A, aboveA, first3), first2), first1);
-                    aboveB = TIsa.Select(l1B, TIsa.Select(l2B, TIsa.Select(l3B, aboveB, first3), first2), first1);
+                    mA = TIsa.IncrementWhereLess(TIsa.IncrementWhereLess(TIsa.IncrementWhereLess(default, first1, xA), first2, xA), first3, xA);
+                    mB = TIsa.IncrementWhereLess(TIsa.IncrementWhereLess(TIsa.IncrementWhereLess(default, first1, xB), first2, xB), first3, xB);
                 }
 
-                // 4-ary steps: m ← 4m + [P1 < x] + [P2 < x] + [P3 < x] (compare masks are −1 where true). The
-                // probes are sorted, so the last true one is the new below and the first false one the new above.
+                // The middle 4-ary steps (at most 16 nodes, one register per table): m ← 4m + [P1 < x] + [P2 < x] + [P3 < x].
                 float* step = oddDepth ? firstStep : firstStep + (3 * LevelTable.SearchTreeBlock);
-                int nodes = oddDepth ? 2 : 4;
-                for (; nodes <= lanes && nodes <= lastNodes; nodes *= 4)
+                for (int nodes = oddDepth ? 2 : 4; nodes < lastNodes; nodes *= 4)
                 {
-                    TF p1A = TIsa.LookupTable(step, lanes, mA), p1B = TIsa.LookupTable(step, lanes, mB);
-                    TF p2A = TIsa.LookupTable(step + lanes, lanes, mA), p2B = TIsa.LookupTable(step + lanes, lanes, mB);
-                    TF p3A = TIsa.LookupTable(step + (2 * lanes), lanes, mA), p3B = TIsa.LookupTable(step + (2 * lanes), lanes, mB);
-                    TI l1A = TIsa.LessThan(p1A, xA), l1B = TIsa.LessThan(p1B, xB);
-                    TI l2A = TIsa.LessThan(p2A, xA), l2B = TIsa.LessThan(p2B, xB);
-                    TI l3A = TIsa.LessThan(p3A, xA), l3B = TIsa.LessThan(p3B, xB);
+                    TF probe1A = TIsa.LookupTable(step, lanes, mA), probe1B = TIsa.LookupTable(step, lanes, mB);
+                    TF probe2A = TIsa.LookupTable(step + lanes, lanes, mA), probe2B = TIsa.LookupTable(step + lanes, lanes, mB);
+                    TF probe3A = TIsa.LookupTable(step + (2 * lanes), lanes, mA), probe3B = TIsa.LookupTable(step + (2 * lanes), lanes, mB);
                     mA = TIsa.Add(mA, mA);
                     mB = TIsa.Add(mB, mB);
-                    mA = TIsa.Subtract(TIsa.Subtract(TIsa.Add(mA, mA), l3A), TIsa.Add(l1A, l2A));
-                    mB = TIsa.Subtract(TIsa.Subtract(TIsa.Add(mB, mB), l3B), TIsa.Add(l1B, l2B));
-                    belowA = TIsa.Select(l3A, p3A, TIsa.Select(l2A, p2A, TIsa.Select(l1A, p1A, belowA)));
-                    belowB = TIsa.Select(l3B, p3B, TIsa.Select(l2B, p2B, TIsa.Select(l1B, p1B, belowB)));
-                    aboveA = TIsa.Select(l1A, TIsa.Select(l2A, TIsa.Select(l3A, aboveA, p3A), p2A), p1A);
-                    aboveB = TIsa.Select(l1B, TIsa.Select(l2B, TIsa.Select(l3B, aboveB, p3B), p2B), p1B);
+                    mA = TIsa.IncrementWhereLess(TIsa.IncrementWhereLess(TIsa.IncrementWhereLess(TIsa.Add(mA, mA), probe1A, xA), probe2A, xA), probe3A, xA);
+                    mB = TIsa.IncrementWhereLess(TIsa.IncrementWhereLess(TIsa.IncrementWhereLess(TIsa.Add(mB, mB), probe1B, xB), probe2B, xB), probe3B, xB);
                     step += 3 * lanes;
                 }
 
-                // The last step's tables are wider than a register at depth 7 (32 nodes) and 8 (64 nodes); written
-                // out so each lookup's size is a constant and compiles to its permutes alone.
-                if (nodes == 2 * lanes && nodes <= lastNodes)
-                {
-                    TF p1A = TIsa.LookupTable(step, 2 * lanes, mA), p1B = TIsa.LookupTable(step, 2 * lanes, mB);
-                    TF p2A = TIsa.LookupTable(step + (2 * lanes), 2 * lanes, mA), p2B = TIsa.LookupTable(step + (2 * lanes), 2 * lanes, mB);
-                    TF p3A = TIsa.LookupTable(step + (4 * lanes), 2 * lanes, mA), p3B = TIsa.LookupTable(step + (4 * lanes), 2 * lanes, mB);
-                    TI l1A = TIsa.LessThan(p1A, xA), l1B = TIsa.LessThan(p1B, xB);
-                    TI l2A = TIsa.LessThan(p2A, xA), l2B = TIsa.LessThan(p2B, xB);
-                    TI l3A = TIsa.LessThan(p3A, xA), l3B = TIsa.LessThan(p3B, xB);
-                    mA = TIsa.Add(mA, mA);
-                    mB = TIsa.Add(mB, mB);
-                    mA = TIsa.Subtract(TIsa.Subtract(TIsa.Add(mA, mA), l3A), TIsa.Add(l1A, l2A));
-                    mB = TIsa.Subtract(TIsa.Subtract(TIsa.Add(mB, mB), l3B), TIsa.Add(l1B, l2B));
-                    belowA = TIsa.Select(l3A, p3A, TIsa.Select(l2A, p2A, TIsa.Select(l1A, p1A, belowA)));
-                    belowB = TIsa.Select(l3B, p3B, TIsa.Select(l2B, p2B, TIsa.Select(l1B, p1B, belowB)));
-                    aboveA = TIsa.Select(l1A, TIsa.Select(l2A, TIsa.Select(l3A, aboveA, p3A), p2A), p1A);
-                    aboveB = TIsa.Select(l1B, TIsa.Select(l2B, TIsa.Select(l3B, aboveB, p3B), p2B), p1B);
-                }
-                else if (nodes == 4 * lanes && nodes <= lastNodes)
-                {
-                    TF p1A = TIsa.LookupTable(step, 4 * lanes, mA), p1B = TIsa.LookupTable(step, 4 * lanes, mB);
-                    TF p2A = TIsa.LookupTable(step + (4 * lanes), 4 * lanes, mA), p2B = TIsa.LookupTable(step + (4 * lanes), 4 * lanes, mB);
-                    TF p3A = TIsa.LookupTable(step + (8 * lanes), 4 * lanes, mA), p3B = TIsa.LookupTable(step + (8 * lanes), 4 * lanes, mB);
-                    TI l1A = TIsa.LessThan(p1A, xA), l1B = TIsa.LessThan(p1B, xB);
-                    TI l2A = TIsa.LessThan(p2A, xA), l2B = TIsa.LessThan(p2B, xB);
-                    TI l3A = TIsa.LessThan(p3A, xA), l3B = TIsa.LessThan(p3B, xB);
-                    mA = TIsa.Add(mA, mA);
-                    mB = TIsa.Add(mB, mB);
-                    mA = TIsa.Subtract(TIsa.Subtract(TIsa.Add(mA, mA), l3A), TIsa.Add(l1A, l2A));
-                    mB = TIsa.Subtract(TIsa.Subtract(TIsa.Add(mB, mB), l3B), TIsa.Add(l1B, l2B));
-                    belowA = TIsa.Select(l3A, p3A, TIsa.Select(l2A, p2A, TIsa.Select(l1A, p1A, belowA)));
-                    belowB = TIsa.Select(l3B, p3B, TIsa.Select(l2B, p2B, TIsa.Select(l1B, p1B, belowB)));
-                    aboveA = TIsa.Select(l1A, TIsa.Select(l2A, TIsa.Select(l3A, aboveA, p3A), p2A), p1A);
-                    aboveB = TIsa.Select(l1B, TIsa.Select(l2B, TIsa.Select(l3B, aboveB, p3B), p2B), p1B);
-                }
+                // The last step (16, 32 or 64 nodes: a constant here) also picks the levels. The probes are sorted, so
+                // the last true compare's probe is L_{k−1} (Floor if none) and the first false one's L_k (Ceiling if none).
+                TF p1A = TIsa.LookupTable(lastStep, lastNodes, mA), p1B = TIsa.LookupTable(lastStep, lastNodes, mB);
+                TF p2A = TIsa.LookupTable(lastStep + lastBlock, lastNodes, mA), p2B = TIsa.LookupTable(lastStep + lastBlock, lastNodes, mB);
+                TF p3A = TIsa.LookupTable(lastStep + (2 * lastBlock), lastNodes, mA), p3B = TIsa.LookupTable(lastStep + (2 * lastBlock), lastNodes, mB);
+                TF floorA = TIsa.LookupTable(lastStep + (3 * lastBlock), lastNodes, mA), floorB = TIsa.LookupTable(lastStep + (3 * lastBlock), lastNodes, mB);
+                TF ceilingA = TIsa.LookupTable(lastStep + (4 * lastBlock), lastNodes, mA), ceilingB = TIsa.LookupTable(lastStep + (4 * lastBlock), lastNodes, mB);
+                mA = TIsa.Add(mA, mA);
+                mB = TIsa.Add(mB, mB);
+                mA = TIsa.IncrementWhereLess(TIsa.IncrementWhereLess(TIsa.IncrementWhereLess(TIsa.Add(mA, mA), p1A, xA), p2A, xA), p3A, xA);
+                mB = TIsa.IncrementWhereLess(TIsa.IncrementWhereLess(TIsa.IncrementWhereLess(TIsa.Add(mB, mB), p1B, xB), p2B, xB), p3B, xB);
+                // Each select compares again: a compare is one instruction into a mask register, where keeping it
+                // for reuse turns it into a vector (vpmovm2d) and the selects into vpternlogd.
+                TF belowA = TIsa.SelectWhereLess(p3A, xA, p3A, TIsa.SelectWhereLess(p2A, xA, p2A, TIsa.SelectWhereLess(p1A, xA, p1A, floorA)));
+                TF belowB = TIsa.SelectWhereLess(p3B, xB, p3B, TIsa.SelectWhereLess(p2B, xB, p2B, TIsa.SelectWhereLess(p1B, xB, p1B, floorB)));
+                TF aboveA = TIsa.SelectWhereLess(p1A, xA, TIsa.SelectWhereLess(p2A, xA, TIsa.SelectWhereLess(p3A, xA, ceilingA, p3A), p2A), p1A);
+                TF aboveB = TIsa.SelectWhereLess(p1B, xB, TIsa.SelectWhereLess(p2B, xB, TIsa.SelectWhereLess(p3B, xB, ceilingB, p3B), p2B), p1B);
 
-                // code = (k − 1) + [u·W_k < x − L_{k−1}], as in Encode; the compare mask is −1 where true.
-                TI codeA = TIsa.Subtract(mA, TIsa.LessThan(TIsa.Multiply(uA, TIsa.Subtract(aboveA, belowA)), TIsa.Subtract(xA, belowA)));
-                TI codeB = TIsa.Subtract(mB, TIsa.LessThan(TIsa.Multiply(uB, TIsa.Subtract(aboveB, belowB)), TIsa.Subtract(xB, belowB)));
+                // code = (k − 1) + [u·W_k < x − L_{k−1}], as in Encode.
+                TI codeA = TIsa.IncrementWhereLess(mA, TIsa.Multiply(uA, TIsa.Subtract(aboveA, belowA)), TIsa.Subtract(xA, belowA));
+                TI codeB = TIsa.IncrementWhereLess(mB, TIsa.Multiply(uB, TIsa.Subtract(aboveB, belowB)), TIsa.Subtract(xB, belowB));
                 if (TRule.IsNormScaled)
                 {
                     codeA = TIsa.Or(codeA, TIsa.And(TIsa.LessThan(gA, default), signBit));
                     codeB = TIsa.Or(codeB, TIsa.And(TIsa.LessThan(gB, default), signBit));
                 }
 
-                // 32 codes → 4 groups of 8 → b bytes each (the wide store rule of Encode).
-                Vector128<ulong> codesA = TIsa.NarrowToBytes(codeA, codeA).AsUInt64();
-                Vector128<ulong> codesB = TIsa.NarrowToBytes(codeB, codeB).AsUInt64();
-                BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codesA.ToScalar(), bits, laneMask), bits, offset + 8 <= byteEnd);
+                // 32 codes → 4 groups of 8 → b bytes each (the wide store rule of Encode). At b = 8 a code is its byte:
+                // the narrowed vectors are the packed stream.
+                Vector128<byte> codesA = TIsa.NarrowToBytes(codeA, codeA);
+                Vector128<byte> codesB = TIsa.NarrowToBytes(codeB, codeB);
+                if (bits == 8)
+                {
+                    codesA.StoreUnsafe(ref destination, (nuint)offset);
+                    codesB.StoreUnsafe(ref destination, (nuint)(offset + 16));
+                    offset += 32;
+                    continue;
+                }
+                BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codesA.AsUInt64().ToScalar(), bits, laneMask), bits, offset + 8 <= byteEnd);
                 offset += bits;
-                BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codesA.GetElement(1), bits, laneMask), bits, offset + 8 <= byteEnd);
+                BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codesA.AsUInt64().GetElement(1), bits, laneMask), bits, offset + 8 <= byteEnd);
                 offset += bits;
-                BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codesB.ToScalar(), bits, laneMask), bits, offset + 8 <= byteEnd);
+                BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codesB.AsUInt64().ToScalar(), bits, laneMask), bits, offset + 8 <= byteEnd);
                 offset += bits;
-                BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codesB.GetElement(1), bits, laneMask), bits, offset + 8 <= byteEnd);
+                BitPacking.Store(ref Unsafe.Add(ref destination, offset), BitPacking.Pack8(codesB.AsUInt64().GetElement(1), bits, laneMask), bits, offset + 8 <= byteEnd);
                 offset += bits;
             }
         }
@@ -512,6 +492,24 @@ internal static unsafe class VectorKernel<TIsa, TF, TI, TU>
         }
         TIsa.Store(value, ref output, j);
     }
+}
+
+/// <summary>s ≤ 64 (b = 6), for <see cref="VectorKernel{TIsa, TF, TI, TU}"/>'s search tree.</summary>
+internal readonly struct SearchDepth6 : ISearchDepth
+{
+    public static int Depth => 6;
+}
+
+/// <summary>s ≤ 128 (b = 7).</summary>
+internal readonly struct SearchDepth7 : ISearchDepth
+{
+    public static int Depth => 7;
+}
+
+/// <summary>s ≤ 256 (b = 8).</summary>
+internal readonly struct SearchDepth8 : ISearchDepth
+{
+    public static int Depth => 8;
 }
 
 /// <summary>Which rounding a kernel applies; a type argument so the JIT compiles one loop per rule.</summary>
