@@ -68,7 +68,14 @@ public sealed record SdeTable(string Title, ImmutableArray<string> Columns, Immu
 public sealed record SdeLine(string Label, ImmutableArray<double> X, ImmutableArray<double> Y, ImmutableArray<double> Error);
 
 /// <summary>A plot's worth of lines with axis labels; <see cref="LogY"/>/<see cref="LogX"/> ask for log axes.</summary>
-public sealed record SdeSeries(string Name, string XLabel, string YLabel, ImmutableArray<SdeLine> Lines, bool LogX = false, bool LogY = false);
+/// <param name="Name">The file name (without extension) of its CSV and figures.</param>
+/// <param name="Title">The figure's title, in words.</param>
+/// <param name="XLabel">The x axis label.</param>
+/// <param name="YLabel">The y axis label.</param>
+/// <param name="Lines">The lines.</param>
+/// <param name="LogX">Whether x is drawn on a log axis.</param>
+/// <param name="LogY">Whether y is drawn on a log axis.</param>
+public sealed record SdeSeries(string Name, string Title, string XLabel, string YLabel, ImmutableArray<SdeLine> Lines, bool LogX = false, bool LogY = false);
 
 /// <summary>What an experiment returns: its parameters, tables, plot series and claims.</summary>
 public sealed record SdeReport(

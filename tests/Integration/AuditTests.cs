@@ -83,8 +83,7 @@ public sealed partial class AuditTests : IDisposable
         Assert.True(exit == 0, error);
         foreach (string png in new[] { "histogram.png", "qq.png", "errors.png", "tradeoff.png" })
         {
-            byte[] bytes = File.ReadAllBytes(Path.Combine(outDir, png));
-            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes[..4]);
+            FigureAssert.PngAndSvg(Path.Combine(outDir, png));
         }
         string markdown = File.ReadAllText(Path.Combine(outDir, "report.md"));
         using JsonDocument json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "report.json")));
@@ -147,7 +146,7 @@ public sealed partial class AuditTests : IDisposable
         Assert.Equal([0, 2, 4], report.RootElement.GetProperty("audits").EnumerateArray().Select(a => a.GetProperty("round").GetInt32()));
         foreach (string png in new[] { "drift-tail.png", "drift-alpha.png", "drift-ratio.png" })
         {
-            Assert.True(File.Exists(Path.Combine(auditDir, png)), png);
+            FigureAssert.PngAndSvg(Path.Combine(auditDir, png));
         }
         Assert.Contains("## Drift over rounds", File.ReadAllText(Path.Combine(auditDir, "report.md")), StringComparison.Ordinal);
 

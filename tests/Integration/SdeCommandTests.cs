@@ -52,6 +52,8 @@ public sealed class SdeCommandTests : IDisposable
         Assert.NotEmpty(report.GetProperty("tables").EnumerateArray());
         string[] files = [.. report.GetProperty("files").EnumerateArray().Select(f => f.GetString()!)];
         Assert.Contains(files, f => f.EndsWith(".png", StringComparison.Ordinal));
+        Assert.All(files.Where(f => f.EndsWith(".png", StringComparison.Ordinal)), FigureAssert.PngAndSvg);
+        Assert.Contains(files, f => f.EndsWith(".svg", StringComparison.Ordinal));
         Assert.Contains(files, f => f.EndsWith(".csv", StringComparison.Ordinal));
         Assert.All(files, f => Assert.True(new FileInfo(f).Length > 0, f));
     }
@@ -63,7 +65,7 @@ public sealed class SdeCommandTests : IDisposable
         Assert.True(exitCode == 0, error);
         Assert.Contains("DSignSGD floor vs N", output, StringComparison.Ordinal);
         Assert.Contains("PASS  DSignSGD discrete: slope of log floor vs log N", output, StringComparison.Ordinal);
-        Assert.Contains("wrote 2 file(s) to " + _directory, output, StringComparison.Ordinal);
+        Assert.Contains("wrote 3 file(s) to " + _directory, output, StringComparison.Ordinal);
         Assert.Equal(14, output.Split('\n').Count(l => l.StartsWith("  PASS  ", StringComparison.Ordinal)));
     }
 

@@ -1,36 +1,33 @@
 using System.Globalization;
 using ScottPlot;
+using Verified.Host.Plotting;
 using Verified.Codec.Audit;
 using Verified.Theory;
 
 namespace Verified.Host.Audit;
 
 /// <summary>
-/// The PNG figures of <c>verified audit</c> (ScottPlot, in the style of <c>RunPlots</c>): the histogram with both fitted
-/// densities and the chosen design's levels, the QQ plot, measured against predicted error, the error/bits trade-off,
-/// and for a run the drift of the tail, the thresholds and the error ratios over rounds.
+/// The figures of <c>verified audit</c> in the project's <see cref="FigureStyle"/> (PNG and SVG): the histogram with
+/// both fitted densities and the chosen design's levels, the QQ plot, measured against predicted error, the error/bits
+/// trade-off, and for a run the drift of the tail, the thresholds and the error ratios over rounds. Densities, quantiles,
+/// errors, scales and thresholds span decades and are drawn on log axes.
 /// </summary>
 internal static class AuditPlots
 {
-    private const int Width = 960;
-    private const int Height = 600;
-
     public static IReadOnlyList<string> Write(AuditReport report)
     {
         (AuditInput input, GradientAuditResult r) = report.Detailed;
         float[] gradient = GradientCapture.Read(input.Path);
-        var written = new List<string>
-        {
-            Histogram(report, r, gradient),
-            Quantiles(report, r),
-            Errors(report, r),
-            Tradeoff(report, r),
-        };
+        var written = new List<string>();
+        written.AddRange(Histogram(report, r, gradient));
+        written.AddRange(Quantiles(report, r));
+        written.AddRange(Errors(report, r));
+        written.AddRange(Tradeoff(report, r));
         if (report.IsRun)
         {
-            written.Add(DriftTail(report));
-            written.Add(DriftAlpha(report));
-            written.Add(DriftRatio(report));
+            written.AddRange(DriftTail(report));
+            written.AddRange(DriftAlpha(report));
+            written.AddRange(DriftRatio(report));
         }
         return written;
     }
@@ -43,8 +40,8 @@ internal static class AuditPlots
         return tnq.Length > 0 ? tnq[tnq.Length / 2] : truncated.FirstOrDefault();
     }
 
-    /// <summary>log10 of the empirical density of g with both fitted densities; the marked design's levels and ±α.</summary>
-    private static string Histogram(AuditReport report, GradientAuditResult r, float[] gradient)
+    /// <summary>The empirical density of g (log axis) with both fitted densities; the marked design's levels and ±α.</summary>
+    private static IReadOnlyList<string> Histogram(AuditReport report, GradientAuditResult r, float[] gradient)
     {
         SchemeAudit? marked = Marked(r);
         double[] sorted = GoodnessOfFit.SortedMagnitudes(gradient);
@@ -70,21 +67,20 @@ internal static class AuditPlots
                 density.Add(Math.Log10(counts[b] / (gradient.Length * width)));
             }
         }
-        var plot = new Plot();
-        var data = plot.Add.Scatter(centres.ToArray(), density.ToArray());
-        data.LegendText = "gradient (histogram)";
-        data.LineWidth = 0;
+        Plot plot = FigureStyle.Create(
+            string.Create(CultureInfo.InvariantCulture, $"Gradient density (d = {r.Dimension}) with the fitted models; fit chosen: {r.Fit.Chosen}"),
+            "gradient coordinate g", "density (log scale)");
+        var data = FigureStyle.AddPoints(plot, 0, "gradient (histogram)", centres.ToArray(), density.ToArray());
         data.MarkerSize = 4;
+        int index = 1;
         double[] xs = [.. Enumerable.Range(0, 400).Select(i => -extent + (2 * extent * (i + 0.5) / 400))];
         double floor = density.Count > 0 ? density.Min() - 1 : -10;
         foreach (ModelFitReport m in r.Fit.Models)
         {
             double[] ys = [.. xs.Select(x => Math.Max(floor, Math.Log10(m.Distribution.Pdf(x))))];
-            var line = plot.Add.ScatterLine(xs, ys);
-            line.LineWidth = 2;
-            line.LegendText = m.Kind == "laplace"
+            FigureStyle.AddSeries(plot, index++, m.Kind == "laplace"
                 ? string.Create(CultureInfo.InvariantCulture, $"Laplace γ̂ = {m.Scale:G3}")
-                : string.Create(CultureInfo.InvariantCulture, $"Lomax σ̂ = {m.Scale:G3}, ρ̂ = {m.Shape:G3}");
+                : string.Create(CultureInfo.InvariantCulture, $"Lomax σ̂ = {m.Scale:G3}, ρ̂ = {m.Shape:G3}"), xs, ys, markers: false);
         }
         if (marked is not null)
         {
@@ -103,7 +99,7 @@ internal static class AuditPlots
             foreach (double sign in new[] { -1.0, 1.0 })
             {
                 var alpha = plot.Add.VerticalLine(sign * marked.Design.Alpha);
-                alpha.Color = Colors.Red;
+                alpha.Color = FigureStyle.Series(index).Color;
                 alpha.LineWidth = 2;
                 alpha.LinePattern = LinePattern.Dashed;
                 if (sign > 0)
@@ -112,13 +108,15 @@ internal static class AuditPlots
                 }
             }
         }
-        return Save(plot, report, "histogram.png", string.Create(CultureInfo.InvariantCulture, $"Gradient density (d = {r.Dimension}), fits chosen: {r.Fit.Chosen}"), "g", "log10 density");
+        FigureStyle.UseLogScale(plot.Axes.Left);
+        return Save(plot, report, "histogram.png");
     }
 
     /// <summary>QQ plot of |g| on log-log axes for both fits, with the identity.</summary>
-    private static string Quantiles(AuditReport report, GradientAuditResult r)
+    private static IReadOnlyList<string> Quantiles(AuditReport report, GradientAuditResult r)
     {
-        var plot = new Plot();
+        Plot plot = FigureStyle.Create("Quantiles of |g| against each fitted model (tail probabilities ½ … 2/d)", "model quantile (log scale)", "sample quantile (log scale)");
+        int index = 0;
         double low = double.PositiveInfinity, high = double.NegativeInfinity;
         foreach (ModelFitReport m in r.Fit.Models)
         {
@@ -131,8 +129,7 @@ internal static class AuditPlots
             }
             low = Math.Min(low, Math.Min(x.Min(), y.Min()));
             high = Math.Max(high, Math.Max(x.Max(), y.Max()));
-            var points = plot.Add.Scatter(x, y);
-            points.LegendText = string.Create(CultureInfo.InvariantCulture, $"{m.Kind} (KS {m.KsDistance:G3})");
+            var points = FigureStyle.AddPoints(plot, index++, string.Create(CultureInfo.InvariantCulture, $"{m.Kind} (KS {m.KsDistance:G3})"), x, y);
             points.MarkerSize = 5;
         }
         if (double.IsFinite(low))
@@ -142,121 +139,117 @@ internal static class AuditPlots
             identity.LinePattern = LinePattern.Dashed;
             identity.LegendText = "sample = model";
         }
-        return Save(plot, report, "qq.png", "QQ plot of |g| (tail probabilities ½ … 2/d, log spaced)", "log10 model quantile", "log10 sample quantile", Alignment.UpperLeft);
+        FigureStyle.UseLogScale(plot.Axes.Bottom);
+        FigureStyle.UseLogScale(plot.Axes.Left);
+        return Save(plot, report, "qq.png");
     }
 
-    /// <summary>Measured MSE (markers, with the codec band) and predicted MSE (lines) against bits, per scheme; log10.</summary>
-    private static string Errors(AuditReport report, GradientAuditResult r)
+    /// <summary>Measured MSE (markers) and predicted MSE (dashed, same colour) against bits, per scheme; log axis.</summary>
+    private static IReadOnlyList<string> Errors(AuditReport report, GradientAuditResult r)
     {
-        var plot = new Plot();
+        Plot plot = FigureStyle.Create("Error per coordinate: measured (markers) against the design's prediction (dashed)", "bits per coordinate (the scheme's b)", "MSE (1/d)‖ĝ − g‖² (log scale)");
+        int index = 0;
         foreach (var scheme in r.Schemes.GroupBy(s => s.Spec.Name))
         {
             SchemeAudit[] points = [.. scheme.OrderBy(s => s.Spec.BitsPerCoordinate)];
             double[] bits = [.. points.Select(s => (double)s.Spec.BitsPerCoordinate)];
             AuditFigure[] mse = [.. points.Select(s => s.Figure(AuditFigure.MeanSquaredError)!)];
-            var predicted = plot.Add.ScatterLine(bits, [.. mse.Select(f => Math.Log10(f.Predicted))]);
+            var predicted = FigureStyle.AddSeries(plot, index, $"{scheme.Key} predicted", bits, [.. mse.Select(f => FigureStyle.Log10(f.Predicted))], markers: false);
             predicted.LinePattern = LinePattern.Dashed;
-            predicted.LegendText = $"{scheme.Key} predicted";
-            var measured = plot.Add.Scatter(bits, [.. mse.Select(f => Math.Log10(f.Measured))]);
-            measured.Color = predicted.Color;
-            measured.LineWidth = 0;
+            var measured = FigureStyle.AddPoints(plot, index, $"{scheme.Key} measured", bits, [.. mse.Select(f => FigureStyle.Log10(f.Measured))]);
             measured.MarkerSize = 9;
-            measured.LegendText = $"{scheme.Key} measured";
+            index++;
             foreach ((SchemeAudit s, AuditFigure f) in points.Zip(mse))
             {
                 if (f.Flagged)
                 {
-                    var text = plot.Add.Text(f.Cause, s.Spec.BitsPerCoordinate, Math.Log10(f.Measured));
+                    var text = plot.Add.Text(f.Cause, s.Spec.BitsPerCoordinate, FigureStyle.Log10(f.Measured));
                     text.LabelFontSize = 10;
                 }
             }
         }
-        return Save(plot, report, "errors.png", "MSE per coordinate: measured (markers) vs predicted by the design (dashed)", "bits per coordinate (scheme's b)", "log10 (1/d)‖ĝ − g‖²");
+        FigureStyle.UseIntegerTicks(plot.Axes.Bottom);
+        FigureStyle.UseLogScale(plot.Axes.Left);
+        return Save(plot, report, "errors.png");
     }
 
     /// <summary>Relative error against real bits per coordinate (headers included), one line per scheme.</summary>
-    private static string Tradeoff(AuditReport report, GradientAuditResult r)
+    private static IReadOnlyList<string> Tradeoff(AuditReport report, GradientAuditResult r)
     {
-        var plot = new Plot();
+        Plot plot = FigureStyle.Create("Error against bits: measured MSE relative to the mean square of g", "bits per coordinate on the wire (payload bytes × 8 / d)", "relative MSE (log scale)");
+        int index = 0;
         foreach (var scheme in r.Schemes.GroupBy(s => s.Spec.Name))
         {
             SchemeAudit[] points = [.. scheme.OrderBy(s => s.BitsPerCoordinate)];
             double[] bits = [.. points.Select(s => s.BitsPerCoordinate)];
-            double[] error = [.. points.Select(s => Math.Log10(s.Figure(AuditFigure.MeanSquaredError)!.Measured / r.MeanSquare))];
-            var line = plot.Add.Scatter(bits, error);
-            line.LegendText = scheme.Key;
-            line.MarkerSize = 8;
+            double[] error = [.. points.Select(s => FigureStyle.Log10(s.Figure(AuditFigure.MeanSquaredError)!.Measured / r.MeanSquare))];
+            FigureStyle.AddSeries(plot, index++, scheme.Key, bits, error);
         }
-        return Save(plot, report, "tradeoff.png", "Error against bits: measured MSE / mean square of g", "bits per coordinate on the wire (payload bytes × 8 / d)", "log10 relative MSE");
+        FigureStyle.UseLogScale(plot.Axes.Left);
+        return Save(plot, report, "tradeoff.png");
     }
 
-    private static string DriftTail(AuditReport report)
+    private static IReadOnlyList<string> DriftTail(AuditReport report)
     {
-        var plot = new Plot();
+        Plot plot = FigureStyle.Create("Tail of the gradient over training: fitted power-law exponent", "round", "power-law exponent ρ");
+        int index = 0;
         foreach (var run in report.Audits.GroupBy(a => a.Input.Label))
         {
             var rows = run.OrderBy(a => a.Input.Round).ToArray();
             double[] rounds = [.. rows.Select(a => (double)(a.Input.Round ?? 0))];
-            var lomax = plot.Add.Scatter(rounds, [.. rows.Select(a => a.Result.Fit.Models[1].Shape ?? double.NaN)]);
-            lomax.LegendText = $"{run.Key}: Lomax ρ̂";
-            var hill = plot.Add.Scatter(rounds, [.. rows.Select(a => a.Result.Fit.Hill.TailIndex + 1)]);
-            hill.LegendText = $"{run.Key}: Hill ξ̂ + 1";
-            hill.LinePattern = LinePattern.Dashed;
+            FigureStyle.AddSeries(plot, index++, $"{run.Key}: Lomax ρ̂", rounds, [.. rows.Select(a => a.Result.Fit.Models[1].Shape ?? double.NaN)]);
+            FigureStyle.AddSeries(plot, index++, $"{run.Key}: Hill ξ̂ + 1", rounds, [.. rows.Select(a => a.Result.Fit.Hill.TailIndex + 1)]);
         }
         var three = plot.Add.HorizontalLine(3);
-        three.Color = Colors.Red;
+        three.Color = Colors.Black;
         three.LinePattern = LinePattern.Dotted;
         three.LegendText = "ρ = 3 (infinite variance below)";
-        return Save(plot, report, "drift-tail.png", "Tail of the gradient over training", "round", "power-law exponent ρ");
+        FigureStyle.UseIntegerTicks(plot.Axes.Bottom);
+        return Save(plot, report, "drift-tail.png");
     }
 
-    private static string DriftAlpha(AuditReport report)
+    private static IReadOnlyList<string> DriftAlpha(AuditReport report)
     {
-        var plot = new Plot();
+        Plot plot = FigureStyle.Create("Fitted scale and truncation thresholds over training", "round", "value (log scale)");
+        int index = 0;
         foreach (var run in report.Audits.GroupBy(a => a.Input.Label))
         {
             var rows = run.OrderBy(a => a.Input.Round).ToArray();
             double[] rounds = [.. rows.Select(a => (double)(a.Input.Round ?? 0))];
-            var gamma = plot.Add.Scatter(rounds, [.. rows.Select(a => Math.Log10(a.Result.Fit.Models[0].Scale))]);
-            gamma.LegendText = $"{run.Key}: γ̂";
-            gamma.LinePattern = LinePattern.Dashed;
+            FigureStyle.AddSeries(plot, index++, $"{run.Key}: Laplace scale γ̂", rounds, [.. rows.Select(a => FigureStyle.Log10(a.Result.Fit.Models[0].Scale))]);
             foreach (string label in rows[0].Result.Schemes.Where(s => s.Spec is TruncatedSpec).Select(s => s.Label))
             {
-                var alpha = plot.Add.Scatter(rounds, [.. rows.Select(a => Math.Log10(a.Result.Schemes.First(s => s.Label == label).Design.Alpha))]);
-                alpha.LegendText = $"{run.Key}: α {label}";
+                FigureStyle.AddSeries(plot, index++, $"{run.Key}: α of {label}", rounds, [.. rows.Select(a => FigureStyle.Log10(a.Result.Schemes.First(s => s.Label == label).Design.Alpha))]);
             }
         }
-        return Save(plot, report, "drift-alpha.png", "Fitted scale and truncation thresholds over training", "round", "log10 value");
+        FigureStyle.UseIntegerTicks(plot.Axes.Bottom);
+        FigureStyle.UseLogScale(plot.Axes.Left);
+        return Save(plot, report, "drift-alpha.png");
     }
 
-    private static string DriftRatio(AuditReport report)
+    private static IReadOnlyList<string> DriftRatio(AuditReport report)
     {
-        var plot = new Plot();
+        Plot plot = FigureStyle.Create("Measured error relative to the design's prediction over training", "round", "MSE measured / predicted");
+        int index = 0;
         foreach (var run in report.Audits.GroupBy(a => a.Input.Label))
         {
             var rows = run.OrderBy(a => a.Input.Round).ToArray();
             double[] rounds = [.. rows.Select(a => (double)(a.Input.Round ?? 0))];
             foreach (string label in rows[0].Result.Schemes.Select(s => s.Label))
             {
-                var ratio = plot.Add.Scatter(rounds, [.. rows.Select(a => a.Result.Schemes.First(s => s.Label == label).Figure(AuditFigure.MeanSquaredError)!.Ratio)]);
-                ratio.LegendText = report.Audits.Select(a => a.Input.Label).Distinct().Count() > 1 ? $"{run.Key}: {label}" : label;
+                string legend = report.Audits.Select(a => a.Input.Label).Distinct().Count() > 1 ? $"{run.Key}: {label}" : label;
+                FigureStyle.AddSeries(plot, index++, legend, rounds, [.. rows.Select(a => a.Result.Schemes.First(s => s.Label == label).Figure(AuditFigure.MeanSquaredError)!.Ratio)]);
             }
         }
         var one = plot.Add.HorizontalLine(1);
         one.Color = Colors.Black;
         one.LinePattern = LinePattern.Dashed;
-        return Save(plot, report, "drift-ratio.png", "MSE measured / predicted over training", "round", "ratio");
+        one.LegendText = "measured = predicted";
+        FigureStyle.UseIntegerTicks(plot.Axes.Bottom);
+        return Save(plot, report, "drift-ratio.png");
     }
 
-    /// <summary>Titles the plot, labels its axes, places the legend and writes it as report.Directory/name.</summary>
-    private static string Save(Plot plot, AuditReport report, string name, string title, string xLabel, string yLabel, Alignment legend = Alignment.UpperRight)
-    {
-        plot.Title(title);
-        plot.XLabel(xLabel);
-        plot.YLabel(yLabel);
-        plot.ShowLegend(legend);
-        string path = Path.Combine(report.Directory, name);
-        plot.SavePng(path, Width, Height);
-        return path;
-    }
+    /// <summary>Writes the figure as report.Directory/name and the SVG beside it.</summary>
+    private static IReadOnlyList<string> Save(Plot plot, AuditReport report, string name) =>
+        FigureStyle.Save(plot, Path.Combine(report.Directory, name));
 }

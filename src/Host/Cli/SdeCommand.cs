@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using ScottPlot;
+using Verified.Host.Plotting;
 using Verified.Sde;
 
 namespace Verified.Host.Cli;
@@ -121,12 +122,9 @@ internal static class SdeCommand
     }
 }
 
-/// <summary>Text, JSON, CSV and PNG renderings of an <see cref="SdeReport"/>.</summary>
+/// <summary>Text, JSON, CSV, PNG and SVG renderings of an <see cref="SdeReport"/>.</summary>
 internal static class SdeOutput
 {
-    private const int Width = 960;
-    private const int Height = 600;
-
     public static void WriteText(TextWriter output, SdeReport report, TimeSpan elapsed)
     {
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"verified sde --experiment {report.Experiment}: {report.Description} ({elapsed.TotalSeconds:0.0} s)"));
@@ -205,7 +203,7 @@ internal static class SdeOutput
         return result;
     }
 
-    /// <summary>Writes <c>&lt;series&gt;.csv</c> and <c>&lt;series&gt;.png</c> for each series; returns the paths.</summary>
+    /// <summary>Writes <c>&lt;series&gt;.csv</c>, <c>.png</c> and <c>.svg</c> for each series; returns the paths.</summary>
     public static IReadOnlyList<string> Write(SdeReport report, string directory)
     {
         Directory.CreateDirectory(directory);
@@ -226,35 +224,36 @@ internal static class SdeOutput
                 }
             }
             written.Add(csv);
-            string png = Path.Combine(directory, s.Name + ".png");
-            Plot plot = Draw(report, s);
-            plot.SavePng(png, Width, Height);
-            written.Add(png);
+            written.AddRange(FigureStyle.Save(Draw(s), Path.Combine(directory, s.Name + ".png")));
         }
         return written;
     }
 
-    private static Plot Draw(SdeReport report, SdeSeries s)
+    /// <summary>The series in the project's <see cref="FigureStyle"/>: its title in words, log axes where it asks for them.</summary>
+    private static Plot Draw(SdeSeries s)
     {
-        var plot = new Plot();
+        Plot plot = FigureStyle.Create(s.Title, s.LogX ? $"{s.XLabel} (log scale)" : s.XLabel, s.LogY ? $"{s.YLabel} (log scale)" : s.YLabel);
+        int index = 0;
         foreach (SdeLine line in s.Lines)
         {
             var points = line.X.Zip(line.Y)
                 .Where(p => double.IsFinite(p.First) && double.IsFinite(p.Second) && (!s.LogX || p.First > 0) && (!s.LogY || p.Second > 0))
                 .Select(p => (X: s.LogX ? Math.Log10(p.First) : p.First, Y: s.LogY ? Math.Log10(p.Second) : p.Second))
                 .ToArray();
-            if (points.Length == 0)
+            if (points.Length > 0)
             {
-                continue;
+                FigureStyle.AddSeries(plot, index, line.Label, [.. points.Select(p => p.X)], [.. points.Select(p => p.Y)], markers: points.Length <= 40);
             }
-            var scatter = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
-            scatter.LegendText = line.Label;
-            scatter.MarkerSize = points.Length > 40 ? 0 : 5;
+            index++;
         }
-        plot.Title($"{report.Experiment}: {s.Name}");
-        plot.XLabel(s.LogX ? $"log10 {s.XLabel}" : s.XLabel);
-        plot.YLabel(s.LogY ? $"log10 {s.YLabel}" : s.YLabel);
-        plot.ShowLegend(Alignment.UpperRight);
+        if (s.LogX)
+        {
+            FigureStyle.UseLogScale(plot.Axes.Bottom);
+        }
+        if (s.LogY)
+        {
+            FigureStyle.UseLogScale(plot.Axes.Left);
+        }
         return plot;
     }
 }

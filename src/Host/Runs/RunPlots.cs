@@ -1,18 +1,19 @@
 using System.Globalization;
 using ScottPlot;
+using ScottPlot.Plottables;
+using Verified.Host.Plotting;
 using Verified.Simulation.Experiments;
 
 namespace Verified.Host.Runs;
 
 /// <summary>
-/// The PNG figures of a <c>verified run</c> invocation (ScottPlot): test accuracy against rounds (the papers' first
-/// figure), final accuracy against uploaded bytes (their trade-off figure), and the training loss.
+/// The figures of a <c>verified run</c> invocation, in the project's <see cref="FigureStyle"/> (PNG and SVG): test
+/// accuracy against rounds (the papers' first figure), final accuracy against uploaded bytes on a log axis (their
+/// trade-off figure), and the training loss. Over several seeds a curve is the mean with a ± one standard deviation
+/// band.
 /// </summary>
 internal static class RunPlots
 {
-    private const int Width = 960;
-    private const int Height = 600;
-
     /// <summary>Writes the figures that the report's runs support into its directory; returns the files written.</summary>
     public static IReadOnlyList<string> Write(RunReport report)
     {
@@ -22,11 +23,11 @@ internal static class RunPlots
         {
             return written;
         }
-        written.Add(Save(Accuracy(report.Rows, SeedNote(report)), report, "accuracy.png"));
-        written.Add(Save(Loss(report.Rows, SeedNote(report)), report, "loss.png"));
+        written.AddRange(FigureStyle.Save(Accuracy(report.Rows, SeedNote(report)), Path.Combine(report.Directory, "accuracy.png")));
+        written.AddRange(FigureStyle.Save(Loss(report.Rows, SeedNote(report)), Path.Combine(report.Directory, "loss.png")));
         if (report.Plan.Name == "fig-tradeoff" || report.Summaries.Select(s => s.Spec.Label).Distinct().Count() > 2)
         {
-            written.Add(Tradeoff(report));
+            written.AddRange(FigureStyle.Save(Tradeoff(report.Aggregate(), SeedNote(report)), Path.Combine(report.Directory, "tradeoff.png")));
         }
         return written;
     }
@@ -45,74 +46,71 @@ internal static class RunPlots
             "loss" => Loss(rows, ""),
             _ => throw new ArgumentException($"'{name}' is not a figure: use accuracy or loss.", nameof(name)),
         };
-        using Image image = plot.GetImage(Width, Height);
-        return image.GetImageBytes(ImageFormat.Png, 100);
+        return FigureStyle.Png(plot);
     }
 
-    /// <summary>Test accuracy after each evaluated round, mean over seeds, one line per label.</summary>
+    /// <summary>Test accuracy after each evaluated round: mean over seeds with a ± sd band, one series per label.</summary>
     private static Plot Accuracy(IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows, string seedNote)
     {
-        var plot = new Plot();
-        foreach (var label in Labels(rows))
+        Plot plot = FigureStyle.Create("Test accuracy against rounds" + seedNote, "round", "test accuracy");
+        int index = 0;
+        foreach (string label in Labels(rows))
         {
-            var points = rows
-                .Where(r => r.Metrics.Label == label && r.Metrics.TestAccuracy is not null)
-                .GroupBy(r => r.Metrics.Round)
-                .OrderBy(g => g.Key)
-                .Select(g => (Round: (double)g.Key, Accuracy: g.Average(r => r.Metrics.TestAccuracy!.Value)))
-                .ToArray();
-            if (points.Length == 0)
+            SeedCurve curve = SeedCurve.Of(rows.Where(r => r.Metrics.Label == label && r.Metrics.TestAccuracy is not null), r => r.Metrics.TestAccuracy!.Value);
+            if (curve.Rounds.Length > 0)
             {
-                continue;
+                Draw(plot, index, label, curve, markers: curve.Rounds.Length <= 60);
             }
-            var line = plot.Add.Scatter(points.Select(p => p.Round).ToArray(), points.Select(p => p.Accuracy).ToArray());
-            line.LegendText = label;
-            line.MarkerSize = 6;
+            index++;
         }
-        plot.Title("Test accuracy against rounds" + seedNote);
-        plot.XLabel("round");
-        plot.YLabel("test accuracy");
-        plot.ShowLegend(Alignment.LowerRight);
+        FigureStyle.UseIntegerTicks(plot.Axes.Bottom);
         return plot;
     }
 
-    /// <summary>Training loss per round, mean over seeds, smoothed by a trailing 20-round mean.</summary>
+    /// <summary>Training loss per round smoothed by a trailing 20-round mean: mean over seeds with a ± sd band.</summary>
     private static Plot Loss(IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows, string seedNote)
     {
         const int window = 20;
-        var plot = new Plot();
-        foreach (var label in Labels(rows))
+        Plot plot = FigureStyle.Create(
+            string.Create(CultureInfo.InvariantCulture, $"Training loss (trailing {window}-round mean){seedNote}"), "round", "training loss");
+        int index = 0;
+        foreach (string label in Labels(rows))
         {
-            double[] losses = [.. rows
-                .Where(r => r.Metrics.Label == label)
-                .GroupBy(r => r.Metrics.Round)
-                .OrderBy(g => g.Key)
-                .Select(g => g.Average(r => r.Metrics.TrainingLoss))];
-            if (losses.Length == 0)
+            // Smooth each seed's curve first, then take mean and sd across seeds at each round.
+            var smoothed = new List<(ExperimentSpec Spec, int Round, double Loss)>();
+            foreach (var seed in rows.Where(r => r.Metrics.Label == label).GroupBy(r => r.Spec.Seed))
             {
-                continue;
+                var ordered = seed.OrderBy(r => r.Metrics.Round).ToArray();
+                double sum = 0;
+                for (int i = 0; i < ordered.Length; i++)
+                {
+                    sum += ordered[i].Metrics.TrainingLoss - (i >= window ? ordered[i - window].Metrics.TrainingLoss : 0);
+                    smoothed.Add((ordered[i].Spec, ordered[i].Metrics.Round, sum / Math.Min(i + 1, window)));
+                }
             }
-            double[] rounds = [.. Enumerable.Range(1, losses.Length).Select(r => (double)r)];
-            double[] smoothed = new double[losses.Length];
-            double sum = 0;
-            for (int i = 0; i < losses.Length; i++)
+            SeedCurve curve = SeedCurve.Of(smoothed.Select(s => (s.Spec.Seed, s.Round, s.Loss)));
+            if (curve.Rounds.Length > 0)
             {
-                sum += losses[i] - (i >= window ? losses[i - window] : 0);
-                smoothed[i] = sum / Math.Min(i + 1, window);
+                Draw(plot, index, label, curve, markers: false);
             }
-            var line = plot.Add.ScatterLine(rounds, smoothed);
-            line.LegendText = label;
+            index++;
         }
-        plot.Title(string.Create(CultureInfo.InvariantCulture, $"Training loss (trailing {window}-round mean){seedNote}"));
-        plot.XLabel("round");
-        plot.YLabel("training loss");
-        plot.ShowLegend(Alignment.UpperRight);
+        FigureStyle.UseIntegerTicks(plot.Axes.Bottom);
         return plot;
     }
 
+    private static void Draw(Plot plot, int index, string label, SeedCurve curve, bool markers)
+    {
+        if (curve.Seeds > 1)
+        {
+            FigureStyle.AddBand(plot, index, curve.Rounds, [.. curve.Mean.Zip(curve.Deviation, (m, d) => m - d)], [.. curve.Mean.Zip(curve.Deviation, (m, d) => m + d)]);
+        }
+        FigureStyle.AddSeries(plot, index, label, curve.Rounds, curve.Mean, markers);
+    }
+
     /// <summary>
-    /// Writes accuracy.png, loss.png and, with more than two labels, tradeoff.png for rows merged from several
-    /// invocations (<c>verified plot</c>); <paramref name="aggregate"/> gives the trade-off's points.
+    /// Writes accuracy, loss and, with more than two labels, the trade-off figure (PNG and SVG) for rows merged from
+    /// several invocations (<c>verified plot</c>); <paramref name="aggregate"/> gives the trade-off's points.
     /// </summary>
     public static IReadOnlyList<string> Write(
         string directory, IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows, IReadOnlyList<LabelAggregate> aggregate)
@@ -120,53 +118,54 @@ internal static class RunPlots
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(aggregate);
         int seeds = rows.Select(r => r.Spec.Seed).Distinct().Count();
-        string note = seeds > 1 ? string.Create(CultureInfo.InvariantCulture, $" (mean of {seeds} seeds)") : "";
+        string note = seeds > 1 ? string.Create(CultureInfo.InvariantCulture, $" (mean ± sd of {seeds} seeds)") : "";
         var written = new List<string>();
-        void Write(Plot plot, string name)
-        {
-            string path = Path.Combine(directory, name);
-            plot.SavePng(path, Width, Height);
-            written.Add(path);
-        }
-        Write(Accuracy(rows, note), "accuracy.png");
-        Write(Loss(rows, note), "loss.png");
+        written.AddRange(FigureStyle.Save(Accuracy(rows, note), Path.Combine(directory, "accuracy.png")));
+        written.AddRange(FigureStyle.Save(Loss(rows, note), Path.Combine(directory, "loss.png")));
         if (aggregate.Count > 2)
         {
-            Write(Tradeoff(aggregate, note), "tradeoff.png");
+            written.AddRange(FigureStyle.Save(Tradeoff(aggregate, note), Path.Combine(directory, "tradeoff.png")));
         }
         return written;
     }
 
-    private static string Tradeoff(RunReport report) =>
-        Save(Tradeoff(report.Aggregate(), SeedNote(report)), report, "tradeoff.png");
-
-    /// <summary>Final accuracy (mean ± sd over seeds) against total uploaded MB, one line per scheme over its bit widths.</summary>
+    /// <summary>
+    /// Final accuracy (mean ± sd over seeds) against total uploaded MB on a log axis, one series per scheme over its
+    /// bit widths: full precision uploads 8–30× the bytes of a quantizer, and a linear axis squeezed every quantizer
+    /// into a sliver of the width.
+    /// </summary>
     private static Plot Tradeoff(IEnumerable<LabelAggregate> aggregate, string seedNote)
     {
-        var plot = new Plot();
+        Plot plot = FigureStyle.Create(
+            "Final test accuracy against uploaded bytes" + seedNote,
+            "total uploaded MB, all clients and rounds (log scale)",
+            "final test accuracy");
+        int index = 0;
         foreach (var scheme in aggregate.GroupBy(a => a.Scheme))
         {
-            LabelAggregate[] points = [.. scheme.OrderBy(a => a.BytesMean)];
-            double[] megabytes = [.. points.Select(p => p.BytesMean / 1e6)];
+            LabelAggregate[] points = [.. scheme.Where(p => p.BytesMean > 0).OrderBy(a => a.BytesMean)];
+            if (points.Length == 0)
+            {
+                index++;
+                continue;
+            }
+            double[] megabytes = [.. points.Select(p => FigureStyle.Log10(p.BytesMean / 1e6))];
             double[] accuracy = [.. points.Select(p => p.AccuracyMean)];
-            var line = plot.Add.Scatter(megabytes, accuracy);
-            line.LegendText = scheme.Key;
-            line.MarkerSize = 7;
+            Scatter line = FigureStyle.AddSeries(plot, index, scheme.Key, megabytes, accuracy);
             if (points.Any(p => p.AccuracyStandardDeviation is not null))
             {
                 var bars = plot.Add.ErrorBar(megabytes, accuracy, [.. points.Select(p => p.AccuracyStandardDeviation ?? 0)]);
                 bars.Color = line.Color;
             }
-            foreach (LabelAggregate point in points)
+            foreach ((LabelAggregate point, double x) in points.Zip(megabytes))
             {
-                var text = plot.Add.Text(point.Scheme == "fp" ? "fp" : point.Bits.ToString(CultureInfo.InvariantCulture) + " b", point.BytesMean / 1e6, point.AccuracyMean);
+                var text = plot.Add.Text(point.Scheme == "fp" ? "fp" : point.Bits.ToString(CultureInfo.InvariantCulture) + " b", x, point.AccuracyMean);
                 text.LabelFontSize = 11;
+                text.LabelOffsetX = 6;
             }
+            index++;
         }
-        plot.Title("Final test accuracy against uploaded bytes" + seedNote);
-        plot.XLabel("total uploaded MB (all clients, all rounds; real payload bytes)");
-        plot.YLabel("final test accuracy");
-        plot.ShowLegend(Alignment.LowerRight);
+        FigureStyle.UseLogScale(plot.Axes.Bottom);
         return plot;
     }
 
@@ -175,13 +174,24 @@ internal static class RunPlots
     private static string SeedNote(RunReport report)
     {
         int seeds = report.Summaries.Select(s => s.Spec.Seed).Distinct().Count();
-        return seeds > 1 ? string.Create(CultureInfo.InvariantCulture, $" (mean of {seeds} seeds)") : "";
+        return seeds > 1 ? string.Create(CultureInfo.InvariantCulture, $" (mean ± sd of {seeds} seeds)") : "";
     }
+}
 
-    private static string Save(Plot plot, RunReport report, string name)
+/// <summary>A per-round mean and sample standard deviation over seeds (0 where one seed has the round).</summary>
+internal sealed record SeedCurve(double[] Rounds, double[] Mean, double[] Deviation, int Seeds)
+{
+    public static SeedCurve Of(IEnumerable<(ExperimentSpec Spec, RoundMetrics Metrics)> rows, Func<(ExperimentSpec Spec, RoundMetrics Metrics), double> value) =>
+        Of(rows.Select(r => (r.Spec.Seed, r.Metrics.Round, value(r))));
+
+    public static SeedCurve Of<TSeed>(IEnumerable<(TSeed Seed, int Round, double Value)> points)
     {
-        string path = Path.Combine(report.Directory, name);
-        plot.SavePng(path, Width, Height);
-        return path;
+        var list = points.ToList();
+        var byRound = list.GroupBy(p => p.Round).OrderBy(g => g.Key).ToArray();
+        return new SeedCurve(
+            [.. byRound.Select(g => (double)g.Key)],
+            [.. byRound.Select(g => Statistics.Mean(g.Select(p => p.Value)))],
+            [.. byRound.Select(g => Statistics.StandardDeviation(g.Select(p => p.Value)) ?? 0)],
+            list.Select(p => p.Seed).Distinct().Count());
     }
 }

@@ -85,7 +85,7 @@ public sealed class FloorsExperiment : ISdeExperiment
             Fmt.I($"Spec §4.4 table: d = 1, λ = 1, η = 0.01, N = 4, σ = 1, {specSteps:N0} steps × {specReplicas} replicas (mean ± batch-means SE)"),
             ["method", "discrete", "discrete through the codec", "SDE (EM, h = η)", "predicted (LossFloors)", "exact discrete", "spec simulated", "spec predicted"],
             specRows));
-        series.Add(new SdeSeries("spec-table-trajectories", "t = kη", "loss f(x_k), replica mean", [.. trajectories], LogY: true));
+        series.Add(new SdeSeries("spec-table-trajectories", "Loss trajectories of DSGD, DCSGD and DSignSGD on the quadratic, discrete and SDE", "t = kη", "loss f(x_k), replica mean", [.. trajectories], LogY: true));
 
         // Part 2: the σ sweep, d = 10, N = 4.
         const int dimension = 10;
@@ -154,7 +154,7 @@ public sealed class FloorsExperiment : ISdeExperiment
             Fmt.I($"Stationary loss vs σ: d = {dimension}, λ = 1, η = 0.01, N = {agents}, B = 1, Gaussian noise, {steps:N0} steps (burn-in {burnIn:N0}) × {replicas} replicas"),
             ["method", "ω", "σ", "discrete", "SDE (EM, h = η)", "predicted (LossFloors)", "exact discrete", "discrete vs predicted"],
             rows));
-        series.Add(new SdeSeries("floors-vs-sigma", "σ (per sample)", "stationary loss", [.. lines], LogX: true, LogY: true));
+        series.Add(new SdeSeries("floors-vs-sigma", "Stationary loss against the gradient noise σ: measured and predicted floors", "σ (per sample)", "stationary loss", [.. lines], LogX: true, LogY: true));
 
         // Part 3: DCSGD's stability limit (spec §4.4 item 2, §6 item 24). With N = 1 and Bernoulli(q) the expected
         // second moment obeys v' = ((1 − ηλ)² + η²ωλ²/N)v + …, so the discrete run is stable iff ηωλ/N < 2 − ηλ,

@@ -150,8 +150,8 @@ public sealed class HeavyTailsExperiment : ISdeExperiment
                     rows),
             ],
             [
-                new SdeSeries("second-moment-growth", "window W (steps after burn-in)", "median block mean of ‖x‖²/d", [.. growthLines], LogX: true, LogY: true),
-                new SdeSeries("floors-vs-nu", "ν", "time-averaged loss", [.. floorLines], LogX: true, LogY: true),
+                new SdeSeries("second-moment-growth", "Student-t noise: running second moment over growing windows (growth means infinite variance)", "window W (steps after burn-in)", "median block mean of ‖x‖²/d", [.. growthLines], LogX: true, LogY: true),
+                new SdeSeries("floors-vs-nu", "Student-t noise: stationary loss against the degrees of freedom ν", "ν", "time-averaged loss", [.. floorLines], LogX: true, LogY: true),
             ],
             [.. claims]);
     }

@@ -75,7 +75,7 @@ public sealed class ScalingExperiment : ISdeExperiment
             }
             dsgdLines.Add(c.LineB);
         }
-        series.Add(new SdeSeries("dsgd-dcsgd-rules", "t = kη", "loss, replica mean", [.. dsgdLines], LogY: true));
+        series.Add(new SdeSeries("dsgd-dcsgd-rules", "DSGD and DCSGD scaling rules: loss against rescaled time under each rule's settings", "t = kη", "loss, replica mean", [.. dsgdLines], LogY: true));
 
         // DSignSGD: σ = 4 so that x₀ = 0.5 starts in the linear regime (|λx√B/σ| ≤ 0.25 at B = 4).
         var sign = new Setting("DSignSGD (η, B, N) = (0.01, 1, 4)", SdeMethod.DSignSgd, new SdeSettings(0.01, 1, 4), 4);
@@ -96,7 +96,7 @@ public sealed class ScalingExperiment : ISdeExperiment
             }
             signLines.Add(c.LineB);
         }
-        series.Add(new SdeSeries("dsignsgd-rules", "τ = κ√B·t/σ", "loss, replica mean", [.. signLines], LogY: true));
+        series.Add(new SdeSeries("dsignsgd-rules", "DSignSGD scaling rule: loss against rescaled time under each rule's settings", "τ = κ√B·t/σ", "loss, replica mean", [.. signLines], LogY: true));
 
         return new SdeReport(
             Name,

@@ -95,7 +95,7 @@ public sealed class SpeedupExperiment : ISdeExperiment
                 Fmt.P("tolerance", "5·SE (batch means) + 2 × the first-order discretisation and cubic-drift excess"),
             ],
             [Fmt.Table("DSignSGD floor vs N (mean ± batch-means SE)", ["run", "N", "floor", "ηdσ/(4Nκ)", "floor·N", "vs predicted"], rows)],
-            [new SdeSeries("floor-vs-agents", "agents N", "stationary loss", [.. lines], LogX: true, LogY: true)],
+            [new SdeSeries("floor-vs-agents", "DSignSGD: stationary loss against the number of agents (the 1/N law)", "agents N", "stationary loss", [.. lines], LogX: true, LogY: true)],
             [.. claims]);
     }
 }

@@ -164,6 +164,7 @@ public sealed class Theorem1Experiment : ISdeExperiment
 
     private static SdeSeries BoundSeries(string regime, ImmutableArray<Theorem1Row> rows) => new(
         Fmt.I($"{regime}-measured-over-bound"),
+        Fmt.I($"Theorem 1, {regime} regime: measured mean squared gradient norm over the bound"),
         "bits per coordinate",
         "(1/T)Σ‖∇F‖² / (E_DSGD + E_TQ)",
         [.. rows.Where(r => r.Spec is not FullPrecision).GroupBy(r => r.Spec.Name).Select(g => new SdeLine(
@@ -174,6 +175,7 @@ public sealed class Theorem1Experiment : ISdeExperiment
 
     private static SdeSeries ErrorSeries(ImmutableArray<Theorem1Row> rows) => new(
         "near-quantization-error",
+        "Theorem 1: measured quantization error over its prediction",
         "bits per coordinate",
         "‖ĝ − ḡ‖² per round / (d/N)(rounding variance + M(α))",
         [.. rows.Where(r => r.Spec is not FullPrecision).GroupBy(r => r.Spec.Name).Select(g => new SdeLine(
