@@ -46,9 +46,7 @@ public sealed class RunCommandTests : IDisposable
 
         foreach (string png in new[] { "accuracy.png", "loss.png" })
         {
-            byte[] bytes = File.ReadAllBytes(Path.Combine(outDir, png));
-            Assert.True(bytes.Length > 1000, png);
-            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes[..4]);
+            FigureAssert.PngAndSvg(Path.Combine(outDir, png));
         }
     }
 
@@ -151,6 +149,40 @@ public sealed class RunCommandTests : IDisposable
         Assert.All(heavyTails.Runs, r => Assert.Equal(("student-t:1.5", 0.01), (r.Noise, r.NoiseScale)));
     }
 
+    /// <summary>The fair re-measurement's presets: one change per arm, every arm valid, the template's data set kept.</summary>
+    [Fact]
+    public void ThePapersPresets_PlanOneChangePerArm_OnTheTemplatesDataSet()
+    {
+        var template = new ExperimentSpec { Rounds = 10, Seed = 5, Dataset = "fashion-mnist", ErrorFeedback = true, Fit = "lomax" };
+
+        ExperimentPlan accuracy = ExperimentPlan.Create("papers-accuracy", template, seeds: 5, baseline: true);
+
+        string[] arms =
+        [
+            "fp", "qsgd-3", "qsgd-3-tensor", "nuqsgd-3", "nuqsgd-3-tensor", "tnq-3", "tnq-3-tensor", "tnq-3-tensor-auto",
+            "tnq-3-tensor-ef", "tnq-3-tensor-averaged", "tuq-3-tensor-auto", "tbq-3-tensor-auto",
+        ];
+        Assert.Equal(arms, accuracy.Runs.Take(arms.Length).Select(r => r.Label));
+        Assert.Equal(5 * arms.Length, accuracy.Runs.Length);
+        Assert.Equal(5, accuracy.Runs.Select(r => r.Seed).Distinct().Count());
+        Assert.All(accuracy.Runs, r => Assert.Empty(r.Validate()));
+        // The template's error feedback and fit do not leak into arms that do not name them.
+        Assert.Single(arms, label => label.Contains("-ef", StringComparison.Ordinal));
+        Assert.All(accuracy.Runs, r => Assert.Equal(("fashion-mnist", 10), (r.Dataset, r.Rounds)));
+
+        ExperimentPlan tradeoff = ExperimentPlan.Create("papers-tradeoff", template, seeds: 3, baseline: true);
+        Assert.Equal(3 * (1 + (5 * 4)), tradeoff.Runs.Length);
+        Assert.All(tradeoff.Runs.Where(r => r.Scheme != "fp"), r => Assert.Equal("tensor", r.Segments));
+        Assert.Equal(21, tradeoff.Runs.Select(r => r.Label).Distinct().Count());
+
+        ExperimentPlan model = ExperimentPlan.Create("papers-model", template, seeds: 3, baseline: true);
+        Assert.Equal(["fp", "nuqsgd-3-tensor", "tnq-3-tensor-auto", "tuq-3-tensor-auto"], model.Runs.Take(4).Select(r => r.Label).Order());
+
+        Assert.Equal(new PresetDefaults(300, 5, null), ExperimentPlan.DefaultsOf("papers-accuracy"));
+        Assert.Equal(new PresetDefaults(200, 3, "alexnet"), ExperimentPlan.DefaultsOf("papers-model"));
+        Assert.Equal(new PresetDefaults(null, null, null), ExperimentPlan.DefaultsOf("fig-accuracy"));
+    }
+
     [Fact]
     public void AFailedRun_IsListedInTheSummary_WithTheRoundsItCompleted()
     {
@@ -192,7 +224,7 @@ public sealed class RunCommandTests : IDisposable
         Assert.Contains("tnq-3          2  0.8500 ± 0.0707", output, StringComparison.Ordinal);
         Assert.Contains("fp             1  0.9500", output, StringComparison.Ordinal);
         Assert.Contains("interrupted write", error, StringComparison.Ordinal);
-        Assert.True(File.Exists(Path.Combine(_directory.FullName, "plots", "accuracy.png")));
+        FigureAssert.PngAndSvg(Path.Combine(_directory.FullName, "plots", "accuracy.png"));
 
         File.WriteAllLines(first, [header, "tnq-3,tnq,x"]);
         File.AppendAllLines(first, [Row("fp", "fp", 32, 1, 1, "", 1)]);

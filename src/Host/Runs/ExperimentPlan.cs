@@ -8,12 +8,31 @@ namespace Verified.Host.Runs;
 /// The runs one <c>verified run</c> invocation makes: a single scheme with its full-precision baseline, or a preset
 /// that reproduces one of the papers' figures, each repeated over consecutive seeds.
 /// </summary>
-/// <param name="Name">What the plan is: <c>single</c>, <c>fig-accuracy</c>, <c>fig-tradeoff</c> or <c>heavy-tails</c>.</param>
+/// <param name="Name">What the plan is: <c>single</c> or one of <see cref="Presets"/>.</param>
 /// <param name="Runs">The specs, in the order they run.</param>
 internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec> Runs)
 {
     /// <summary>The presets, by name.</summary>
-    public static readonly ImmutableArray<string> Presets = ["fig-accuracy", "fig-tradeoff", "heavy-tails"];
+    public static readonly ImmutableArray<string> Presets = ["fig-accuracy", "fig-tradeoff", "heavy-tails", "papers-accuracy", "papers-tradeoff", "papers-model"];
+
+    /// <summary>
+    /// The presets of the fair re-measurement (docs/results.md): each arm fixes its scheme, bits, segments, fit, threshold
+    /// and error feedback, so the options that set those are not used with them; the rest of the template (data set,
+    /// clients, batch, learning rate, noise, …) applies to every arm.
+    /// </summary>
+    public static readonly ImmutableArray<string> PaperPresets = ["papers-accuracy", "papers-tradeoff", "papers-model"];
+
+    /// <summary>
+    /// What a preset runs by default where the command line and a --config file say nothing: papers-accuracy 300 rounds
+    /// × 5 seeds, papers-tradeoff 300 × 3, papers-model (AlexNet) 200 × 3; the older presets take the run defaults.
+    /// </summary>
+    public static PresetDefaults DefaultsOf(string preset) => preset switch
+    {
+        "papers-accuracy" => new PresetDefaults(300, 5, null),
+        "papers-tradeoff" => new PresetDefaults(300, 3, null),
+        "papers-model" => new PresetDefaults(200, 3, "alexnet"),
+        _ => new PresetDefaults(null, null, null),
+    };
 
     /// <summary>The schemes of the heavy-tails preset besides full precision: the two remedies and the unbiased baseline.</summary>
     public static readonly ImmutableArray<string> HeavyTailSchemes = [Schemes.Sign.Name, Schemes.Qsgd.Name, Schemes.TruncatedNonUniform.Name];
@@ -31,7 +50,7 @@ internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec
     /// The plan for <paramref name="preset"/> (null: the single run of <paramref name="template"/>), over
     /// <paramref name="seeds"/> seeds starting at the template's.
     /// </summary>
-    /// <param name="preset">null, <c>fig-accuracy</c>, <c>fig-tradeoff</c> or <c>heavy-tails</c>.</param>
+    /// <param name="preset">null or one of <see cref="Presets"/>.</param>
     /// <param name="template">Every field but scheme and bits comes from it (and, for a single run, those too).</param>
     /// <param name="seeds">How many seeds. Range: 1..100.</param>
     /// <param name="baseline">A single run also runs full precision with the same settings (unless it is fp).</param>
@@ -51,11 +70,61 @@ internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec
             // P3 against P1/P2 (issue 6): under the template's gradient noise, full precision, sign compression, unbiased
             // QSGD and truncated TNQSGD at the template's bits.
             "heavy-tails" => [fp, .. HeavyTailSchemes.Select(s => WithScheme(template, s))],
+            "papers-accuracy" => PapersAccuracy(template),
+            "papers-tradeoff" => [fp, .. TradeoffBits.SelectMany(b => PerTensorArms(template, b))],
+            "papers-model" => [fp, .. PapersModelArms(template)],
             _ => throw new ArgumentException($"Unknown preset '{preset}': use {string.Join(" or ", Presets)}.", nameof(preset)),
         };
         ImmutableArray<ExperimentSpec> runs = [.. Enumerable.Range(0, seeds).SelectMany(i => configurations.Select(c => c with { Seed = template.Seed + i }))];
         return new ExperimentPlan(preset ?? "single", runs);
     }
+
+    /// <summary>
+    /// Figure 1 of the fair re-measurement (P1 §2.5, P2 §3.5: accuracy against rounds at 3 bits): full precision; QSGD
+    /// and NUQSGD whole and per tensor; TNQSGD whole (one Laplace fit of the whole upload, the earlier default), then per
+    /// tensor with the Laplace fit, with the fit chosen per tensor (auto), with error feedback, and with the averaged
+    /// threshold (each one change from per tensor with Laplace); TUQSGD and TBQSGD per tensor with auto.
+    /// </summary>
+    private static IEnumerable<ExperimentSpec> PapersAccuracy(ExperimentSpec template)
+    {
+        const int bits = 3;
+        ExperimentSpec Arm(string scheme, string segments, string fit = ExperimentSpec.DefaultFit, bool errorFeedback = false, string threshold = ExperimentSpec.DefaultThreshold) =>
+            FullPrecisionOf(template) with { Scheme = scheme, Bits = bits, Segments = segments, Fit = fit, ErrorFeedback = errorFeedback, Threshold = threshold };
+        yield return FullPrecisionOf(template);
+        foreach (string unbiased in new[] { Schemes.Qsgd.Name, Schemes.Nuqsgd.Name })
+        {
+            yield return Arm(unbiased, ExperimentSpec.DefaultSegments);
+            yield return Arm(unbiased, PerTensor);
+        }
+        yield return Arm(Schemes.TruncatedNonUniform.Name, ExperimentSpec.DefaultSegments);
+        yield return Arm(Schemes.TruncatedNonUniform.Name, PerTensor);
+        yield return Arm(Schemes.TruncatedNonUniform.Name, PerTensor, fit: BestFit);
+        yield return Arm(Schemes.TruncatedNonUniform.Name, PerTensor, errorFeedback: true);
+        yield return Arm(Schemes.TruncatedNonUniform.Name, PerTensor, threshold: "averaged");
+        yield return Arm(Schemes.TruncatedUniform.Name, PerTensor, fit: BestFit);
+        yield return Arm(Schemes.TruncatedBiScaled.Name, PerTensor, fit: BestFit);
+    }
+
+    /// <summary>Figure 2's arms at <paramref name="bits"/>: QSGD and NUQSGD per tensor, the truncated schemes per tensor with auto.</summary>
+    private static IEnumerable<ExperimentSpec> PerTensorArms(ExperimentSpec template, int bits) =>
+        new[] { Schemes.Qsgd.Name, Schemes.Nuqsgd.Name, Schemes.TruncatedNonUniform.Name, Schemes.TruncatedUniform.Name, Schemes.TruncatedBiScaled.Name }
+            .Select(scheme => FullPrecisionOf(template) with
+            {
+                Scheme = scheme,
+                Bits = bits,
+                Segments = PerTensor,
+                Fit = Schemes.TryFind(scheme, out SchemeDefinition? definition, out _) && definition.Truncates ? BestFit : ExperimentSpec.DefaultFit,
+            });
+
+    /// <summary>The papers' model's arms (3 bits): NUQSGD, TUQSGD and TNQSGD per tensor (the truncated ones with auto).</summary>
+    private static IEnumerable<ExperimentSpec> PapersModelArms(ExperimentSpec template) =>
+        PerTensorArms(template, 3).Where(s => s.Scheme is "nuqsgd" or "tuq" or "tnq");
+
+    /// <summary>The segmentation of the per-tensor arms: one design per parameter tensor, as the papers' compressors.</summary>
+    public const string PerTensor = "tensor";
+
+    /// <summary>The fit of the per-tensor truncated arms: Laplace or Lomax per upload and tensor, by BIC.</summary>
+    public const string BestFit = "auto";
 
     /// <summary>
     /// The full-precision reference of <paramref name="template"/>: plain float32 as one whole vector, so segments, error
@@ -100,3 +169,6 @@ internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec
         return spec;
     }
 }
+
+/// <summary>A preset's own defaults; null: the run's default.</summary>
+internal sealed record PresetDefaults(int? Rounds, int? Seeds, string? Model);

@@ -230,7 +230,7 @@ internal sealed class RunReport : IDisposable
             new RunConfigJson(
                 spec.Scheme, spec.EffectiveBits, spec.Clients, spec.Rounds, spec.Model, spec.BatchSize, spec.LearningRate, spec.Momentum,
                 spec.WeightDecay, spec.Split, spec.Seed, spec.Noise, spec.NoiseScale, spec.EvaluateEvery, spec.AuditEvery, spec.Workers, spec.Threads,
-                spec.ErrorFeedback, spec.Threshold, spec.Fit, spec.Segments),
+                spec.ErrorFeedback, spec.Threshold, spec.Fit, spec.Segments, spec.Dataset),
             summary.Dimension,
             summary.Rounds,
             summary.FinalAccuracy,
@@ -315,7 +315,8 @@ internal sealed record RunConfigJson(
     bool ErrorFeedback,
     string Threshold,
     string Fit,
-    string Segments);
+    string Segments,
+    string Dataset);
 
 /// <summary>Where a run's time went, in seconds, and the codec's share of the training time.</summary>
 internal sealed record TimeSecondsJson(

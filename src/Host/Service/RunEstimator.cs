@@ -9,7 +9,7 @@ namespace Verified.Host.Service;
 internal sealed class RunEstimator(SimulationData data)
 {
     /// <summary>The estimate of <paramref name="spec"/> (whose model must parse).</summary>
-    public RunEstimate For(ExperimentSpec spec) => RunEstimate.For(spec, data.Get(), Environment.ProcessorCount);
+    public RunEstimate For(ExperimentSpec spec) => RunEstimate.For(spec, data.Get(spec.Dataset), Environment.ProcessorCount);
 
     /// <summary>The estimate of a stored spec, or null if it cannot be made (a spec stored by an older version).</summary>
     public RunEstimate? TryFor(ExperimentSpec spec)

@@ -182,10 +182,10 @@ internal sealed partial class SimulationWorker(
             // Each attempt records the build, data and machine it runs on; the start stays the first claim's.
             store.SaveProvenance(id, Provenance.Capture(
                 $"POST /api/runs {JsonSerializer.Serialize(spec, ServiceJsonContext.Default.ExperimentSpec)}",
-                run.StartedAt ?? time.GetUtcNow(), data.Get().Files, spec.Threads, spec.Workers));
+                run.StartedAt ?? time.GetUtcNow(), data.Get(spec.Dataset).Files, spec.Threads, spec.Workers));
             lock (s_construction)
             {
-                experiment = new ExperimentRun(spec, data.Get(), time);
+                experiment = new ExperimentRun(spec, data.Get(spec.Dataset), time);
             }
         }
 #pragma warning disable CA1031 // A job that cannot be set up fails with the reason; the service goes on.

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Verified.Simulation.Data;
 using Verified.Simulation.Experiments;
 using Verified.Theory;
 
@@ -18,6 +19,7 @@ internal static class SpecReader
     [
         "scheme", "bits", "clients", "rounds", "model", "batchSize", "learningRate", "momentum", "weightDecay", "split", "seed",
         "evaluateEvery", "auditEvery", "workers", "threads", "noise", "noiseScale", "errorFeedback", "threshold", "fit", "segments",
+        "dataset",
     ];
 
     // What GET /api/runs/{id} shows of a spec besides its fields; accepted (and ignored) so that a spec can be resubmitted as shown.
@@ -78,6 +80,7 @@ internal static class SpecReader
                 case "threshold": spec = Text(value, field, Add) is { } threshold ? spec with { Threshold = threshold } : spec; break;
                 case "fit": spec = Text(value, field, Add) is { } fit ? spec with { Fit = fit } : spec; break;
                 case "segments": spec = Text(value, field, Add) is { } segments ? spec with { Segments = segments } : spec; break;
+                case "dataset": spec = Text(value, field, Add) is { } dataset ? spec with { Dataset = dataset } : spec; break;
                 case "errorFeedback": spec = Boolean(value, field, Add) is { } feedback ? spec with { ErrorFeedback = feedback } : spec; break;
                 case "noiseScale": spec = Real(value, field, Add) is { } noiseScale ? spec with { NoiseScale = noiseScale } : spec; break;
                 case "bits": spec = Integer(value, field, Add) is { } bits ? spec with { Bits = bits } : spec; break;
@@ -127,7 +130,17 @@ internal static class SpecReader
         }
         if (errors.Count == 0 && limits.Estimate is { } estimator)
         {
-            RunEstimate estimate = estimator(spec);
+            RunEstimate estimate;
+            try
+            {
+                estimate = estimator(spec);
+            }
+            catch (DataSetNotFoundException exception)
+            {
+                // The spec is valid but this machine lacks its data set: say how to install it, store nothing.
+                Add("dataset", $"dataset = {spec.Dataset} is not available on this service: {exception.Message}");
+                return (null, Freeze(errors));
+            }
             if (spec.ToQuantizerSpec() is RandKSparsification randk && randk.Kept > estimate.Parameters)
             {
                 Add("scheme", string.Create(CultureInfo.InvariantCulture,

