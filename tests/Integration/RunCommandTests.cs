@@ -178,7 +178,22 @@ public sealed class RunCommandTests : IDisposable
         ExperimentPlan model = ExperimentPlan.Create("papers-model", template, seeds: 3, baseline: true);
         Assert.Equal(["fp", "nuqsgd-3-tensor", "tnq-3-tensor-auto", "tuq-3-tensor-auto"], model.Runs.Take(4).Select(r => r.Label).Order());
 
+        // The scaling rules (spec §4.5) change only the batch (DCSGD: B/q) or the learning rate and batch (DSignSGD: κη, κ²B).
+        var scalingTemplate = new ExperimentSpec { Seed = 5, BatchSize = 16, LearningRate = 0.02 };
+        ExperimentPlan scaling = ExperimentPlan.Create("papers-scaling", scalingTemplate, seeds: 3, baseline: true);
+        string[] scalingArms =
+        [
+            "fp-b16-lr0.02", "bernoulli-0.5-b16-lr0.02", "bernoulli-0.5-lr0.02", "bernoulli-0.25-b16-lr0.02", "bernoulli-0.25-b64-lr0.02",
+            "usign-b16-lr0.02", "usign-b64-lr0.04",
+        ];
+        Assert.Equal(scalingArms, scaling.Runs.Take(scalingArms.Length).Select(r => r.Label));
+        Assert.Equal(3 * scalingArms.Length, scaling.Runs.Length);
+        Assert.All(scaling.Runs, r => Assert.Empty(r.Validate()));
+        Assert.All(scaling.Runs, r => Assert.Equal(scalingTemplate.Momentum, r.Momentum));
+        Assert.Equal(["fp", "bernoulli-0.5", "bernoulli-0.5-b64"], ExperimentPlan.Create("papers-scaling", new ExperimentSpec(), 1, true).Runs.Take(3).Select(r => r.Label));
+
         Assert.Equal(new PresetDefaults(300, 5, null), ExperimentPlan.DefaultsOf("papers-accuracy"));
+        Assert.Equal(new PresetDefaults(200, 3, null), ExperimentPlan.DefaultsOf("papers-scaling"));
         Assert.Equal(new PresetDefaults(200, 3, "alexnet"), ExperimentPlan.DefaultsOf("papers-model"));
         Assert.Equal(new PresetDefaults(null, null, null), ExperimentPlan.DefaultsOf("fig-accuracy"));
     }
@@ -201,6 +216,30 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(0, summary.RootElement.GetProperty("finishedRuns").GetInt32());
     }
 
+    /// <summary>Paired by seed: only seeds both labels finished count, and the error is sd(differences)/√pairs.</summary>
+    [Fact]
+    public void APairedDifference_UsesTheSeedsBothFinished()
+    {
+        var finals = new Dictionary<(string Label, long Seed), double>
+        {
+            [("tnq-3", 1)] = 0.90,
+            [("tnq-3", 2)] = 0.92,
+            [("tnq-3", 3)] = 0.94,
+            [("tnq-3", 4)] = 0.10,
+            [("fp", 1)] = 0.91,
+            [("fp", 2)] = 0.91,
+            [("fp", 3)] = 0.91,
+            [("fp", 5)] = 0.99,
+        };
+
+        PairedDifference paired = PlotCommand.Paired(finals, "tnq-3", "fp")!;
+
+        Assert.Equal(3, paired.Pairs);
+        Assert.Equal(0.01, paired.Mean, 12);
+        Assert.Equal(0.02 / Math.Sqrt(3), paired.StandardError!.Value, 12);
+        Assert.Null(PlotCommand.Paired(finals, "tnq-3", "qsgd-3"));
+    }
+
     [Fact]
     public void Plot_MergesSeedsFromSeveralFiles_CountingEachRoundOnce_AndNamesABadLine()
     {
@@ -221,10 +260,18 @@ public sealed class RunCommandTests : IDisposable
         var (exit, output, error) = Run("plot", first, second, "--out", Path.Combine(_directory.FullName, "plots"));
 
         Assert.True(exit == 0, error);
-        Assert.Contains("tnq-3          2  0.8500 ± 0.0707", output, StringComparison.Ordinal);
-        Assert.Contains("fp             1  0.9500", output, StringComparison.Ordinal);
+        // tnq-3's seeds 1 and 2 finished; fp only seed 1, so the paired difference has one pair and no standard error.
+        Assert.Matches(@"tnq-3\s+2\s+0\.8500 ± 0\.0707\s+0\.00\s+−5\.00 \(1\)", output);
+        Assert.Matches(@"fp\s+1\s+0\.9500 ± –\s+0\.00\n", output.ReplaceLineEndings("\n"));
         Assert.Contains("interrupted write", error, StringComparison.Ordinal);
         FigureAssert.PngAndSvg(Path.Combine(_directory.FullName, "plots", "accuracy.png"));
+
+        // Markdown, against a second baseline (tnq-3) and one that no run has (named on stderr, not compared).
+        (exit, output, error) = Run("plot", first, second, "--out", Path.Combine(_directory.FullName, "plots"), "--markdown", "--baseline", "fp", "tnq-3", "qsgd-3");
+        Assert.True(exit == 0, error);
+        Assert.Contains("| label | seeds | final accuracy (mean ± sd) | uploaded MB | vs fp, points (paired ± se, pairs) | vs tnq-3, points (paired ± se, pairs) |", output, StringComparison.Ordinal);
+        Assert.Contains("| fp | 1 | 0.9500 ± – | 0.00 |  | +5.00 (1) |", output, StringComparison.Ordinal);
+        Assert.Contains("no finished run is labelled qsgd-3", error, StringComparison.Ordinal);
 
         File.WriteAllLines(first, [header, "tnq-3,tnq,x"]);
         File.AppendAllLines(first, [Row("fp", "fp", 32, 1, 1, "", 1)]);

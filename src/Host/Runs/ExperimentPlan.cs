@@ -13,24 +13,26 @@ namespace Verified.Host.Runs;
 internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec> Runs)
 {
     /// <summary>The presets, by name.</summary>
-    public static readonly ImmutableArray<string> Presets = ["fig-accuracy", "fig-tradeoff", "heavy-tails", "papers-accuracy", "papers-tradeoff", "papers-model"];
+    public static readonly ImmutableArray<string> Presets = ["fig-accuracy", "fig-tradeoff", "heavy-tails", "papers-accuracy", "papers-tradeoff", "papers-model", "papers-scaling"];
 
     /// <summary>
     /// The presets of the fair re-measurement (docs/results.md): each arm fixes its scheme, bits, segments, fit, threshold
     /// and error feedback, so the options that set those are not used with them; the rest of the template (data set,
     /// clients, batch, learning rate, noise, …) applies to every arm.
     /// </summary>
-    public static readonly ImmutableArray<string> PaperPresets = ["papers-accuracy", "papers-tradeoff", "papers-model"];
+    public static readonly ImmutableArray<string> PaperPresets = ["papers-accuracy", "papers-tradeoff", "papers-model", "papers-scaling"];
 
     /// <summary>
     /// What a preset runs by default where the command line and a --config file say nothing: papers-accuracy 300 rounds
-    /// × 5 seeds, papers-tradeoff 300 × 3, papers-model (AlexNet) 200 × 3; the older presets take the run defaults.
+    /// × 5 seeds, papers-tradeoff 300 × 3, papers-model (AlexNet) 200 × 3, papers-scaling 200 × 3; the older presets
+    /// take the run defaults.
     /// </summary>
     public static PresetDefaults DefaultsOf(string preset) => preset switch
     {
         "papers-accuracy" => new PresetDefaults(300, 5, null),
         "papers-tradeoff" => new PresetDefaults(300, 3, null),
         "papers-model" => new PresetDefaults(200, 3, "alexnet"),
+        "papers-scaling" => new PresetDefaults(200, 3, null),
         _ => new PresetDefaults(null, null, null),
     };
 
@@ -73,6 +75,7 @@ internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec
             "papers-accuracy" => PapersAccuracy(template),
             "papers-tradeoff" => [fp, .. TradeoffBits.SelectMany(b => PerTensorArms(template, b))],
             "papers-model" => [fp, .. PapersModelArms(template)],
+            "papers-scaling" => [fp, .. PapersScalingArms(template)],
             _ => throw new ArgumentException($"Unknown preset '{preset}': use {string.Join(" or ", Presets)}.", nameof(preset)),
         };
         ImmutableArray<ExperimentSpec> runs = [.. Enumerable.Range(0, seeds).SelectMany(i => configurations.Select(c => c with { Seed = template.Seed + i }))];
@@ -119,6 +122,42 @@ internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec
     /// <summary>The papers' model's arms (3 bits): NUQSGD, TUQSGD and TNQSGD per tensor (the truncated ones with auto).</summary>
     private static IEnumerable<ExperimentSpec> PapersModelArms(ExperimentSpec template) =>
         PerTensorArms(template, 3).Where(s => s.Scheme is "nuqsgd" or "tuq" or "tnq");
+
+    /// <summary>The keep probabilities of the scaling preset's unbiased sparsifier: compression variance ω = 1/q − 1 = 1 and 3.</summary>
+    public static readonly ImmutableArray<double> ScalingKeepProbabilities = [0.5, 0.25];
+
+    /// <summary>The square-root rule's κ in the scaling preset: (η, B) → (κη, κ²B).</summary>
+    public const int SignScalingFactor = 2;
+
+    /// <summary>
+    /// The SDE paper's scaling rules on a network (P3; spec §4.5), each arm at the template's learning rate η and batch B
+    /// unless it says otherwise:
+    /// <list type="bullet">
+    /// <item>DCSGD with Bernoulli sparsification at q (ω = 1/q − 1), first at (η, B), then with the rule that recovers
+    /// DSGD(η, B, N) at the same η and the same number of steps: B' = (1 + ω)B = B/q. The rule's invariant is
+    /// η(1 + ω)/(BN) (spec §4.5); it scales the batch only.</item>
+    /// <item>DSignSGD (unit signs) at (η, B), then with its square-root rule (κη, κ²B), κ = <see cref="SignScalingFactor"/>:
+    /// its SDE is unchanged with time rescaled by κ, so the rule should reach in r rounds what (η, B) reaches in κr.</item>
+    /// </list>
+    /// Momentum, weight decay and the rest come from the template unchanged (the SDEs are derived for plain SGD).
+    /// </summary>
+    private static IEnumerable<ExperimentSpec> PapersScalingArms(ExperimentSpec template)
+    {
+        ExperimentSpec fp = FullPrecisionOf(template);
+        foreach (double keep in ScalingKeepProbabilities)
+        {
+            string scheme = "bernoulli:" + keep.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            yield return fp with { Scheme = scheme };
+            yield return fp with { Scheme = scheme, BatchSize = (int)Math.Round(template.BatchSize / keep) };
+        }
+        yield return fp with { Scheme = Schemes.UnitSign.Name };
+        yield return fp with
+        {
+            Scheme = Schemes.UnitSign.Name,
+            LearningRate = SignScalingFactor * template.LearningRate,
+            BatchSize = SignScalingFactor * SignScalingFactor * template.BatchSize,
+        };
+    }
 
     /// <summary>The segmentation of the per-tensor arms: one design per parameter tensor, as the papers' compressors.</summary>
     public const string PerTensor = "tensor";

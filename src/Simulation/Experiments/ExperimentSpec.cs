@@ -41,10 +41,10 @@ public sealed record ExperimentSpec
     public string Model { get; init; } = "cnn";
 
     /// <summary>Minibatch per client.</summary>
-    public int BatchSize { get; init; } = 32;
+    public int BatchSize { get; init; } = DefaultBatchSize;
 
     /// <summary>η.</summary>
-    public double LearningRate { get; init; } = 0.01;
+    public double LearningRate { get; init; } = DefaultLearningRate;
 
     /// <summary>μ.</summary>
     public double Momentum { get; init; } = 0.9;
@@ -131,6 +131,12 @@ public sealed record ExperimentSpec
 
     /// <summary>The default of <see cref="Fit"/>.</summary>
     public const string DefaultFit = "laplace";
+
+    /// <summary>The default per-client batch.</summary>
+    public const int DefaultBatchSize = 32;
+
+    /// <summary>The default learning rate.</summary>
+    public const double DefaultLearningRate = 0.01;
 
     /// <summary>
     /// Every invalid field, as (field, message) pairs in field order; empty when the spec is valid. Messages say the
@@ -256,7 +262,7 @@ public sealed record ExperimentSpec
     /// What was run, for tables, plots, file names and run labels: the quantizer's <see cref="QuantizerSpec.Label"/>
     /// (<c>tnq-3</c>, <c>fp</c>, <c>bernoulli-0.1</c>), then one suffix per option that is not at its default, in this
     /// order: <c>-SEGMENTS</c> (<c>-tensor</c>, <c>-bucket4096</c>), <c>-FIT</c> (<c>-lomax</c>), <c>-THRESHOLD</c>
-    /// (<c>-averaged</c>, <c>-relaxed</c>, <c>-alphaA</c>), <c>-ef</c>. So <c>tnq-3-tensor-auto-ef</c>; a spec with
+    /// (<c>-averaged</c>, <c>-relaxed</c>, <c>-alphaA</c>), <c>-ef</c>, <c>-bBATCH</c>, <c>-lrRATE</c>. So <c>tnq-3-tensor-auto-ef</c>; a spec with
     /// every default keeps its old label. For a scheme that does not parse, the text as written with ':' as '-', so
     /// that even a rejected spec can be named in a report.
     /// </summary>
@@ -288,6 +294,16 @@ public sealed record ExperimentSpec
             if (ErrorFeedback)
             {
                 label.Append("-ef");
+            }
+            // Batch and learning rate name a run only where they differ from the defaults, as in the scaling preset's
+            // rule-scaled arms; every other run keeps its label.
+            if (BatchSize != DefaultBatchSize)
+            {
+                label.Append("-b").Append(BatchSize.ToString(CultureInfo.InvariantCulture));
+            }
+            if (LearningRate != DefaultLearningRate)
+            {
+                label.Append("-lr").Append(LearningRate.ToString("R", CultureInfo.InvariantCulture));
             }
             return label.ToString();
         }
