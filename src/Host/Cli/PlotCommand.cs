@@ -17,9 +17,16 @@ internal static class PlotCommand
     {
         var metrics = new Argument<FileInfo[]>("metrics") { Description = "metrics.csv files (or run directories holding one), earliest first.", Arity = ArgumentArity.OneOrMore };
         var outDirectory = new Option<DirectoryInfo>("--out") { Description = "Where to write accuracy.png, loss.png and tradeoff.png.", Required = true };
+        var baselines = new Option<string[]>("--baseline")
+        {
+            Description = "Compare every label with this one, paired by seed: the mean difference of final accuracy and its standard error (sd of the differences / √pairs). Repeatable; default fp.",
+            DefaultValueFactory = _ => ["fp"],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var markdown = new Option<bool>("--markdown") { Description = "Print the table as Markdown (for docs/results.md)." };
         var command = new Command("plot", "Draw the figures of several 'verified run' outputs together (e.g. seeds run in separate processes).")
         {
-            metrics, outDirectory,
+            metrics, outDirectory, baselines, markdown,
         };
         command.SetAction(parse =>
         {
@@ -50,12 +57,14 @@ internal static class PlotCommand
                 {
                     output.WriteLine($"wrote {written}");
                 }
-                output.WriteLine("label      seeds  final accuracy (mean ± sd)   uploaded MB");
-                foreach (LabelAggregate a in aggregate)
+                string[] compared = [.. parse.GetValue(baselines)!.Distinct(StringComparer.Ordinal)];
+                string[] absent = [.. compared.Where(b => !aggregate.Any(a => a.Label == b))];
+                if (absent.Length > 0)
                 {
-                    string sd = a.AccuracyStandardDeviation is { } s ? s.ToString("0.0000", CultureInfo.InvariantCulture) : "–";
-                    output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{a.Label,-10} {a.Seeds,5}  {a.AccuracyMean:0.0000} ± {sd,-16} {a.BytesMean / 1e6,11:0.00}"));
+                    error.WriteLine($"verified plot: no finished run is labelled {string.Join(", ", absent)}, so nothing is compared with it (labels: {string.Join(", ", aggregate.Select(a => a.Label))}).");
                 }
+                IReadOnlyDictionary<(string Label, long Seed), double> finals = FinalAccuracies(rows);
+                WriteTable(output, aggregate, [.. compared.Where(b => !absent.Contains(b))], finals, parse.GetValue(markdown));
                 return 0;
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
@@ -65,6 +74,86 @@ internal static class PlotCommand
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// The table: per label, seeds, final accuracy mean ± sd, uploaded MB, and per baseline the paired difference
+    /// (label − baseline, over the seeds both finished) with its standard error.
+    /// </summary>
+    internal static void WriteTable(
+        TextWriter output, IReadOnlyList<LabelAggregate> aggregate, IReadOnlyList<string> baselines,
+        IReadOnlyDictionary<(string Label, long Seed), double> finals, bool markdown)
+    {
+        static string Points(double accuracy) => (100 * accuracy).ToString("+0.00;−0.00;0.00", CultureInfo.InvariantCulture);
+        string Versus(string label, string baseline)
+        {
+            if (label == baseline)
+            {
+                return "";
+            }
+            PairedDifference? paired = Paired(finals, label, baseline);
+            return paired switch
+            {
+                null => "–",
+                { StandardError: { } se } => string.Create(CultureInfo.InvariantCulture, $"{Points(paired.Mean)} ± {100 * se:0.00} ({paired.Pairs})"),
+                _ => string.Create(CultureInfo.InvariantCulture, $"{Points(paired.Mean)} ({paired.Pairs})"),
+            };
+        }
+        string[] header = ["label", "seeds", "final accuracy (mean ± sd)", "uploaded MB", .. baselines.Select(b => $"vs {b}, points (paired ± se, pairs)")];
+        List<string[]> lines =
+        [
+            .. aggregate.Select(a => (string[])
+            [
+                a.Label,
+                a.Seeds.ToString(CultureInfo.InvariantCulture),
+                string.Create(CultureInfo.InvariantCulture, $"{a.AccuracyMean:0.0000} ± {(a.AccuracyStandardDeviation is { } sd ? sd.ToString("0.0000", CultureInfo.InvariantCulture) : "–")}"),
+                (a.BytesMean / 1e6).ToString("0.00", CultureInfo.InvariantCulture),
+                .. baselines.Select(b => Versus(a.Label, b)),
+            ]),
+        ];
+        if (markdown)
+        {
+            output.WriteLine("| " + string.Join(" | ", header) + " |");
+            output.WriteLine("| " + string.Join(" | ", header.Select((_, i) => i == 0 ? "---" : "---:")) + " |");
+            foreach (string[] line in lines)
+            {
+                output.WriteLine("| " + string.Join(" | ", line) + " |");
+            }
+            return;
+        }
+        // Columns as wide as their widest cell: labels such as tnq-3-tensor-averaged do not push the rest out of line.
+        int[] widths = [.. header.Select((h, i) => Math.Max(i == 0 ? 10 : 0, lines.Select(l => l[i].Length).Append(h.Length).Max()))];
+        string Format(string[] cells) => string.Join("  ", cells.Select((c, i) => i == 0 ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))).TrimEnd();
+        output.WriteLine(Format(header));
+        foreach (string[] line in lines)
+        {
+            output.WriteLine(Format(line));
+        }
+    }
+
+    /// <summary>Each (label, seed)'s final test accuracy: that of its last row, when that row has one (see <see cref="Aggregate"/>).</summary>
+    internal static IReadOnlyDictionary<(string Label, long Seed), double> FinalAccuracies(IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows) =>
+        rows.GroupBy(r => (r.Metrics.Label, r.Spec.Seed))
+            .Select(g => g.MaxBy(r => r.Metrics.Round))
+            .Where(last => last.Metrics.TestAccuracy is not null)
+            .ToDictionary(last => (last.Metrics.Label, last.Spec.Seed), last => last.Metrics.TestAccuracy!.Value);
+
+    /// <summary>
+    /// <paramref name="label"/>'s final accuracy minus <paramref name="baseline"/>'s, paired by seed (the seed fixes the
+    /// data partition, the initial θ and the minibatches, so a paired difference removes what the two share); null when
+    /// they share no seed. The standard error is the sample sd of the differences over √pairs (null for one pair).
+    /// </summary>
+    internal static PairedDifference? Paired(IReadOnlyDictionary<(string Label, long Seed), double> finals, string label, string baseline)
+    {
+        double[] differences =
+        [
+            .. finals.Where(f => f.Key.Label == label && finals.ContainsKey((baseline, f.Key.Seed)))
+                .OrderBy(f => f.Key.Seed)
+                .Select(f => f.Value - finals[(baseline, f.Key.Seed)]),
+        ];
+        return differences.Length == 0
+            ? null
+            : new PairedDifference(differences.Length, Statistics.Mean(differences), Statistics.StandardDeviation(differences) / Math.Sqrt(differences.Length));
     }
 
     /// <summary>
@@ -171,3 +260,6 @@ internal static class PlotCommand
         return (spec, metrics);
     }
 }
+
+/// <summary>A paired difference of final accuracy: how many seeds pair, the mean difference and its standard error (null for one pair).</summary>
+internal sealed record PairedDifference(int Pairs, double Mean, double? StandardError);
