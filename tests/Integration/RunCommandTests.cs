@@ -240,6 +240,55 @@ public sealed class RunCommandTests : IDisposable
         Assert.Null(PlotCommand.Paired(finals, "tnq-3", "qsgd-3"));
     }
 
+    /// <summary>
+    /// The mechanism table: means over the audited rounds of finished runs only, measured truncation MSE over the mean
+    /// predicted M(α), full precision left out; tables.md holds both tables.
+    /// </summary>
+    [Fact]
+    public void Plot_WritesTheAuditMechanism_OfFinishedRunsOnly()
+    {
+        string Row(string label, string scheme, int seed, int round, string accuracy, string truncationRate, string truncationMse, string bias) =>
+            string.Join(',', RunReport.Columns.Select(column => column switch
+            {
+                "label" => label,
+                "scheme" => scheme,
+                "bits" => "3",
+                "seed" => seed.ToString(CultureInfo.InvariantCulture),
+                "round" => round.ToString(CultureInfo.InvariantCulture),
+                "test_accuracy" => accuracy,
+                "upload_bytes" or "total_bytes" => "100",
+                "predicted_truncation_rate" => "0.01",
+                "measured_truncation_rate" => truncationRate,
+                "predicted_truncation_mse" => "0.5",
+                "measured_truncation_mse" => truncationMse,
+                "measured_mse" or "measured_rounding_variance" or "expected_rounding_variance" => truncationRate.Length == 0 ? "" : "2",
+                "averaged_bias_squared" => bias,
+                "averaged_variance" => truncationRate.Length == 0 ? "" : "0.001",
+                _ => "1",
+            }));
+        string file = Path.Combine(_directory.FullName, "audited.csv");
+        File.WriteAllLines(file,
+        [
+            RunReport.CsvHeader,
+            Row("tnq-3", "tnq", 1, 0, "", "0.02", "1", "0.1"),
+            Row("tnq-3", "tnq", 1, 1, "0.9", "0.04", "2", "0.3"),
+            // Seed 2 never finished (no accuracy on its last row): its audit does not count.
+            Row("tnq-3", "tnq", 2, 0, "", "0.9", "100", "0.9"),
+            Row("fp", "fp", 1, 0, "", "0", "0", "0"),
+            Row("fp", "fp", 1, 1, "0.95", "", "", ""),
+        ]);
+
+        var (exit, output, error) = Run("plot", file, "--out", Path.Combine(_directory.FullName, "mechanism"));
+
+        Assert.True(exit == 0, error);
+        // Predicted 1 %, measured (2 + 4)/2 = 3 %, truncation MSE 1.5 / 0.5 = 3×, rounding 1×, bias² 20 %, variance 0.10 %.
+        Assert.Matches(@"tnq-3\s+2\s+1\.00\s+3\.00\s+3\.00×\s+1\.00×\s+20\.00\s+0\.10\n", output.ReplaceLineEndings("\n"));
+        Assert.DoesNotMatch(@"fp\s+\d+\s+0\.0000", output);
+        string tables = File.ReadAllText(Path.Combine(_directory.FullName, "mechanism", "tables.md"));
+        Assert.Contains("| tnq-3 | 1 | 0.9000 ± – | 0.00 | −5.00 (1) |", tables, StringComparison.Ordinal);
+        Assert.Contains("| tnq-3 | 2 | 1.00 | 3.00 | 3.00× | 1.00× | 20.00 | 0.10 |", tables, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Plot_MergesSeedsFromSeveralFiles_CountingEachRoundOnce_AndNamesABadLine()
     {

@@ -16,7 +16,7 @@ internal static class PlotCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var metrics = new Argument<FileInfo[]>("metrics") { Description = "metrics.csv files (or run directories holding one), earliest first.", Arity = ArgumentArity.OneOrMore };
-        var outDirectory = new Option<DirectoryInfo>("--out") { Description = "Where to write accuracy.png, loss.png and tradeoff.png.", Required = true };
+        var outDirectory = new Option<DirectoryInfo>("--out") { Description = "Where to write the figures (accuracy, loss, tradeoff; PNG and SVG) and tables.md (both tables as Markdown).", Required = true };
         var baselines = new Option<string[]>("--baseline")
         {
             Description = "Compare every label with this one, paired by seed: the mean difference of final accuracy and its standard error (sd of the differences / √pairs). Repeatable; default fp.",
@@ -64,7 +64,31 @@ internal static class PlotCommand
                     error.WriteLine($"verified plot: no finished run is labelled {string.Join(", ", absent)}, so nothing is compared with it (labels: {string.Join(", ", aggregate.Select(a => a.Label))}).");
                 }
                 IReadOnlyDictionary<(string Label, long Seed), double> finals = FinalAccuracies(rows);
-                WriteTable(output, aggregate, [.. compared.Where(b => !absent.Contains(b))], finals, parse.GetValue(markdown));
+                string[] present = [.. compared.Where(b => !absent.Contains(b))];
+                // The mechanism counts the runs the accuracy table counts: those that finished.
+                ImmutableArray<LabelMechanism> mechanisms = LabelMechanism.Of([.. rows.Where(r => finals.ContainsKey((r.Metrics.Label, r.Spec.Seed)))], aggregate.Select(a => a.Label));
+                WriteTable(output, aggregate, present, finals, parse.GetValue(markdown));
+                if (mechanisms.Length > 0)
+                {
+                    output.WriteLine();
+                    LabelMechanism.Write(output, mechanisms, parse.GetValue(markdown));
+                }
+                // Both tables as Markdown beside the figures, so that a committed results folder holds its numbers.
+                string tables = Path.Combine(directory, "tables.md");
+                using (var writer = new StreamWriter(tables))
+                {
+                    writer.WriteLine("Final test accuracy (last evaluated round of each finished run), uploaded bytes, and paired differences by seed:");
+                    writer.WriteLine();
+                    WriteTable(writer, aggregate, present, finals, markdown: true);
+                    if (mechanisms.Length > 0)
+                    {
+                        writer.WriteLine();
+                        writer.WriteLine("Codec audit, mean over the audited rounds of the finished runs (every seed):");
+                        writer.WriteLine();
+                        LabelMechanism.Write(writer, mechanisms, markdown: true);
+                    }
+                }
+                output.WriteLine($"wrote {tables}");
                 return 0;
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
@@ -111,24 +135,7 @@ internal static class PlotCommand
                 .. baselines.Select(b => Versus(a.Label, b)),
             ]),
         ];
-        if (markdown)
-        {
-            output.WriteLine("| " + string.Join(" | ", header) + " |");
-            output.WriteLine("| " + string.Join(" | ", header.Select((_, i) => i == 0 ? "---" : "---:")) + " |");
-            foreach (string[] line in lines)
-            {
-                output.WriteLine("| " + string.Join(" | ", line) + " |");
-            }
-            return;
-        }
-        // Columns as wide as their widest cell: labels such as tnq-3-tensor-averaged do not push the rest out of line.
-        int[] widths = [.. header.Select((h, i) => Math.Max(i == 0 ? 10 : 0, lines.Select(l => l[i].Length).Append(h.Length).Max()))];
-        string Format(string[] cells) => string.Join("  ", cells.Select((c, i) => i == 0 ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))).TrimEnd();
-        output.WriteLine(Format(header));
-        foreach (string[] line in lines)
-        {
-            output.WriteLine(Format(line));
-        }
+        TextTable.Write(output, header, lines, markdown);
     }
 
     /// <summary>Each (label, seed)'s final test accuracy: that of its last row, when that row has one (see <see cref="Aggregate"/>).</summary>
