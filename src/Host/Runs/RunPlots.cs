@@ -37,16 +37,21 @@ internal static class RunPlots
     /// <c>accuracy</c> or <c>loss</c>.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="name"/> is not a figure.</exception>
-    public static byte[] Png(string name, IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows)
+    public static byte[] Png(string name, IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows) => FigureStyle.Png(Figure(name, rows));
+
+    /// <summary>The same figure as <see cref="Png"/>, as an SVG document.</summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not a figure.</exception>
+    public static string Svg(string name, IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows) => FigureStyle.Svg(Figure(name, rows));
+
+    private static Plot Figure(string name, IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        Plot plot = name switch
+        return name switch
         {
             "accuracy" => Accuracy(rows, ""),
             "loss" => Loss(rows, ""),
             _ => throw new ArgumentException($"'{name}' is not a figure: use accuracy or loss.", nameof(name)),
         };
-        return FigureStyle.Png(plot);
     }
 
     /// <summary>Test accuracy after each evaluated round: mean over seeds with a ± sd band, one series per label.</summary>

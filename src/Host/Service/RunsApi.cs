@@ -52,6 +52,11 @@ internal static class RunsApi
             .WithSummary("A PNG figure of the stored rounds: accuracy or loss.")
             .Produces(StatusCodes.Status200OK, contentType: "image/png")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        runs.MapGet("/{id:long}/plots/{name}.svg", PlotSvg)
+            .WithName("GetRunPlotSvg")
+            .WithSummary("The same figure as an SVG document.")
+            .Produces(StatusCodes.Status200OK, contentType: "image/svg+xml")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         endpoints.MapGet("/health", Health).WithName("Health").WithTags("service").WithSummary("Liveness and the store's run counts.");
         return endpoints;
     }
@@ -294,7 +299,14 @@ internal static class RunsApi
         return TypedResults.Ok(RunResource.From(run, estimator));
     }
 
-    private static Results<FileContentHttpResult, ProblemHttpResult> Plot(long id, string name, RunStore store)
+    private static Results<FileContentHttpResult, ProblemHttpResult> Plot(long id, string name, RunStore store) =>
+        Figure(id, name, store, "png", rows => TypedResults.File(RunPlots.Png(name, rows), "image/png"));
+
+    private static Results<FileContentHttpResult, ProblemHttpResult> PlotSvg(long id, string name, RunStore store) =>
+        Figure(id, name, store, "svg", rows => TypedResults.File(System.Text.Encoding.UTF8.GetBytes(RunPlots.Svg(name, rows)), "image/svg+xml"));
+
+    private static Results<FileContentHttpResult, ProblemHttpResult> Figure(
+        long id, string name, RunStore store, string extension, Func<(ExperimentSpec, RoundMetrics)[], FileContentHttpResult> draw)
     {
         if (store.Get(id) is not { } run)
         {
@@ -304,7 +316,7 @@ internal static class RunsApi
         if (!ArtifactPaths.PlotNames.Contains(name, StringComparer.Ordinal))
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such plot.",
-                detail: $"Plots are {string.Join(", ", ArtifactPaths.PlotNames.Select(p => p + ".png"))}.");
+                detail: $"Plots are {string.Join(", ", ArtifactPaths.PlotNames.Select(p => p + "." + extension))}.");
         }
         (ExperimentSpec, RoundMetrics)[] rows = [.. AllRounds(store, id).Select(r => (run.Spec, r.ToMetrics(run.Spec.Label)))];
         if (rows.Length == 0)
@@ -312,7 +324,7 @@ internal static class RunsApi
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No rounds yet.",
                 detail: string.Create(CultureInfo.InvariantCulture, $"Run {id} is {run.Status.ToText()} and has stored no round to plot."));
         }
-        return TypedResults.File(RunPlots.Png(name, rows), "image/png");
+        return draw(rows);
     }
 
     private static Results<Ok<HealthReport>, ProblemHttpResult> Health(RunStore store, IOptions<ServiceOptions> options)

@@ -23,7 +23,7 @@ public sealed class ServiceApiTests(ServiceFixture service) : IClassFixture<Serv
     private static readonly byte[] s_pngMagic = [0x89, (byte)'P', (byte)'N', (byte)'G'];
 
     private static readonly string[] s_paths =
-        ["/api/runs", "/api/runs/{id}", "/api/runs/{id}/metrics", "/api/runs/{id}/events", "/api/runs/{id}/cancel", "/api/runs/{id}/plots/{name}.png", "/health"];
+        ["/api/runs", "/api/runs/{id}", "/api/runs/{id}/metrics", "/api/runs/{id}/events", "/api/runs/{id}/cancel", "/api/runs/{id}/plots/{name}.png", "/api/runs/{id}/plots/{name}.svg", "/health"];
 
     private HttpClient Client => service.Client;
 
@@ -101,6 +101,10 @@ public sealed class ServiceApiTests(ServiceFixture service) : IClassFixture<Serv
             Assert.Equal("image/png", png.Content.Headers.ContentType?.MediaType);
             byte[] bytes = await png.Content.ReadAsByteArrayAsync(cancellation);
             Assert.Equal(s_pngMagic, bytes[..4]);
+            using HttpResponseMessage svg = await Client.GetAsync($"/api/runs/{id}/plots/{plot}.svg", cancellation);
+            Assert.Equal(HttpStatusCode.OK, svg.StatusCode);
+            Assert.Equal("image/svg+xml", svg.Content.Headers.ContentType?.MediaType);
+            Assert.Equal("svg", System.Xml.Linq.XDocument.Parse(await svg.Content.ReadAsStringAsync(cancellation)).Root!.Name.LocalName);
         }
         using HttpResponseMessage unknown = await Client.GetAsync($"/api/runs/{id}/plots/..%2F..%2Fverified.db.png", cancellation);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
