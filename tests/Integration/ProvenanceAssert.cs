@@ -33,6 +33,7 @@ internal static class ProvenanceAssert
         Assert.Equal("verified", provenance.GetProperty("tool").GetString());
         Assert.Matches(@"^\d+\.\d+\.\d+", provenance.GetProperty("version").GetString());
         Assert.Matches("^([0-9a-f]{40}|unknown)$", provenance.GetProperty("commit").GetString());
+        Assert.True(provenance.GetProperty("uncommittedChanges").ValueKind is JsonValueKind.True or JsonValueKind.False);
         Assert.False(string.IsNullOrWhiteSpace(provenance.GetProperty("command").GetString())); // each caller checks its own
 
         DateTimeOffset started = Time(provenance.GetProperty("startedAt"));

@@ -26,6 +26,17 @@ public sealed class ProvenanceTests : IDisposable
         return (exitCode, output.ToString(), error.ToString());
     }
 
+    /// <summary>The build writes "version+commit", with ".dirty" after a commit whose tracked files had changed.</summary>
+    [Theory]
+    [InlineData("1.0.0+0123456789abcdef0123456789abcdef01234567", "1.0.0", "0123456789abcdef0123456789abcdef01234567", false)]
+    [InlineData("1.0.0+0123456789abcdef0123456789abcdef01234567.dirty", "1.0.0", "0123456789abcdef0123456789abcdef01234567", true)]
+    [InlineData("1.0.0+unknown", "1.0.0", "unknown", false)]
+    [InlineData("1.0.0+unknown.dirty", "1.0.0", "unknown", false)]
+    [InlineData("1.0.0+0123456789ABCDEF0123456789abcdef01234567", "1.0.0", "unknown", false)]
+    [InlineData("", "unknown", "unknown", false)]
+    public void TheBuildsCommit_IsReadWithItsDirtyFlag(string informational, string version, string commit, bool dirty) =>
+        Assert.Equal((version, commit, dirty), Verified.Host.Provenance.ParseBuild(informational));
+
     [MnistFact]
     public void RunSummary_HoldsEveryProvenanceField()
     {

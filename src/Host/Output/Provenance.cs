@@ -53,10 +53,16 @@ internal sealed record Provenance(
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public ProvenanceResume[]? Resumes { get; init; }
 
+    /// <summary>
+    /// Whether the build's working tree had tracked files that differ from <see cref="Commit"/>: then the work did not
+    /// run that commit's code exactly (a build made before its changes were committed).
+    /// </summary>
+    public bool UncommittedChanges { get; init; }
+
     /// <summary>The value of <see cref="Commit"/> for a build that did not know its commit.</summary>
     public const string UnknownCommit = "unknown";
 
-    private static readonly Lazy<(string Version, string Commit)> s_build = new(ReadBuild);
+    private static readonly Lazy<(string Version, string Commit, bool Dirty)> s_build = new(ReadBuild);
 
     private static readonly Lazy<string> s_cpu = new(ReadCpu);
 
@@ -70,7 +76,7 @@ internal sealed record Provenance(
     {
         ArgumentNullException.ThrowIfNull(command);
         ArgumentNullException.ThrowIfNull(dataFiles);
-        (string version, string commit) = s_build.Value;
+        (string version, string commit, bool dirty) = s_build.Value;
         return new Provenance(
             "verified",
             version,
@@ -85,7 +91,10 @@ internal sealed record Provenance(
             Environment.ProcessorCount,
             KernelPath(),
             threads,
-            workers);
+            workers)
+        {
+            UncommittedChanges = dirty,
+        };
     }
 
     /// <summary>This record with <see cref="EndedAt"/> set to <paramref name="endedAt"/> (in UTC).</summary>
@@ -99,7 +108,7 @@ internal sealed record Provenance(
     public IEnumerable<string> MarkdownLines()
     {
         CultureInfo invariant = CultureInfo.InvariantCulture;
-        yield return $"- tool: {Tool} {Version}, commit `{Commit}`";
+        yield return $"- tool: {Tool} {Version}, commit `{Commit}`{(UncommittedChanges ? " (built with uncommitted changes)" : "")}";
         yield return $"- command: `{Command}`";
         yield return string.Create(invariant, $"- started: {StartedAt:O}, ended: {(EndedAt is { } ended ? ended.ToString("O", invariant) : "–")}");
         foreach (ProvenanceFile file in DataFiles)
@@ -111,15 +120,29 @@ internal sealed record Provenance(
         yield return $"- threads: {(Threads is { } t ? t.ToString(invariant) : "–")}, workers: {(Workers is { } w ? w.ToString(invariant) : "–")}";
     }
 
-    /// <summary>The version and commit from the informational version the SDK writes, "1.0.0+&lt;commit&gt;"
-    /// (src/Host/Verified.Host.csproj makes sure the part after '+' is there, "unknown" at worst).</summary>
-    private static (string Version, string Commit) ReadBuild()
+    private static (string Version, string Commit, bool Dirty) ReadBuild() =>
+        ParseBuild(typeof(Provenance).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "");
+
+    /// <summary>
+    /// The version, commit and dirty flag of an informational version as the build writes it, "1.0.0+&lt;commit&gt;" or
+    /// "1.0.0+&lt;commit&gt;.dirty" (src/Host/Verified.Host.csproj makes sure the part after '+' is there, "unknown" at
+    /// worst); anything else after the '+' is an unknown commit.
+    /// </summary>
+    internal static (string Version, string Commit, bool Dirty) ParseBuild(string informational)
     {
-        string informational = typeof(Provenance).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "";
+        ArgumentNullException.ThrowIfNull(informational);
+        const string DirtySuffix = ".dirty";
         int plus = informational.IndexOf('+', StringComparison.Ordinal);
         string version = plus >= 0 ? informational[..plus] : informational;
         string commit = plus >= 0 ? informational[(plus + 1)..] : "";
-        return (version.Length > 0 ? version : "unknown", IsCommit(commit) ? commit : UnknownCommit);
+        bool dirty = commit.EndsWith(DirtySuffix, StringComparison.Ordinal);
+        if (dirty)
+        {
+            commit = commit[..^DirtySuffix.Length];
+        }
+        return IsCommit(commit)
+            ? (version.Length > 0 ? version : "unknown", commit, dirty)
+            : (version.Length > 0 ? version : "unknown", UnknownCommit, false);
     }
 
     private static string ReadCpu()
@@ -171,11 +194,14 @@ internal sealed record Provenance(
 /// <param name="FromRound">The checkpoint round it continued from (0: that run started over).</param>
 internal sealed record ProvenanceResume(string Command, DateTimeOffset StartedAt, string Version, string Commit, string Cpu, string Run, int FromRound)
 {
+    /// <summary>Whether its build had uncommitted changes (<see cref="Provenance.UncommittedChanges"/>).</summary>
+    public bool UncommittedChanges { get; init; }
+
     /// <summary>This process resuming <paramref name="run"/> from <paramref name="fromRound"/>.</summary>
     public static ProvenanceResume Capture(string command, DateTimeOffset startedAt, string run, int fromRound)
     {
         Provenance self = Provenance.Capture(command, startedAt, []);
-        return new ProvenanceResume(command, self.StartedAt, self.Version, self.Commit, self.Cpu, run, fromRound);
+        return new ProvenanceResume(command, self.StartedAt, self.Version, self.Commit, self.Cpu, run, fromRound) { UncommittedChanges = self.UncommittedChanges };
     }
 }
 

@@ -137,7 +137,9 @@ internal sealed record ExperimentPlan(string Name, ImmutableArray<ExperimentSpec
     /// DSGD(η, B, N) at the same η and the same number of steps: B' = (1 + ω)B = B/q. The rule's invariant is
     /// η(1 + ω)/(BN) (spec §4.5); it scales the batch only.</item>
     /// <item>DSignSGD (unit signs) at (η, B), then with its square-root rule (κη, κ²B), κ = <see cref="SignScalingFactor"/>:
-    /// its SDE is unchanged with time rescaled by κ, so the rule should reach in r rounds what (η, B) reaches in κr.</item>
+    /// in the SDE's time t = kη the drift and the squared diffusion both grow by κ, so with s = κt the SDE is unchanged:
+    /// step k of the rule sits at the original's time κ²kη, and in r rounds it should reach what (η, B) reaches in κ²r
+    /// (in the linear regime |∇f| ≪ σ of spec §4.4; far from it sign's drift is −sign(∇f), and the gain per round is κ).</item>
     /// </list>
     /// Momentum, weight decay and the rest come from the template unchanged (the SDEs are derived for plain SGD).
     /// </summary>
