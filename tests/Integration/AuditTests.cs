@@ -128,7 +128,7 @@ public sealed partial class AuditTests : IDisposable
             "--data", MnistDataTests.DataDirectory!, "--out", outDir, "--quiet");
         Assert.True(exit == 0, error);
 
-        string captures = Path.Combine(outDir, "gradients", "tnq-3-seed1");
+        string captures = Path.Combine(outDir, "gradients", "tnq-3-tensor-ef-seed1");
         using JsonDocument index = JsonDocument.Parse(File.ReadAllText(Path.Combine(captures, "index.json")));
         int d = index.RootElement.GetProperty("dimension").GetInt32();
         Assert.True(index.RootElement.GetProperty("complete").GetBoolean());
@@ -209,7 +209,7 @@ public sealed partial class AuditTests : IDisposable
             "--capture-limit-mb", "1", "--data", MnistDataTests.DataDirectory!, "--out", outDir, "--quiet");
         Assert.True(exit == 0, error);
 
-        string captures = Path.Combine(outDir, "gradients", "tnq-3-seed1");
+        string captures = Path.Combine(outDir, "gradients", "tnq-3-tensor-ef-seed1");
         using JsonDocument index = JsonDocument.Parse(File.ReadAllText(Path.Combine(captures, "index.json")));
         long perFile = 4L * index.RootElement.GetProperty("dimension").GetInt32();
         int count = index.RootElement.GetProperty("files").GetArrayLength();

@@ -263,7 +263,8 @@ public sealed class ChannelOptionsTests
         (ExperimentSpec? spec, Dictionary<string, string[]> errors) = Read("""{"scheme": "tnq", "errorFeedback": true, "threshold": "averaged", "fit": "lomax"}""");
         Assert.Empty(errors);
         Assert.Equal((true, "averaged", "lomax"), (spec!.ErrorFeedback, spec.Threshold, spec.Fit));
-        Assert.Equal("tnq-3-lomax-averaged-ef", spec.Label);
+        // No "segments": tnq goes per tensor, as `verified run` does (ExperimentSpec.RecommendedSegments).
+        Assert.Equal("tnq-3-tensor-lomax-averaged-ef", spec.Label);
 
         (_, errors) = Read("""{"scheme": "tbq", "errorFeedback": "yes", "threshold": "averaged", "fit": 3}""");
         Assert.Equal(["errorFeedback", "fit", "threshold"], errors.Keys.Order());
@@ -285,5 +286,23 @@ public sealed class ChannelOptionsTests
         Assert.Contains("sent whole", errors["segments"][0], StringComparison.Ordinal);
         (_, errors) = Read("""{"segments": 4096}""");
         Assert.True(errors.ContainsKey("segments"));
+
+        // What a request leaves out: per tensor for the schemes with bits, error feedback for the truncating ones;
+        // what it says is kept, defaults or not.
+        Assert.Equal(("tensor", true), Uploads("""{}"""));
+        Assert.Equal(("tensor", true), Uploads("""{"scheme": "tbq"}"""));
+        Assert.Equal(("tensor", false), Uploads("""{"scheme": "nuqsgd"}"""));
+        Assert.Equal(("whole", false), Uploads("""{"scheme": "bernoulli:0.5"}"""));
+        Assert.Equal(("whole", false), Uploads("""{"scheme": "usign"}"""));
+        Assert.Equal(("whole", false), Uploads("""{"scheme": "fp"}"""));
+        Assert.Equal(("whole", false), Uploads("""{"scheme": "tnq", "segments": "whole", "errorFeedback": false}"""));
+        Assert.Equal(("tensor", true), Uploads("""{"scheme": "qsgd", "errorFeedback": true}"""));
+
+        static (string Segments, bool ErrorFeedback) Uploads(string json)
+        {
+            (ExperimentSpec? read, Dictionary<string, string[]> problems) = Read(json);
+            Assert.Empty(problems);
+            return (read!.Segments, read.ErrorFeedback);
+        }
     }
 }

@@ -29,7 +29,8 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(string.Join(',', RunReport.Columns), lines[0]);
         Assert.Equal(1 + (2 * 20), lines.Length);
         Assert.All(lines[1..], l => Assert.Equal(RunReport.Columns.Length, l.Split(',').Length));
-        Assert.Equal(20, lines.Count(l => l.StartsWith("tnq-3,", StringComparison.Ordinal)));
+        // The default run: TNQSGD per tensor with error feedback (ExperimentSpec.RecommendedSegments/ErrorFeedback).
+        Assert.Equal(20, lines.Count(l => l.StartsWith("tnq-3-tensor-ef,", StringComparison.Ordinal)));
         Assert.Equal(20, lines.Count(l => l.StartsWith("fp,", StringComparison.Ordinal)));
 
         using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "summary.json")));
@@ -42,6 +43,10 @@ public sealed class RunCommandTests : IDisposable
             Assert.True(run.GetProperty("totalBytes").GetInt64() > 0);
         }
         Assert.False(summary.RootElement.GetProperty("interrupted").GetBoolean());
+        JsonElement quantized = runs.EnumerateArray().Single(r => r.GetProperty("label").GetString() == "tnq-3-tensor-ef").GetProperty("config");
+        Assert.Equal(("tensor", true), (quantized.GetProperty("segments").GetString(), quantized.GetProperty("errorFeedback").GetBoolean()));
+        JsonElement baseline = runs.EnumerateArray().Single(r => r.GetProperty("label").GetString() == "fp").GetProperty("config");
+        Assert.Equal(("whole", false), (baseline.GetProperty("segments").GetString(), baseline.GetProperty("errorFeedback").GetBoolean()));
         Assert.Contains("fewer bytes", output, StringComparison.Ordinal);
 
         foreach (string png in new[] { "accuracy.png", "loss.png" })
@@ -70,14 +75,14 @@ public sealed class RunCommandTests : IDisposable
         string[] rows = MetricsWithoutClock(first);
         Assert.Equal(1 + 10, rows.Length);
         Assert.Equal(rows, MetricsWithoutClock(second));
-        Assert.All(rows[1..], r => Assert.StartsWith("tnq-3-averaged-ef,tnq,3,5,", r, StringComparison.Ordinal));
+        Assert.All(rows[1..], r => Assert.StartsWith("tnq-3-tensor-averaged-ef,tnq,3,5,", r, StringComparison.Ordinal));
         // The audit columns are filled in audited rounds (key rounds 0, 3, 6, 9), with error feedback on.
         int measured = RunReport.Columns.IndexOf("measured_mse");
         Assert.Equal(4, rows[1..].Count(r => r.Split(',')[measured].Length > 0));
 
         using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(first, "summary.json")));
         JsonElement run = Assert.Single(summary.RootElement.GetProperty("runs").EnumerateArray());
-        Assert.Equal("tnq-3-averaged-ef", run.GetProperty("label").GetString());
+        Assert.Equal("tnq-3-tensor-averaged-ef", run.GetProperty("label").GetString());
         JsonElement config = run.GetProperty("config");
         Assert.True(config.GetProperty("errorFeedback").GetBoolean());
         Assert.Equal("averaged", config.GetProperty("threshold").GetString());

@@ -45,10 +45,10 @@ internal static class RunCommand
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => defaults.Threads };
         var noise = new Option<string>("--noise") { Description = "Gradient noise each client adds before compression: none, gaussian, or student-t:ν (ν ≤ 2: infinite variance).", DefaultValueFactory = _ => defaults.Noise };
         var noiseScale = new Option<double>("--noise-scale") { Description = "σ, the noise's per-coordinate scale (required with --noise).", DefaultValueFactory = _ => defaults.NoiseScale };
-        var errorFeedback = new Option<bool>("--error-feedback") { Description = "Error feedback (EF-SGD): each client keeps what its uploads lost, e ← (g + e) − Q(g + e), and sends g + e. Any scheme." };
+        var errorFeedback = new Option<bool>("--error-feedback") { Description = "Error feedback (EF-SGD): each client keeps what its uploads lost, e ← (g + e) − Q(g + e), and sends g + e. Any scheme. Default: on for tuq, tnq and tbq, off for the rest (--error-feedback false turns it off)." };
         var threshold = new Option<string>("--threshold") { Description = "Truncating schemes' α: optimal (one upload's error, the papers'), averaged (the error of the average of --clients uploads; tnq, tuq), relaxed (tuq), or a fixed α > 0.", DefaultValueFactory = _ => defaults.Threshold };
         var fit = new Option<string>("--fit") { Description = "The model each upload fits for the truncating schemes' design: laplace, lomax (the fast profile MLE; an upload with ρ̂ ≤ 3 falls back to laplace) or auto (laplace or lomax per upload by BIC).", DefaultValueFactory = _ => defaults.Fit };
-        var segments = new Option<string>("--segments") { Description = "How each upload is split, each segment with its own fit and design: whole, tensor (one segment per parameter tensor; tensors under 1,024 coordinates as float32) or bucket:N (N ≥ 64 coordinates). Not for the sparsifiers.", DefaultValueFactory = _ => defaults.Segments };
+        var segments = new Option<string>("--segments") { Description = "How each upload is split, each segment with its own fit and design: whole, tensor (one segment per parameter tensor; tensors under 1,024 coordinates as float32) or bucket:N (N ≥ 64 coordinates). Not for the sparsifiers. Default: tensor for the schemes with --bits, whole for the rest." };
         var preset = new Option<string?>("--preset") { Description = "fig-accuracy: all schemes at 3 bits and fp, accuracy against rounds. fig-tradeoff: b = 2..5 per scheme, accuracy against bytes. heavy-tails: fp, sign, qsgd and tnq at --bits under --noise. papers-accuracy (300 rounds × 5 seeds), papers-tradeoff (300 × 3) and papers-model (AlexNet, 200 × 3): the fair re-measurement's figures. papers-scaling (200 × 3): the SDE paper's scaling rules for bernoulli:0.5, bernoulli:0.25 and usign (docs/results.md)." };
         preset.AcceptOnlyFromAmong([.. ExperimentPlan.Presets]);
         var noBaseline = new Option<bool>("--no-baseline") { Description = "A single run skips the full-precision comparison run." };
@@ -57,7 +57,7 @@ internal static class RunCommand
         var data = new Option<DirectoryInfo?>("--data") { Description = "Directory of IDX files (train-images-idx3-ubyte[.gz], …) to read instead of --dataset's checked copy (unchecked)." };
         var outDirectory = new Option<DirectoryInfo?>("--out") { Description = "Output directory (default runs/<preset or label>-<time>)." };
         var quiet = new Option<bool>("--quiet") { Description = "No progress bar." };
-        var captureEvery = new Option<int>("--capture-gradients") { Description = "Store every client's raw float32 gradient of rounds 0, k, 2k, … under OUT/gradients/ for 'verified audit' (0: none).", DefaultValueFactory = _ => 0 };
+        var captureEvery = new Option<int>("--capture-gradients") { Description = "Store the float32 vector every client uploads in rounds 0, k, 2k, … (its gradient; plus its residual with error feedback, so use --error-feedback false for raw gradients) under OUT/gradients/ for 'verified audit' (0: none).", DefaultValueFactory = _ => 0 };
         var captureLimit = new Option<int>("--capture-limit-mb") { Description = "Stop capturing (and say so) before the stored gradients pass this many MB.", DefaultValueFactory = _ => DefaultCaptureLimitMegabytes };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint the running run every k rounds into OUT/checkpoint/, and when interrupted, for --resume (0: never).", DefaultValueFactory = _ => DefaultCheckpointEvery };
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "Continue the interrupted or failed invocation whose output directory is DIR, with the options in DIR/run.json (only --quiet, --workers, --data and --checkpoint-every may be given too)." };
@@ -182,6 +182,19 @@ internal static class RunCommand
                 {
                     error.WriteLine($"verified run: --preset {presetName} does not use the {string.Join(" and ", named)} of --config {parse.GetValue(config)!.FullName}: it runs its own schemes{(presetPicksBits ? " at its own bit widths" : "")}; remove {(named.Count == 1 ? "that field" : "those fields")} or the preset.");
                     return Task.FromResult(VerifiedCli.InvalidArgumentsExitCode);
+                }
+            }
+            // Where neither the command line nor a --config file chose them, a single run uploads as docs/results.md
+            // found best (per tensor; error feedback for the truncating schemes); a preset's arms say their own.
+            if (presetName is null)
+            {
+                if (!Given(segments) && !(file?.SpecFields.Contains("segments") ?? false))
+                {
+                    template = template with { Segments = ExperimentSpec.RecommendedSegments(template.Scheme) };
+                }
+                if (!Given(errorFeedback) && !(file?.SpecFields.Contains("errorFeedback") ?? false))
+                {
+                    template = template with { ErrorFeedback = ExperimentSpec.RecommendedErrorFeedback(template.Scheme) };
                 }
             }
             // A preset's own rounds, seeds and model where neither the command line nor the file chose them.
@@ -598,7 +611,8 @@ internal static class RunCommand
         }
         LabelAggregate? fp = aggregate.FirstOrDefault(a => a.Scheme == "fp");
         output.WriteLine();
-        output.WriteLine(report.Plan.Runs.Select(r => r.Seed).Distinct().Count() > 1 ? "label      final accuracy (mean ± sd)   uploaded MB   bits/coord   vs fp" : "label      final accuracy   uploaded MB   bits/coord   vs fp");
+        string[] header = ["label", report.Plan.Runs.Select(r => r.Seed).Distinct().Count() > 1 ? "final accuracy (mean ± sd, seeds)" : "final accuracy", "uploaded MB", "bits/coord", "vs fp"];
+        List<string[]> lines = [];
         foreach (LabelAggregate a in aggregate)
         {
             string accuracy = a.AccuracyStandardDeviation is { } sd
@@ -607,8 +621,16 @@ internal static class RunCommand
             string versus = fp is null || a.Scheme == "fp"
                 ? ""
                 : string.Create(CultureInfo.InvariantCulture, $"{fp.BytesMean / a.BytesMean:0.0}× fewer bytes, {100 * (a.AccuracyMean - fp.AccuracyMean):+0.00;-0.00} points");
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{a.Label,-10} {accuracy,-26} {a.BytesMean / 1e6,11:0.00}   {a.BitsPerCoordinate,10:0.000}   {versus}"));
+            lines.Add(
+            [
+                a.Label,
+                accuracy,
+                (a.BytesMean / 1e6).ToString("0.00", CultureInfo.InvariantCulture),
+                a.BitsPerCoordinate.ToString("0.000", CultureInfo.InvariantCulture),
+                versus,
+            ]);
         }
+        TextTable.Write(output, header, lines, markdown: false);
         output.WriteLine();
         output.WriteLine($"wrote {report.MetricsPath}");
         output.WriteLine($"wrote {report.SummaryPath}");

@@ -59,6 +59,7 @@ internal static class SpecReader
         }
 
         var spec = new ExperimentSpec();
+        var given = new HashSet<string>(StringComparer.Ordinal);
         foreach (JsonProperty property in json.EnumerateObject())
         {
             string? field = Fields.FirstOrDefault(f => string.Equals(f, property.Name, StringComparison.OrdinalIgnoreCase));
@@ -70,6 +71,7 @@ internal static class SpecReader
                 }
                 continue;
             }
+            given.Add(field);
             JsonElement value = property.Value;
             switch (field)
             {
@@ -107,6 +109,15 @@ internal static class SpecReader
             }
         }
 
+        // As for `verified run`: where the request does not choose them, a run uploads as docs/results.md found best.
+        if (!given.Contains("segments"))
+        {
+            spec = spec with { Segments = ExperimentSpec.RecommendedSegments(spec.Scheme) };
+        }
+        if (!given.Contains("errorFeedback"))
+        {
+            spec = spec with { ErrorFeedback = ExperimentSpec.RecommendedErrorFeedback(spec.Scheme) };
+        }
         foreach (ExperimentSpecError error in spec.Validate())
         {
             if (!errors.ContainsKey(error.Field)) // a field of the wrong type is reported once, as such

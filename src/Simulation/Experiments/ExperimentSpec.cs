@@ -120,6 +120,27 @@ public sealed record ExperimentSpec
     /// </summary>
     public string Dataset { get; init; } = DefaultDataset;
 
+    /// <summary>
+    /// The segmentation <c>verified run</c> and the service use for <paramref name="scheme"/> where the spec does not say:
+    /// <c>tensor</c> for the schemes with a bit width (qsgd, nuqsgd, tuq, tnq, tbq), <c>whole</c> for the rest (fp sends
+    /// float32, the sparsifiers cannot be segmented, sign and usign were not measured per tensor). Chosen from
+    /// docs/results.md, figure 1 (MNIST, 3 bits, 5 seeds): one design per parameter tensor beat the whole-vector
+    /// design for every scheme measured both ways, and the record's own default stays <see cref="DefaultSegments"/>
+    /// so that labels and the presets keep their meaning.
+    /// </summary>
+    public static string RecommendedSegments(string scheme) =>
+        Schemes.TryFind(scheme, out SchemeDefinition? definition, out _) && definition.TakesBits ? "tensor" : DefaultSegments;
+
+    /// <summary>
+    /// Whether <c>verified run</c> and the service turn error feedback on for <paramref name="scheme"/> where the spec
+    /// does not say: for the truncating schemes (tuq, tnq, tbq). Truncation's bias does not average out over clients
+    /// or rounds; error feedback sends it later instead of losing it (docs/results.md, figure 1: per-tensor TNQSGD with
+    /// error feedback ahead of every other arm, full precision included, paired over 5 seeds). The unbiased schemes
+    /// lose nothing on average and keep it off.
+    /// </summary>
+    public static bool RecommendedErrorFeedback(string scheme) =>
+        Schemes.TryFind(scheme, out SchemeDefinition? definition, out _) && definition.Truncates;
+
     /// <summary>The default of <see cref="Dataset"/>.</summary>
     public const string DefaultDataset = Data.NamedDataSets.Mnist;
 

@@ -92,7 +92,7 @@ public sealed class ServiceApiTests(ServiceFixture service) : IClassFixture<Serv
         string[] lines = (await csvResponse.Content.ReadAsStringAsync(cancellation)).TrimEnd('\n').Split('\n');
         Assert.Equal(string.Join(',', RunReport.Columns), lines[0]);
         Assert.Equal(13, lines.Length);
-        Assert.StartsWith("tnq-3,tnq,3,1,12,", lines[12], StringComparison.Ordinal);
+        Assert.StartsWith("tnq-3-tensor-ef,tnq,3,1,12,", lines[12], StringComparison.Ordinal); // per tensor with error feedback: the default
 
         foreach (string plot in new[] { "accuracy", "loss" })
         {

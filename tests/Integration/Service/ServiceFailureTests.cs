@@ -197,7 +197,8 @@ public sealed class ServiceFailureTests : IDisposable
             // The spec: alexnet, batch 4096, 256 clients, far beyond a 2 GiB cap.
             JsonElement memory = await PostAsync(client, JsonContent.Create(Spec(10, ("model", "alexnet"), ("batchSize", 4096), ("clients", 256))), HttpStatusCode.BadRequest, cancellation);
             string said = memory.GetProperty("errors").GetProperty("memory")[0].GetString()!;
-            RunEstimate expected = RunEstimate.For(new ExperimentSpec { Model = "alexnet", BatchSize = 4096, Clients = 256 }, 28, 28, 10, 70_000, Environment.ProcessorCount);
+            // The service's tnq uploads per tensor with error feedback where the request does not say (the residuals count).
+            RunEstimate expected = RunEstimate.For(new ExperimentSpec { Model = "alexnet", BatchSize = 4096, Clients = 256, Segments = "tensor", ErrorFeedback = true }, 28, 28, 10, 70_000, Environment.ProcessorCount);
             Assert.Contains($"({expected.Bytes} bytes;", said, StringComparison.Ordinal);
             Assert.Contains("cap of 2 GiB (2147483648 bytes, --max-run-memory)", said, StringComparison.Ordinal);
 
