@@ -292,6 +292,10 @@ public sealed class RunCommandTests : IDisposable
         string tables = File.ReadAllText(Path.Combine(_directory.FullName, "mechanism", "tables.md"));
         Assert.Contains("| tnq-3 | 1 | 0.9000 ± – | 0.00 | −5.00 (1) |", tables, StringComparison.Ordinal);
         Assert.Contains("| tnq-3 | 2 | 1.00 | 3.00 | 3.00× | 1.00× | 20.00 | 0.10 |", tables, StringComparison.Ordinal);
+        // evaluations.csv: the evaluated rounds only, label-ordered.
+        Assert.Equal(
+            ["label,seed,round,total_bytes,test_accuracy,test_loss", "fp,1,1,100,0.95,1", "tnq-3,1,1,100,0.9,1"],
+            File.ReadAllLines(Path.Combine(_directory.FullName, "mechanism", "evaluations.csv")));
     }
 
     [Fact]

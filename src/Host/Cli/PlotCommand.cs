@@ -16,7 +16,7 @@ internal static class PlotCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var metrics = new Argument<FileInfo[]>("metrics") { Description = "metrics.csv files (or run directories holding one), earliest first.", Arity = ArgumentArity.OneOrMore };
-        var outDirectory = new Option<DirectoryInfo>("--out") { Description = "Where to write the figures (accuracy, loss, tradeoff; PNG and SVG) and tables.md (both tables as Markdown).", Required = true };
+        var outDirectory = new Option<DirectoryInfo>("--out") { Description = "Where to write the figures (accuracy, loss, tradeoff; PNG and SVG), tables.md (both tables as Markdown) and evaluations.csv (every evaluated round: the figures' data).", Required = true };
         var baselines = new Option<string[]>("--baseline")
         {
             Description = "Compare every label with this one, paired by seed: the mean difference of final accuracy and its standard error (sd of the differences / √pairs). Repeatable; default fp.",
@@ -89,6 +89,7 @@ internal static class PlotCommand
                     }
                 }
                 output.WriteLine($"wrote {tables}");
+                output.WriteLine($"wrote {WriteEvaluations(Path.Combine(directory, "evaluations.csv"), rows)}");
                 return 0;
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
@@ -136,6 +137,24 @@ internal static class PlotCommand
             ]),
         ];
         TextTable.Write(output, header, lines, markdown);
+    }
+
+    /// <summary>
+    /// The rows with a test evaluation (label, seed, round, bytes so far, accuracy, loss), in label, seed and round order:
+    /// what the accuracy and trade-off figures draw, small enough to commit beside them where metrics.csv (every round,
+    /// every audit column) is not. Returns the path.
+    /// </summary>
+    internal static string WriteEvaluations(string path, IReadOnlyList<(ExperimentSpec Spec, RoundMetrics Metrics)> rows)
+    {
+        using var writer = new StreamWriter(path);
+        writer.WriteLine("label,seed,round,total_bytes,test_accuracy,test_loss");
+        foreach (var (spec, metrics) in rows.Where(r => r.Metrics.TestAccuracy is not null)
+                     .OrderBy(r => r.Metrics.Label, StringComparer.Ordinal).ThenBy(r => r.Spec.Seed).ThenBy(r => r.Metrics.Round))
+        {
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{metrics.Label},{spec.Seed},{metrics.Round},{metrics.TotalBytes},{metrics.TestAccuracy!.Value:R},{(metrics.TestLoss is { } loss ? loss.ToString("R", CultureInfo.InvariantCulture) : "")}"));
+        }
+        return path;
     }
 
     /// <summary>Each (label, seed)'s final test accuracy: that of its last row, when that row has one (see <see cref="Aggregate"/>).</summary>
