@@ -188,14 +188,9 @@ internal static class RunCommand
             // found best (per tensor; error feedback for the truncating schemes); a preset's arms say their own.
             if (presetName is null)
             {
-                if (!Given(segments) && !(file?.SpecFields.Contains("segments") ?? false))
-                {
-                    template = template with { Segments = ExperimentSpec.RecommendedSegments(template.Scheme) };
-                }
-                if (!Given(errorFeedback) && !(file?.SpecFields.Contains("errorFeedback") ?? false))
-                {
-                    template = template with { ErrorFeedback = ExperimentSpec.RecommendedErrorFeedback(template.Scheme) };
-                }
+                template = template.WithRecommendedUploads(
+                    Given(segments) || (file?.SpecFields.Contains("segments") ?? false),
+                    Given(errorFeedback) || (file?.SpecFields.Contains("errorFeedback") ?? false));
             }
             // A preset's own rounds, seeds and model where neither the command line nor the file chose them.
             int seedCount = Given(seeds) || fromFile is null ? parse.GetValue(seeds) : fromFile.Seeds;

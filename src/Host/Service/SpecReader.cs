@@ -110,14 +110,7 @@ internal static class SpecReader
         }
 
         // As for `verified run`: where the request does not choose them, a run uploads as docs/results.md found best.
-        if (!given.Contains("segments"))
-        {
-            spec = spec with { Segments = ExperimentSpec.RecommendedSegments(spec.Scheme) };
-        }
-        if (!given.Contains("errorFeedback"))
-        {
-            spec = spec with { ErrorFeedback = ExperimentSpec.RecommendedErrorFeedback(spec.Scheme) };
-        }
+        spec = spec.WithRecommendedUploads(given.Contains("segments"), given.Contains("errorFeedback"));
         foreach (ExperimentSpecError error in spec.Validate())
         {
             if (!errors.ContainsKey(error.Field)) // a field of the wrong type is reported once, as such

@@ -141,6 +141,19 @@ public sealed record ExperimentSpec
     public static bool RecommendedErrorFeedback(string scheme) =>
         Schemes.TryFind(scheme, out SchemeDefinition? definition, out _) && definition.Truncates;
 
+    /// <summary>
+    /// This spec with <see cref="RecommendedSegments"/> and <see cref="RecommendedErrorFeedback"/> for its scheme in the
+    /// fields its source did not choose: what <c>verified run</c> (command line and --config file) and the service's
+    /// request reader do for a single run.
+    /// </summary>
+    /// <param name="segmentsChosen">The source gave <see cref="Segments"/>: it is kept.</param>
+    /// <param name="errorFeedbackChosen">The source gave <see cref="ErrorFeedback"/>: it is kept.</param>
+    public ExperimentSpec WithRecommendedUploads(bool segmentsChosen, bool errorFeedbackChosen) => this with
+    {
+        Segments = segmentsChosen ? Segments : RecommendedSegments(Scheme),
+        ErrorFeedback = errorFeedbackChosen ? ErrorFeedback : RecommendedErrorFeedback(Scheme),
+    };
+
     /// <summary>The default of <see cref="Dataset"/>.</summary>
     public const string DefaultDataset = Data.NamedDataSets.Mnist;
 

@@ -54,7 +54,7 @@ internal sealed record LabelMechanism(
     /// <summary>The mean of the finite values (a run that diverged leaves NaN or ∞ in its last audits); NaN when none is.</summary>
     private static double MeanOfFinite(IEnumerable<double> values) => Statistics.Mean(values.Where(double.IsFinite));
 
-    /// <summary>The table, as Markdown or as aligned text; labels without audited rounds (fp) are left out.</summary>
+    /// <summary>The table of <paramref name="mechanisms"/> (<see cref="Of"/>), as Markdown or as aligned text.</summary>
     public static void Write(TextWriter output, IReadOnlyList<LabelMechanism> mechanisms, bool markdown)
     {
         ArgumentNullException.ThrowIfNull(output);
