@@ -198,13 +198,28 @@ public sealed class SdeTestBedProperties
             foreach (Integrator integrator in new[] { Integrator.Discrete, Integrator.EulerMaruyama })
             {
                 Stepper stepper = Stepper.Create(new TestBedRun(problem, method, integrator, 0.01, 10, 0, 1));
-                stepper.Step(x, random);
-                long before = GC.GetAllocatedBytesForCurrentThread();
-                for (int k = 0; k < 1000; k++)
+                void Steps()
                 {
-                    stepper.Step(x, random);
+                    for (int k = 0; k < 1000; k++)
+                    {
+                        stepper.Step(x, random);
+                    }
                 }
-                Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+                // Warm up past the tiering thresholds, then take the least of three measured loops: the runtime may
+                // allocate now and then on this thread (tiering, OSR, call counting) while other tests run, but a
+                // per-step allocation shows up in every loop. CI saw 2704 bytes once from a single measured loop.
+                for (int round = 0; round < 4; round++)
+                {
+                    Steps();
+                }
+                long allocated = long.MaxValue;
+                for (int round = 0; round < 3; round++)
+                {
+                    long before = GC.GetAllocatedBytesForCurrentThread();
+                    Steps();
+                    allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+                }
+                Assert.True(allocated == 0, $"{method.Label} {integrator}: {allocated} bytes allocated by 1000 steps.");
             }
         }
     }
