@@ -16,10 +16,10 @@ public readonly record struct UploadKey(long Seed, int Round, int Client);
 /// carries it to the server, which adds <c>weight</c> × (what it received) into the running sum, and reports how many
 /// bytes went over the wire. Implementations:</para>
 /// <list type="bullet">
-/// <item><see cref="FullPrecisionChannel"/>: float32 as is, 4·d bytes; available now.</item>
-/// <item>The codec channel (to come from the Codec branch, issue 4): the client fits the gradient model and designs
-/// the quantizer (Theory), encodes with the <see cref="UploadKey"/>, and the server calls <c>DecodeAccumulate</c> on the
-/// payload; the byte count is the payload's length.</item>
+/// <item><see cref="FullPrecisionChannel"/>: float32 as is, 4·d bytes.</item>
+/// <item><see cref="CodecChannel"/>: the client's <see cref="UploadEncoder"/> fits the gradient model, designs the
+/// quantizer (Theory) and encodes with the <see cref="UploadKey"/>; the server's <see cref="UploadAggregator"/>
+/// decode-accumulates the payload; the byte count is the payload's length.</item>
 /// </list>
 /// <para>Every call must be deterministic given its arguments, so that a run is reproducible from its seed.</para>
 /// </remarks>
