@@ -73,7 +73,39 @@ public sealed class AlexNetMnist : ClassifierModel
             ("relu7", nn.ReLU()),
             ("fc3", nn.Linear(1024, classes)));
         RegisterComponents();
+        InitializeForRelu();
         this.to(device);
+    }
+
+    /// <summary>
+    /// He initialization (He et al. 2015, "Delving deep into rectifiers", §2.2): weights N(0, 2/fan_in), biases 0.
+    /// </summary>
+    /// <remarks>
+    /// libtorch's default (Kaiming-uniform with a = √5, i.e. variance 1/(3·fan_in)) shrinks the activations by about
+    /// √6 per ReLU layer; through eight layers without normalisation the logits start near zero and the gradients
+    /// vanish, and the network sat at loss 2.30 (chance) for the first 60 rounds on MNIST (8 clients, batch 32,
+    /// η = 0.01, μ = 0.9). He's variance keeps the activations' scale through ReLU layers, which is what a plain deep
+    /// ReLU network needs. Drawn from libtorch's generator, so seeded by the run seed like every other model.
+    /// </remarks>
+    private void InitializeForRelu()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach ((string _, nn.Module module) in named_modules())
+        {
+            // Only the convolutions: each is followed by a ReLU, and they are the layers through which the default's
+            // shrinking compounds. The fully connected layers keep libtorch's default, which keeps the first logits
+            // small (He's variance there gave a first loss of 11.6 and dead units).
+            (Tensor? weight, Tensor? bias) = module is Conv2d conv ? (conv.weight, conv.bias) : (null, null);
+            if (weight is not null)
+            {
+                nn.init.kaiming_normal_(weight, mode: nn.init.FanInOut.FanIn, nonlinearity: nn.init.NonlinearityType.ReLU);
+            }
+            if (bias is not null)
+            {
+                nn.init.zeros_(bias);
+            }
+        }
     }
 
     /// <inheritdoc />
