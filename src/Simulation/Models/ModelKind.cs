@@ -31,6 +31,35 @@ public static class ModelFactory
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown model."),
     };
 
+    /// <summary>
+    /// Seeds libtorch's global generator with <paramref name="seed"/> and creates the network from it, as one step: no
+    /// other model of this process draws from the generator in between (other threads wait), so the initial θ depends
+    /// on the seed alone. What every run's global model is built with.
+    /// </summary>
+    public static ClassifierModel CreateSeeded(ModelKind kind, int rows, int columns, int classes, long seed, Device device)
+    {
+        lock (GeneratorLock)
+        {
+            random.manual_seed(seed);
+            return Create(kind, rows, columns, classes, device);
+        }
+    }
+
+    /// <summary>
+    /// Creates a network whose initial values do not matter (a replica that is given θ before every use), without
+    /// disturbing a seeded initialisation on another thread.
+    /// </summary>
+    public static ClassifierModel CreateUnseeded(ModelKind kind, int rows, int columns, int classes, Device device)
+    {
+        lock (GeneratorLock)
+        {
+            return Create(kind, rows, columns, classes, device);
+        }
+    }
+
+    /// <summary>libtorch's global generator belongs to the whole process; this serialises the initialisations that draw from it.</summary>
+    private static readonly Lock GeneratorLock = new();
+
     /// <summary>Parses <c>cnn</c>, <c>alexnet</c> or <c>mlp</c> (case-insensitive), as on the command line.</summary>
     /// <exception cref="FormatException">The text names no model.</exception>
     public static ModelKind Parse(string text) =>

@@ -54,7 +54,7 @@ public sealed class SynchronousTrainer : IDisposable
     private readonly TensorImages _train;
     private readonly TensorImages _test;
     private readonly ClientBatchSampler[] _samplers;
-    private readonly Worker[] _workers;
+    private readonly ClientReplica[] _workers;
     private readonly FlatParameterBuffer _sum;
     private readonly MomentumSgd _optimizer;
     private readonly double[] _clientLosses;
@@ -63,8 +63,8 @@ public sealed class SynchronousTrainer : IDisposable
     private readonly object _turn = new(); // a monitor: workers wait on it for their turn to transmit
     private int _nextToTransmit;
     private bool _abandoned;
-    private long _gradientTicks;
-    private long _flattenTicks;
+    private long _gradientTicks; // TimeSpan ticks, summed over workers
+    private long _flattenTicks; // TimeSpan ticks, summed over workers
     private long _transmitTicks;
     private long _stepTicks;
 
@@ -90,17 +90,17 @@ public sealed class SynchronousTrainer : IDisposable
         _time = time ?? TimeProvider.System;
 
         LibtorchRuntime.Configure(config.Threads);
-        random.manual_seed(config.Seed);
 
         IdxImages images = data.Train.Images;
         int workers = Math.Min(config.Workers, config.Clients);
-        _workers = new Worker[workers];
+        _workers = new ClientReplica[workers];
         for (int w = 0; w < workers; w++)
         {
             // Worker 0 trains the global model itself; the others hold replicas that get θ_t each round.
-            var model = ModelFactory.Create(config.Model, images.Rows, images.Columns, data.ClassCount, device);
-            model.train();
-            _workers[w] = new Worker(model, config.BatchSize);
+            var model = w == 0
+                ? ModelFactory.CreateSeeded(config.Model, images.Rows, images.Columns, data.ClassCount, config.Seed, device)
+                : ModelFactory.CreateUnseeded(config.Model, images.Rows, images.Columns, data.ClassCount, device);
+            _workers[w] = new ClientReplica(model, config.BatchSize, _time);
         }
         var statistics = PixelStatistics.Of(images);
         _train = new TensorImages(data.Train, statistics, device);
@@ -140,8 +140,8 @@ public sealed class SynchronousTrainer : IDisposable
     /// <summary>Where the time of the rounds so far went.</summary>
     public RoundTimings Timings => new(
         Round,
-        _time.GetElapsedTime(0, _gradientTicks),
-        _time.GetElapsedTime(0, _flattenTicks),
+        TimeSpan.FromTicks(_gradientTicks),
+        TimeSpan.FromTicks(_flattenTicks),
         _time.GetElapsedTime(0, _transmitTicks),
         _time.GetElapsedTime(0, _stepTicks));
 
@@ -189,13 +189,7 @@ public sealed class SynchronousTrainer : IDisposable
     public void WriteState(BinaryWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        writer.Write(Round);
-        writer.Write(Dimension);
-        using var scratch = new FlatParameterBuffer(Model);
-        scratch.GatherValues();
-        FloatStream.Write(writer, scratch.Span);
-        _optimizer.GatherMomentum(scratch);
-        FloatStream.Write(writer, scratch.Span);
+        ServerState.Write(writer, Round, Model, _optimizer);
     }
 
     /// <summary>
@@ -211,26 +205,7 @@ public sealed class SynchronousTrainer : IDisposable
         {
             throw new InvalidOperationException($"A checkpoint can be restored only into a fresh trainer; this one has run {Round} rounds.");
         }
-        int round;
-        int dimension;
-        try
-        {
-            round = reader.ReadInt32();
-            dimension = reader.ReadInt32();
-        }
-        catch (EndOfStreamException exception)
-        {
-            throw new InvalidDataException("The trainer state is truncated before its header ends.", exception);
-        }
-        if (round < 0 || dimension != Dimension)
-        {
-            throw new InvalidDataException($"The trainer state is for round {round} of a model with {dimension} parameters; this model has {Dimension}.");
-        }
-        using var scratch = new FlatParameterBuffer(Model);
-        FloatStream.Read(reader, scratch.Span, "the trainer state's θ");
-        scratch.ScatterValues();
-        FloatStream.Read(reader, scratch.Span, "the trainer state's momentum");
-        _optimizer.ScatterMomentum(scratch);
+        int round = ServerState.Read(reader, Model, _optimizer);
         for (int c = 0; c < _samplers.Length; c++)
         {
             _samplers[c].Skip(round, Config.BatchSize);
@@ -246,7 +221,7 @@ public sealed class SynchronousTrainer : IDisposable
     {
         _optimizer.Dispose();
         _sum.Dispose();
-        foreach (Worker worker in _workers)
+        foreach (ClientReplica worker in _workers)
         {
             worker.Dispose();
         }
@@ -297,13 +272,16 @@ public sealed class SynchronousTrainer : IDisposable
 
     private void RunWorker(int w, int round)
     {
-        Worker worker = _workers[w];
+        ClientReplica worker = _workers[w];
         float weight = 1f / Config.Clients;
         try
         {
             for (int client = w; client < Config.Clients; client += _workers.Length)
             {
-                _clientLosses[client] = ComputeGradient(worker, round, client);
+                ClientGradient gradient = worker.ComputeGradient(_train, _samplers[client], Config, round, client);
+                _clientLosses[client] = gradient.Loss;
+                Interlocked.Add(ref _gradientTicks, gradient.Compute.Ticks);
+                Interlocked.Add(ref _flattenTicks, gradient.Flatten.Ticks);
 
                 lock (_turn)
                 {
@@ -335,70 +313,6 @@ public sealed class SynchronousTrainer : IDisposable
                 Monitor.PulseAll(_turn);
             }
             throw;
-        }
-    }
-
-    /// <summary>Fills the worker's gradient buffer with the client's gradient at the worker's θ; returns its loss.</summary>
-    private double ComputeGradient(Worker worker, int round, int client)
-    {
-        using var scope = NewDisposeScope();
-        long start = _time.GetTimestamp();
-        _samplers[client].NextBatch(worker.BatchIndices);
-        (Tensor x, Tensor y) = _train.Batch(worker.BatchIndexTensor);
-        worker.Model.ReseedDropout(unchecked((long)Seeds.Derive(Config.Seed, Seeds.DropoutStream, round, client)));
-        worker.Model.zero_grad();
-        Tensor loss = nn.functional.cross_entropy(worker.Model.forward(x), y);
-        loss.backward();
-        double value = loss.item<float>();
-        long flattenStart = _time.GetTimestamp();
-        worker.Gradient.GatherGradients();
-        long flattenEnd = _time.GetTimestamp();
-        // Synthetic noise goes on before the channel, so the codec compresses what a noisy client would send. Its
-        // cost counts as gradient time: it is part of making the client's gradient, not of flattening it.
-        Config.Noise.AddTo(worker.Gradient.Span, Config.Seed, round, client);
-        long end = _time.GetTimestamp();
-        Interlocked.Add(ref _gradientTicks, (flattenStart - start) + (end - flattenEnd));
-        Interlocked.Add(ref _flattenTicks, flattenEnd - flattenStart);
-        return value;
-    }
-
-    /// <summary>One client thread's model replica and pooled buffers.</summary>
-    private sealed class Worker : IDisposable
-    {
-        private readonly long[] _batchIndices;
-
-        public Worker(ClassifierModel model, int batchSize)
-        {
-            Model = model;
-            Gradient = new FlatParameterBuffer(model);
-            _batchIndices = GC.AllocateArray<long>(batchSize, pinned: true);
-            BatchIndexTensor = from_array(_batchIndices).DetachFromDisposeScope();
-        }
-
-        public ClassifierModel Model { get; }
-
-        public FlatParameterBuffer Gradient { get; }
-
-        public Span<long> BatchIndices => _batchIndices;
-
-        /// <summary>An int64 tensor over <see cref="BatchIndices"/> (shared memory).</summary>
-        public Tensor BatchIndexTensor { get; }
-
-        public void CopyParametersFrom(ClassifierModel source)
-        {
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            foreach ((var to, var from) in Model.parameters().Zip(source.parameters()))
-            {
-                to.copy_(from);
-            }
-        }
-
-        public void Dispose()
-        {
-            BatchIndexTensor.Dispose();
-            Gradient.Dispose();
-            Model.Dispose();
         }
     }
 }
