@@ -18,8 +18,10 @@ namespace Verified.Simulation.Experiments;
 /// </remarks>
 public sealed class ExperimentRun : IDisposable
 {
-    private readonly SynchronousTrainer _trainer;
-    private readonly CodecChannel _channel;
+    private readonly SynchronousTrainer? _trainer; // in one process
+    private readonly CodecChannel? _channel; // in one process
+    private readonly FleetTrainer? _server; // clients elsewhere
+    private readonly IClientFleet? _fleet; // clients elsewhere
     private readonly TimeProvider _time;
     private readonly long _started;
     private long _evaluateTicks;
@@ -47,6 +49,33 @@ public sealed class ExperimentRun : IDisposable
         _channel.Observer = observer;
         forward.Target = _channel;
         Dimension = _trainer.Dimension;
+        TensorSizes = _trainer.TensorSizes;
+    }
+
+    /// <summary>
+    /// Sets up the server of a run whose clients are <paramref name="fleet"/> (<see cref="FleetClient"/>s elsewhere):
+    /// this process holds θ, the momentum and the server's half of the codec channel. For the same spec and data the
+    /// metrics equal those of a run in one process, wall-clock fields aside.
+    /// </summary>
+    /// <exception cref="ArgumentException">The spec is invalid (every invalid field is named).</exception>
+    /// <param name="spec">The run.</param>
+    /// <param name="data">The data set (the server evaluates on its test split).</param>
+    /// <param name="fleet">The clients.</param>
+    /// <param name="time">Clock for the timings.</param>
+    public ExperimentRun(ExperimentSpec spec, ImageDataSet data, IClientFleet fleet, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(fleet);
+        SimulationConfig config = spec.ToSimulationConfig();
+        Spec = spec;
+        _time = time ?? TimeProvider.System;
+        _started = _time.GetTimestamp();
+        _server = new FleetTrainer(config, data, spec.AuditEvery, NewCodec(spec), _time);
+        _fleet = fleet;
+        Dimension = _server.Dimension;
+        TensorSizes = _server.TensorSizes;
+        ErrorFeedback = spec.ToChannelOptions(Dimension, TensorSizes.AsSpan()).ErrorFeedbackClients > 0;
     }
 
     /// <summary>
@@ -64,10 +93,15 @@ public sealed class ExperimentRun : IDisposable
     public int Dimension { get; }
 
     /// <summary>The coordinates of each parameter tensor in an upload, in order (the segments of <c>--segments tensor</c>).</summary>
-    public System.Collections.Immutable.ImmutableArray<int> TensorSizes => _trainer.TensorSizes;
+    public System.Collections.Immutable.ImmutableArray<int> TensorSizes { get; }
 
     /// <summary>Rounds completed.</summary>
-    public int Round => _trainer.Round;
+    public int Round => _trainer?.Round ?? _server!.Round;
+
+    /// <summary>Whether the clients keep error-feedback residuals (state a checkpoint holds).</summary>
+    private bool ErrorFeedback => _channel?.ErrorFeedback ?? field;
+
+    private long FitFallbacks => _channel?.FitFallbacks ?? _server!.Aggregator.FitFallbacks;
 
     /// <summary>Whether all <see cref="ExperimentSpec.Rounds"/> are done.</summary>
     public bool IsComplete => Round >= Spec.Rounds;
@@ -83,8 +117,23 @@ public sealed class ExperimentRun : IDisposable
     {
         get
         {
-            RoundTimings trainer = _trainer.Timings;
-            ChannelTimings channel = _channel.Timings;
+            if (_server is not null)
+            {
+                FleetTimings fleet = _server.Timings;
+                return new RunTimings(
+                    fleet.Rounds,
+                    fleet.Compute,
+                    fleet.Flatten,
+                    fleet.Design,
+                    fleet.Encode,
+                    fleet.Decode,
+                    fleet.Audit,
+                    fleet.Step,
+                    _time.GetElapsedTime(0, _evaluateTicks),
+                    _time.GetElapsedTime(_started));
+            }
+            RoundTimings trainer = _trainer!.Timings;
+            ChannelTimings channel = _channel!.Timings;
             return new RunTimings(
                 trainer.Rounds,
                 trainer.Gradient,
@@ -105,18 +154,48 @@ public sealed class ExperimentRun : IDisposable
     /// names the round, the client and the coordinate).</exception>
     public RoundMetrics Step()
     {
+        if (_trainer is null)
+        {
+            return StepAsync().GetAwaiter().GetResult();
+        }
+        ThrowIfComplete();
+        return Complete(_trainer.Step());
+    }
+
+    /// <summary>
+    /// Runs the next round (and the evaluation due after it) and returns its metrics; with a fleet, the round's clients
+    /// run elsewhere while this waits. If a client fails the exception propagates and the round is not applied, so it
+    /// can be run again.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The run is complete.</exception>
+    /// <exception cref="TrainingDivergedException">Training diverged.</exception>
+    public async Task<RoundMetrics> StepAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfComplete();
+        RoundResult result = _server is not null
+            ? await _server.StepAsync(_fleet!, cancellationToken).ConfigureAwait(false)
+            : _trainer!.Step();
+        return Complete(result);
+    }
+
+    private void ThrowIfComplete()
+    {
         if (IsComplete)
         {
             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"The run is complete: all {Spec.Rounds} rounds are done."));
         }
-        RoundResult result = _trainer.Step();
+    }
+
+    /// <summary>The metrics of the round <paramref name="result"/> describes, after the evaluation due.</summary>
+    private RoundMetrics Complete(RoundResult result)
+    {
         TotalBytes += result.UploadBytes;
         int completed = result.Round + 1;
         Evaluation? evaluation = null;
         if (completed % Spec.EvaluateEvery == 0 || completed == Spec.Rounds)
         {
             long start = _time.GetTimestamp();
-            evaluation = _trainer.Evaluate();
+            evaluation = Evaluate();
             _evaluateTicks += _time.GetTimestamp() - start;
             LastEvaluation = evaluation;
         }
@@ -128,7 +207,7 @@ public sealed class ExperimentRun : IDisposable
             TotalBytes,
             evaluation?.Accuracy,
             evaluation?.Loss,
-            _channel.StatisticsOf(result.Round),
+            _channel?.StatisticsOf(result.Round) ?? _server!.Aggregator.StatisticsOf(result.Round),
             _time.GetElapsedTime(_started).TotalSeconds);
     }
 
@@ -145,6 +224,29 @@ public sealed class ExperimentRun : IDisposable
     public void SaveCheckpoint(Stream destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
+        if (_fleet is not null)
+        {
+            SaveCheckpointAsync(destination).GetAwaiter().GetResult();
+            return;
+        }
+        WriteCheckpoint(destination, null);
+    }
+
+    /// <summary>
+    /// <see cref="SaveCheckpoint"/> for a run whose clients are a fleet: their error-feedback residuals are fetched
+    /// first, so the checkpoint is the one a run in one process writes, and either can resume it.
+    /// </summary>
+    public async Task SaveCheckpointAsync(Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        IReadOnlyList<float[]>? residuals = _fleet is not null && ErrorFeedback
+            ? await _fleet.ResidualsAsync(cancellationToken).ConfigureAwait(false)
+            : null;
+        WriteCheckpoint(destination, residuals);
+    }
+
+    private void WriteCheckpoint(Stream destination, IReadOnlyList<float[]>? fleetResiduals)
+    {
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
         {
@@ -155,9 +257,17 @@ public sealed class ExperimentRun : IDisposable
             writer.Write(LastEvaluation?.Accuracy ?? 0);
             writer.Write(LastEvaluation?.Loss ?? 0);
             writer.Write(LastEvaluation?.Count ?? 0);
-            writer.Write(_channel.FitFallbacks);
-            _channel.WriteState(writer);
-            _trainer.WriteState(writer);
+            writer.Write(FitFallbacks);
+            if (_channel is not null)
+            {
+                _channel.WriteState(writer);
+                _trainer!.WriteState(writer);
+            }
+            else
+            {
+                UploadEncoder.WriteResiduals(writer, fleetResiduals, Dimension);
+                _server!.WriteState(writer);
+            }
         }
         byte[] body = buffer.ToArray();
         destination.Write(body);
@@ -171,24 +281,33 @@ public sealed class ExperimentRun : IDisposable
     public void RestoreCheckpoint(Stream source)
     {
         ArgumentNullException.ThrowIfNull(source);
+        RestoreCheckpointAsync(source).GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// <see cref="RestoreCheckpoint"/>; for a run whose clients are a fleet, the clients get their error-feedback
+    /// residuals back too.
+    /// </summary>
+    public async Task RestoreCheckpointAsync(Stream source, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
         if (Round != 0)
         {
             throw new InvalidOperationException($"A checkpoint can be restored only into a fresh run; this one has run {Round} rounds.");
         }
         using var copy = new MemoryStream();
-        source.CopyTo(copy);
+        await source.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
         byte[] all = copy.ToArray();
         const int hashLength = 32;
         if (all.Length < CheckpointMagic.Length + hashLength)
         {
             throw new InvalidDataException($"The checkpoint is {all.Length} bytes: too short to be one.");
         }
-        ReadOnlySpan<byte> body = all.AsSpan(0, all.Length - hashLength);
-        if (!System.Security.Cryptography.SHA256.HashData(body).AsSpan().SequenceEqual(all.AsSpan(all.Length - hashLength)))
+        if (!System.Security.Cryptography.SHA256.HashData(all.AsSpan(0, all.Length - hashLength)).AsSpan().SequenceEqual(all.AsSpan(all.Length - hashLength)))
         {
             throw new InvalidDataException("The checkpoint's SHA-256 does not match its contents: it is corrupted or truncated.");
         }
-        using var reader = new BinaryReader(new MemoryStream(all, 0, body.Length), System.Text.Encoding.UTF8);
+        using var reader = new BinaryReader(new MemoryStream(all, 0, all.Length - hashLength), System.Text.Encoding.UTF8);
         if (!reader.ReadBytes(CheckpointMagic.Length).AsSpan().SequenceEqual(CheckpointMagic) || reader.ReadInt32() is int version && version is < 1 or > CheckpointVersion)
         {
             throw new InvalidDataException($"This is not a version-1 or version-{CheckpointVersion} Verified checkpoint.");
@@ -197,17 +316,37 @@ public sealed class ExperimentRun : IDisposable
         bool evaluated = reader.ReadBoolean();
         var evaluation = new Evaluation(reader.ReadDouble(), reader.ReadDouble(), reader.ReadInt32());
         long fitFallbacks = 0;
+        float[][]? fleetResiduals = null;
         if (version >= 2)
         {
             fitFallbacks = reader.ReadInt64();
-            _channel.ReadState(reader);
+            if (_channel is not null)
+            {
+                _channel.ReadState(reader);
+            }
+            else
+            {
+                fleetResiduals = UploadEncoder.ReadResiduals(reader, ErrorFeedback, Spec.Clients, Dimension);
+            }
         }
-        else if (_channel.ErrorFeedback)
+        else if (ErrorFeedback)
         {
             throw new InvalidDataException("A version-1 checkpoint holds no error-feedback residuals but this run has error feedback on.");
         }
-        _trainer.ReadState(reader);
-        _channel.RestoreFitFallbacks(fitFallbacks);
+        if (_trainer is not null)
+        {
+            _trainer.ReadState(reader);
+            _channel!.RestoreFitFallbacks(fitFallbacks);
+        }
+        else
+        {
+            _server!.ReadState(reader);
+            _server.Aggregator.RestoreFitFallbacks(fitFallbacks);
+            if (fleetResiduals is not null)
+            {
+                await _fleet!.RestoreResidualsAsync(_server.Round, fleetResiduals, cancellationToken).ConfigureAwait(false);
+            }
+        }
         TotalBytes = totalBytes;
         LastEvaluation = evaluated ? evaluation : null;
     }
@@ -217,7 +356,7 @@ public sealed class ExperimentRun : IDisposable
     private const int CheckpointVersion = 2;
 
     /// <summary>Test accuracy and loss now.</summary>
-    public Evaluation Evaluate() => _trainer.Evaluate();
+    public Evaluation Evaluate() => _trainer?.Evaluate() ?? _server!.Evaluate();
 
     /// <summary>The run's outcome so far (final once <see cref="IsComplete"/>).</summary>
     public RunSummary Summary() => new(
@@ -230,11 +369,15 @@ public sealed class ExperimentRun : IDisposable
         4L * Dimension * Spec.Clients * Round,
         Timings)
     {
-        FitFallbacks = _channel.FitFallbacks,
+        FitFallbacks = FitFallbacks,
     };
 
     /// <inheritdoc />
-    public void Dispose() => _trainer.Dispose();
+    public void Dispose()
+    {
+        _trainer?.Dispose();
+        _server?.Dispose();
+    }
 
     /// <summary>Forwards to a channel set after construction.</summary>
     private sealed class ForwardingChannel : IGradientChannel

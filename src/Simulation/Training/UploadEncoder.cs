@@ -88,13 +88,10 @@ public sealed class UploadEncoder
         }
         if (options.ErrorFeedbackClients > 0)
         {
-            // All residuals up front (zero: nothing lost yet), so a round allocates nothing: N·d floats, 38 MB for the
-            // default CNN and 8 clients.
+            // A residual is allocated at a client's first upload (zero: nothing lost yet) and reused after it, so only a
+            // client's first round allocates: N·d floats in one process (38 MB for the default CNN and 8 clients), d
+            // for an encoder that serves one client of a cluster.
             _residuals = new float[options.ErrorFeedbackClients][];
-            for (int c = 0; c < _residuals.Length; c++)
-            {
-                _residuals[c] = new float[dimension];
-            }
             _corrected = GC.AllocateUninitializedArray<float>(dimension);
             _decoded = GC.AllocateUninitializedArray<float>(dimension);
         }
@@ -127,8 +124,30 @@ public sealed class UploadEncoder
 
     /// <summary>Client <paramref name="client"/>'s residual e (what its uploads have lost so far); error feedback only.</summary>
     /// <exception cref="InvalidOperationException">Error feedback is off.</exception>
-    public ReadOnlySpan<float> Residual(int client) =>
-        (_residuals ?? throw new InvalidOperationException("Error feedback is off: the channel keeps no residuals."))[client];
+    public ReadOnlySpan<float> Residual(int client) => ResidualOf(client);
+
+    /// <summary>Sets client <paramref name="client"/>'s residual (a client rebuilt from a checkpoint elsewhere).</summary>
+    /// <exception cref="InvalidOperationException">Error feedback is off.</exception>
+    /// <exception cref="ArgumentException">The residual does not have d values.</exception>
+    public void RestoreResidual(int client, ReadOnlySpan<float> residual)
+    {
+        float[] target = ResidualOf(client);
+        if (residual.Length != Dimension)
+        {
+            throw new ArgumentException($"The residual has {residual.Length} values but the channel sends {Dimension}.", nameof(residual));
+        }
+        residual.CopyTo(target);
+    }
+
+    private float[] ResidualOf(int client)
+    {
+        float[][] residuals = _residuals ?? throw new InvalidOperationException("Error feedback is off: the channel keeps no residuals.");
+        if ((uint)client >= (uint)residuals.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(client), client, $"The channel keeps residuals for {residuals.Length} clients.");
+        }
+        return residuals[client] ??= new float[Dimension];
+    }
 
     /// <summary>
     /// Encodes client <paramref name="key"/>.Client's gradient for round <paramref name="key"/>.Round. The returned
@@ -141,15 +160,7 @@ public sealed class UploadEncoder
         {
             throw new ArgumentException($"The gradient has {gradient.Length} values but the channel sends {Dimension}.", nameof(gradient));
         }
-        float[]? residual = null;
-        if (_residuals is not null)
-        {
-            if ((uint)key.Client >= (uint)_residuals.Length)
-            {
-                throw new ArgumentOutOfRangeException(nameof(key), key.Client, $"The channel keeps residuals for {_residuals.Length} clients.");
-            }
-            residual = _residuals[key.Client];
-        }
+        float[]? residual = _residuals is null ? null : ResidualOf(key.Client);
 
         long start = _time.GetTimestamp();
         // With error feedback the client sends v = g + e: the codec, the observer and the audit all see v.
@@ -236,17 +247,85 @@ public sealed class UploadEncoder
     public void WriteState(BinaryWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        writer.Write(_residuals is not null);
-        if (_residuals is null)
+        float[][]? residuals = null;
+        if (_residuals is not null)
+        {
+            residuals = new float[_residuals.Length][];
+            for (int c = 0; c < residuals.Length; c++)
+            {
+                residuals[c] = ResidualOf(c);
+            }
+        }
+        WriteResiduals(writer, residuals, Dimension);
+    }
+
+    /// <summary>
+    /// Writes error feedback's state in <see cref="WriteState"/>'s format: whether it is on and, if so, N, d and every
+    /// client's residual (float32, little-endian). A cluster's server writes its clients' residuals with it, so its
+    /// checkpoints are those of a run in one process.
+    /// </summary>
+    internal static void WriteResiduals(BinaryWriter writer, IReadOnlyList<float[]>? residuals, int dimension)
+    {
+        writer.Write(residuals is not null);
+        if (residuals is null)
         {
             return;
         }
-        writer.Write(_residuals.Length);
-        writer.Write(Dimension);
-        foreach (float[] residual in _residuals)
+        writer.Write(residuals.Count);
+        writer.Write(dimension);
+        foreach (float[] residual in residuals)
         {
+            if (residual.Length != dimension)
+            {
+                throw new ArgumentException($"A residual has {residual.Length} values; the channel sends {dimension}.", nameof(residuals));
+            }
             FloatStream.Write(writer, residual);
         }
+    }
+
+    /// <summary>
+    /// Reads <see cref="WriteResiduals"/>'s output, checking it against what the run expects (error feedback on or off,
+    /// N clients, d): null when error feedback is off.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The state is truncated or does not match.</exception>
+    internal static float[][]? ReadResiduals(BinaryReader reader, bool errorFeedback, int clients, int dimension)
+    {
+        bool feedback;
+        int storedClients = 0, storedDimension = 0;
+        try
+        {
+            feedback = reader.ReadBoolean();
+            if (feedback)
+            {
+                storedClients = reader.ReadInt32();
+                storedDimension = reader.ReadInt32();
+            }
+        }
+        catch (EndOfStreamException exception)
+        {
+            throw new InvalidDataException("The channel state is truncated before its header ends.", exception);
+        }
+        if (feedback != errorFeedback)
+        {
+            throw new InvalidDataException(feedback
+                ? "The checkpoint holds error-feedback residuals but this run has error feedback off."
+                : "The checkpoint holds no error-feedback residuals but this run has error feedback on.");
+        }
+        if (!feedback)
+        {
+            return null;
+        }
+        if (storedClients != clients || storedDimension != dimension)
+        {
+            throw new InvalidDataException($"The checkpoint holds residuals of {storedClients} clients × {storedDimension} coordinates; this run has {clients} × {dimension}.");
+        }
+        var read = new float[clients][];
+        for (int c = 0; c < clients; c++)
+        {
+            read[c] = new float[dimension];
+            FloatStream.Read(reader, read[c], $"client {c}'s residual");
+        }
+        return read;
     }
 
     /// <summary>
@@ -258,44 +337,14 @@ public sealed class UploadEncoder
     public void ReadState(BinaryReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        bool feedback;
-        int clients = 0, dimension = 0;
-        try
-        {
-            feedback = reader.ReadBoolean();
-            if (feedback)
-            {
-                clients = reader.ReadInt32();
-                dimension = reader.ReadInt32();
-            }
-        }
-        catch (EndOfStreamException exception)
-        {
-            throw new InvalidDataException("The channel state is truncated before its header ends.", exception);
-        }
-        if (feedback != (_residuals is not null))
-        {
-            throw new InvalidDataException(feedback
-                ? "The checkpoint holds error-feedback residuals but this run has error feedback off."
-                : "The checkpoint holds no error-feedback residuals but this run has error feedback on.");
-        }
-        if (_residuals is null)
+        float[][]? read = ReadResiduals(reader, _residuals is not null, _residuals?.Length ?? 0, Dimension);
+        if (read is null)
         {
             return;
         }
-        if (clients != _residuals.Length || dimension != Dimension)
+        for (int c = 0; c < read.Length; c++)
         {
-            throw new InvalidDataException($"The checkpoint holds residuals of {clients} clients × {dimension} coordinates; this run has {_residuals.Length} × {Dimension}.");
-        }
-        var read = new float[clients][];
-        for (int c = 0; c < clients; c++)
-        {
-            read[c] = new float[dimension];
-            FloatStream.Read(reader, read[c], $"client {c}'s residual");
-        }
-        for (int c = 0; c < clients; c++)
-        {
-            read[c].CopyTo(_residuals[c], 0);
+            read[c].CopyTo(ResidualOf(c), 0);
         }
     }
 
