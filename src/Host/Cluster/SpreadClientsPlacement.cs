@@ -1,0 +1,49 @@
+using System.Globalization;
+using Orleans.Placement;
+using Orleans.Runtime.Placement;
+
+namespace Verified.Host.Cluster;
+
+/// <summary>
+/// Places client c of a run (grain key <c>RUN/c</c>) on silo c mod K of the K compatible silos, sorted by address: a
+/// run's clients spread evenly over the cluster, and the same cluster gives the same layout. When a silo dies, its
+/// clients are placed over the K − 1 left. (Orleans' default placement chooses by load, so 8 clients could all land on
+/// one silo; for a synchronous round the slowest silo sets the pace.)
+/// </summary>
+[Serializable]
+[GenerateSerializer]
+[Immutable]
+[SuppressReferenceTracking]
+[Alias("Verified.SpreadClientsPlacement")]
+public sealed class SpreadClientsPlacement : PlacementStrategy
+{
+}
+
+/// <summary>Marks a grain class for <see cref="SpreadClientsPlacement"/>.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
+public sealed class SpreadClientsPlacementAttribute : PlacementAttribute
+{
+    /// <summary>The attribute.</summary>
+    public SpreadClientsPlacementAttribute()
+        : base(new SpreadClientsPlacement())
+    {
+    }
+}
+
+/// <summary>The director of <see cref="SpreadClientsPlacement"/>.</summary>
+internal sealed class SpreadClientsDirector : IPlacementDirector
+{
+    public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
+    {
+        SiloAddress[] silos = context.GetCompatibleSilos(target);
+        if (silos.Length == 0)
+        {
+            throw new OrleansException($"No silo can host {target.GrainIdentity}.");
+        }
+        Array.Sort(silos, static (a, b) => string.CompareOrdinal(a.ToString(), b.ToString()));
+        string key = target.GrainIdentity.Key.ToString();
+        int slash = key.LastIndexOf('/');
+        int client = slash >= 0 && int.TryParse(key.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int c) ? c : 0;
+        return Task.FromResult(silos[client % silos.Length]);
+    }
+}
