@@ -60,18 +60,19 @@ internal static class RunCommand
         var captureEvery = new Option<int>("--capture-gradients") { Description = "Store the float32 vector every client uploads in rounds 0, k, 2k, … (its gradient; plus its residual with error feedback, so use --error-feedback false for raw gradients) under OUT/gradients/ for 'verified audit' (0: none).", DefaultValueFactory = _ => 0 };
         var captureLimit = new Option<int>("--capture-limit-mb") { Description = "Stop capturing (and say so) before the stored gradients pass this many MB.", DefaultValueFactory = _ => DefaultCaptureLimitMegabytes };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint the running run every k rounds into OUT/checkpoint/, and when interrupted, for --resume (0: never).", DefaultValueFactory = _ => DefaultCheckpointEvery };
-        var resume = new Option<DirectoryInfo?>("--resume") { Description = "Continue the interrupted or failed invocation whose output directory is DIR, with the options in DIR/run.json (only --quiet, --workers, --data and --checkpoint-every may be given too)." };
+        var resume = new Option<DirectoryInfo?>("--resume") { Description = "Continue the interrupted or failed invocation whose output directory is DIR, with the options in DIR/run.json (only --quiet, --workers, --data, --checkpoint-every and --cluster may be given too)." };
+        var cluster = new Option<string?>("--cluster") { Description = "Run the clients as grains on a cluster (docs/cluster.md): local:K starts K silo processes on this machine for this command; gateway:HOST:PORT uses a running cluster. Results equal a run in one process." };
         var config = new Option<FileInfo?>("--config") { Description = "Take the spec (and options) from FILE: a spec as POST /api/runs takes it, a summary.json or a run.json; options given here override it." };
 
         var command = new Command("run", "Train on MNIST (or Fashion-MNIST) with N clients, every upload through the codec; compare with full precision, or reproduce a paper figure.")
         {
             scheme, bits, clients, rounds, model, batch, learningRate, momentum, weightDecay, split, seed, seeds,
             evaluateEvery, auditEvery, workers, threads, noise, noiseScale, errorFeedback, threshold, fit, segments, preset, noBaseline, dataset, data, outDirectory, quiet,
-            captureEvery, captureLimit, checkpointEvery, resume, config,
+            captureEvery, captureLimit, checkpointEvery, resume, config, cluster,
         };
         // The options that change what is computed: everything but how it is shown, how fast, where the data is read
         // from (checked by SHA-256 on a resume) and how often state is saved.
-        Option[] harmless = [quiet, workers, data, checkpointEvery, resume];
+        Option[] harmless = [quiet, workers, data, checkpointEvery, resume, cluster];
         Option[] shaping = [.. command.Options.Where(o => !harmless.Contains(o))];
         command.SetAction((parse, cancellation) =>
         {
@@ -84,7 +85,7 @@ internal static class RunCommand
                 string[] refused = [.. shaping.Where(Given).Select(o => o.Name)];
                 if (refused.Length > 0)
                 {
-                    error.WriteLine($"verified run: --resume takes every option that shapes the runs from DIR/run.json, so {string.Join(", ", refused)} cannot be given with it (only --quiet, --workers, --data and --checkpoint-every can).");
+                    error.WriteLine($"verified run: --resume takes every option that shapes the runs from DIR/run.json, so {string.Join(", ", refused)} cannot be given with it (only --quiet, --workers, --data, --checkpoint-every and --cluster can).");
                     return Task.FromResult(VerifiedCli.InvalidArgumentsExitCode);
                 }
                 RunResume.Manifest manifest;
@@ -112,6 +113,7 @@ internal static class RunCommand
                 {
                     CommandLine = VerifiedCli.CommandLine(parse),
                     Resuming = manifest,
+                    Cluster = parse.GetValue(cluster),
                 };
                 return Task.FromResult(Execute(resumed, output, error, stop.Token));
             }
@@ -224,6 +226,7 @@ internal static class RunCommand
                 Given(checkpointEvery) || fromFile is null ? parse.GetValue(checkpointEvery) : fromFile.CheckpointEvery)
             {
                 CommandLine = VerifiedCli.CommandLine(parse),
+                Cluster = parse.GetValue(cluster),
             };
             return Task.FromResult(Execute(options, output, error, stop.Token));
         });
@@ -264,6 +267,9 @@ internal static class RunCommand
 
         /// <summary>The run.json of the folder this invocation resumes (<see cref="OutputDirectory"/>); null: a new invocation.</summary>
         public RunResume.Manifest? Resuming { get; init; }
+
+        /// <summary>Where the clients run: null in this process, else <c>local:K</c> or <c>gateway:HOST:PORT</c> (<see cref="Cluster.ClusterTarget"/>).</summary>
+        public string? Cluster { get; init; }
 
         /// <summary>Called after each round's row is written (and its checkpoint, if due): a seam for tests that stop a run at a chosen round.</summary>
         public Action<ExperimentSpec, RoundMetrics>? RoundFinished { get; init; }
@@ -309,6 +315,18 @@ internal static class RunCommand
             // The capture's index and budget would start over and lose the gradients stored before the interruption.
             errors = errors.Add(new ExperimentSpecError("resume", $"--resume {options.OutputDirectory}: the run captures gradients (--capture-gradients {options.CaptureEvery}), which a resume cannot continue; start it over with the options in run.json."));
         }
+        Cluster.ClusterTarget? clusterTarget = null;
+        if (options.Cluster is { } clusterText)
+        {
+            if (!Cluster.ClusterTarget.TryParse(clusterText, out clusterTarget, out string clusterError))
+            {
+                errors = errors.Add(new ExperimentSpecError("cluster", clusterError));
+            }
+            if (options.CaptureEvery > 0)
+            {
+                errors = errors.Add(new ExperimentSpecError("cluster", $"--capture-gradients stores what each client uploads, which with --cluster {clusterText} happens on the silos: capture in one process (without --cluster)."));
+            }
+        }
         if (!errors.IsEmpty)
         {
             foreach (ExperimentSpecError e in errors)
@@ -331,6 +349,42 @@ internal static class RunCommand
             return VerifiedCli.InvalidArgumentsExitCode;
         }
 
+        Cluster.ClusterConnection? connection = null;
+        if (clusterTarget is not null)
+        {
+            try
+            {
+                connection = Cluster.ClusterConnection.ConnectAsync(clusterTarget, options.DataDirectory, cancellation).GetAwaiter().GetResult();
+            }
+            catch (Exception exception) when (exception is InvalidOperationException or OrleansException or System.Net.Sockets.SocketException or OperationCanceledException)
+            {
+                error.WriteLine($"verified run: --cluster {options.Cluster}: cannot reach the cluster: {exception.Message}");
+                return VerifiedCli.FailureExitCode;
+            }
+            output.WriteLine(clusterTarget.LocalSilos > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"verified run: {clusterTarget.LocalSilos} silo process(es) started on loopback; the clients run there.")
+                : $"verified run: connected to the cluster at {clusterTarget.Gateway!.Host}:{clusterTarget.Gateway.Port}; the clients run there.");
+        }
+        try
+        {
+            return ExecutePlan(options, output, error, dataSet, provenance, startedAt, NewRun, cancellation);
+        }
+        finally
+        {
+            connection?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        // Every run of the plan: in this process, or with its clients as grains under a key of its own.
+        ExperimentRun NewRun(ExperimentSpec spec, GradientCapture? capture) => connection is null
+            ? new ExperimentRun(spec, dataSet, observer: capture)
+            : new ExperimentRun(spec, dataSet, new Cluster.GrainClientFleet(connection.Client, Cluster.ClientAssignment.Of(Guid.NewGuid().ToString("N"), spec), spec.Clients));
+    }
+
+    /// <summary>Runs the plan of <paramref name="options"/>, each run made by <paramref name="newRun"/>.</summary>
+    private static int ExecutePlan(
+        RunOptions options, TextWriter output, TextWriter error, ImageDataSet dataSet, Provenance provenance, DateTimeOffset startedAt,
+        Func<ExperimentSpec, GradientCapture?, ExperimentRun> newRun, CancellationToken cancellation)
+    {
         ExperimentPlan plan = ExperimentPlan.Create(options.Preset, options.Template, options.Seeds, options.Baseline);
         string directory = options.OutputDirectory ?? Path.Combine(
             "runs", string.Create(CultureInfo.InvariantCulture, $"{options.Preset ?? options.Template.Label}-{DateTime.Now:yyyyMMdd-HHmmss}"));
@@ -343,7 +397,7 @@ internal static class RunCommand
             RunReport? reopened;
             try
             {
-                (reopened, first, restored) = Reopen(options, manifest, plan, dataSet, provenance, startedAt, output);
+                (reopened, first, restored) = Reopen(options, manifest, plan, dataSet, provenance, startedAt, output, newRun);
             }
             catch (RunResume.ResumeException exception)
             {
@@ -389,7 +443,7 @@ internal static class RunCommand
                         captures.Add(capture);
                     }
                     var checkpoints = new Checkpoints(folder, i, options.CheckpointEvery, report);
-                    interrupted = RunOne(spec, dataSet, report, i, plan.Runs.Length, options, output, error, checkpoints, capture, i == first ? restored : null, cancellation);
+                    interrupted = RunOne(spec, newRun, report, i, plan.Runs.Length, options, output, error, checkpoints, capture, i == first ? restored : null, cancellation);
                 }
                 catch (TrainingDivergedException exception)
                 {
@@ -424,7 +478,8 @@ internal static class RunCommand
     /// </summary>
     /// <exception cref="RunResume.ResumeException">The folder cannot be resumed.</exception>
     private static (RunReport? Report, int First, ExperimentRun? Restored) Reopen(
-        RunOptions options, RunResume.Manifest manifest, ExperimentPlan plan, ImageDataSet dataSet, Provenance provenance, DateTimeOffset startedAt, TextWriter output)
+        RunOptions options, RunResume.Manifest manifest, ExperimentPlan plan, ImageDataSet dataSet, Provenance provenance, DateTimeOffset startedAt, TextWriter output,
+        Func<ExperimentSpec, GradientCapture?, ExperimentRun> newRun)
     {
         RunFolder folder = manifest.Folder;
         RunResume.CheckData(manifest, provenance);
@@ -442,7 +497,7 @@ internal static class RunCommand
             string checkpoint = folder.Checkpoint(point.Index);
             if (File.Exists(checkpoint))
             {
-                restored = new ExperimentRun(spec, dataSet);
+                restored = newRun(spec, null);
                 try
                 {
                     using FileStream stream = File.OpenRead(checkpoint);
@@ -530,11 +585,11 @@ internal static class RunCommand
 
     /// <summary>Runs one spec to the end (or until cancelled: returns true).</summary>
     private static bool RunOne(
-        ExperimentSpec spec, ImageDataSet dataSet, RunReport report, int index, int count, RunOptions options, TextWriter output, TextWriter error,
+        ExperimentSpec spec, Func<ExperimentSpec, GradientCapture?, ExperimentRun> newRun, RunReport report, int index, int count, RunOptions options, TextWriter output, TextWriter error,
         Checkpoints checkpoints, GradientCapture? capture, ExperimentRun? restored, CancellationToken cancellation)
     {
         // A restored run is owned (and disposed) by Execute.
-        using ExperimentRun? owned = restored is null ? new ExperimentRun(spec, dataSet, observer: capture) : null;
+        using ExperimentRun? owned = restored is null ? newRun(spec, capture) : null;
         ExperimentRun run = restored ?? owned!;
         if (capture is not null)
         {
