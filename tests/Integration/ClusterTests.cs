@@ -5,6 +5,8 @@ using Verified.Host.Service;
 using Verified.Simulation.Data;
 using Verified.Simulation.Experiments;
 
+using static IntegrationTests.RunsCompared;
+
 namespace IntegrationTests;
 
 /// <summary>
@@ -37,7 +39,7 @@ public sealed class ClusterTests
     public async Task ClientGrainsOnThreeSilos_GiveTheMetricsAndCheckpointOfARunInOneProcess(string scheme, bool errorFeedback)
     {
         ExperimentSpec spec = Mlp(scheme, rounds: 6, errorFeedback);
-        (List<RoundMetrics> inProcess, byte[] inProcessState) = RunInOneProcess(spec);
+        (List<RoundMetrics> inProcess, byte[] inProcessState) = RunInOneProcess(spec, s_data.Value);
         await using InProcessTestCluster cluster = await StartAsync(3);
 
         var fleet = new GrainClientFleet(cluster.Client, ClientAssignment.Of("same-" + scheme, spec), spec.Clients);
@@ -58,7 +60,7 @@ public sealed class ClusterTests
     public async Task ASiloKilledBetweenRounds_StatelessClientsComeBackElsewhere_AndTheRunIsUnchanged()
     {
         ExperimentSpec spec = Mlp("qsgd", rounds: 6, errorFeedback: false);
-        (List<RoundMetrics> inProcess, byte[] inProcessState) = RunInOneProcess(spec);
+        (List<RoundMetrics> inProcess, byte[] inProcessState) = RunInOneProcess(spec, s_data.Value);
         await using InProcessTestCluster cluster = await StartAsync(3);
 
         var fleet = new GrainClientFleet(cluster.Client, ClientAssignment.Of("kill-stateless", spec), spec.Clients, TimeSpan.FromMilliseconds(200));
@@ -84,7 +86,7 @@ public sealed class ClusterTests
     public async Task ASiloKilledWithErrorFeedbackResiduals_TheRoundIsRefused_AndTheCheckpointRestoresThemExactly()
     {
         ExperimentSpec spec = Mlp("tnq", rounds: 6, errorFeedback: true);
-        (List<RoundMetrics> inProcess, byte[] inProcessState) = RunInOneProcess(spec);
+        (List<RoundMetrics> inProcess, byte[] inProcessState) = RunInOneProcess(spec, s_data.Value);
         await using InProcessTestCluster cluster = await StartAsync(3);
         var assignment = ClientAssignment.Of("kill-residuals", spec);
 
@@ -121,26 +123,4 @@ public sealed class ClusterTests
     /// <summary>A secondary silo (the primary holds the test membership); with the clients spread over three silos, it holds two or three of them.</summary>
     private static InProcessSiloHandle VictimOf(InProcessTestCluster cluster, GrainClientFleet fleet) =>
         cluster.Silos.Skip(1).First(s => fleet.LastSilos.Contains(s.SiloAddress.ToString()));
-
-    private static (List<RoundMetrics> Rows, byte[] State) RunInOneProcess(ExperimentSpec spec)
-    {
-        using var run = new ExperimentRun(spec, s_data.Value);
-        var rows = new List<RoundMetrics>();
-        while (!run.IsComplete)
-        {
-            rows.Add(run.Step());
-        }
-        using var stream = new MemoryStream();
-        run.SaveCheckpoint(stream);
-        return (rows, stream.ToArray());
-    }
-
-    private static async Task<byte[]> CheckpointAsync(ExperimentRun run)
-    {
-        using var stream = new MemoryStream();
-        await run.SaveCheckpointAsync(stream);
-        return stream.ToArray();
-    }
-
-    private static RoundMetrics WithoutClock(RoundMetrics metrics) => metrics with { ElapsedSeconds = 0 };
 }

@@ -3,6 +3,8 @@ using Verified.Simulation.Experiments;
 using Verified.Simulation.Training;
 using static TorchSharp.torch;
 
+using static IntegrationTests.RunsCompared;
+
 namespace IntegrationTests;
 
 /// <summary>
@@ -32,7 +34,7 @@ public sealed class FleetTests
     public async Task AFleetRun_GivesTheMetricsAndCheckpointOfARunInOneProcess(string scheme, int bits, bool errorFeedback)
     {
         ExperimentSpec spec = Mlp(scheme, bits, rounds: 7) with { ErrorFeedback = errorFeedback };
-        (List<RoundMetrics> inProcess, byte[] inProcessState) = RunInOneProcess(spec);
+        (List<RoundMetrics> inProcess, byte[] inProcessState) = RunInOneProcess(spec, s_data.Value);
 
         using var fleet = new InProcessFleet(spec, s_data.Value);
         using var run = new ExperimentRun(spec, s_data.Value, fleet);
@@ -51,7 +53,7 @@ public sealed class FleetTests
     public async Task ACheckpoint_MovesBetweenOneProcessAndAFleet_AndTheRunContinuesBitIdentical()
     {
         ExperimentSpec spec = Mlp("tnq", 3, rounds: 8) with { ErrorFeedback = true };
-        (List<RoundMetrics> uninterrupted, byte[] finalState) = RunInOneProcess(spec);
+        (List<RoundMetrics> uninterrupted, byte[] finalState) = RunInOneProcess(spec, s_data.Value);
 
         // Five rounds in one process, the rest on a fleet whose clients are new (their residuals come from the checkpoint).
         byte[] saved;
@@ -80,7 +82,7 @@ public sealed class FleetTests
     public async Task AFailedRound_IsNotApplied_AndRunAgainGivesTheUninterruptedRun()
     {
         ExperimentSpec spec = Mlp("tnq", 3, rounds: 5) with { ErrorFeedback = true };
-        (List<RoundMetrics> uninterrupted, byte[] finalState) = RunInOneProcess(spec);
+        (List<RoundMetrics> uninterrupted, byte[] finalState) = RunInOneProcess(spec, s_data.Value);
         using var fleet = new InProcessFleet(spec, s_data.Value);
         using var run = new ExperimentRun(spec, s_data.Value, fleet);
         var rows = new List<RoundMetrics> { await run.StepAsync() };
@@ -104,33 +106,6 @@ public sealed class FleetTests
         Assert.Equal(finalState, await CheckpointAsync(run));
     }
 
-    private static (List<RoundMetrics> Rows, byte[] State) RunInOneProcess(ExperimentSpec spec)
-    {
-        using var run = new ExperimentRun(spec, s_data.Value);
-        var rows = new List<RoundMetrics>();
-        while (!run.IsComplete)
-        {
-            rows.Add(run.Step());
-        }
-        return (rows, Checkpoint(run));
-    }
-
-    private static byte[] Checkpoint(ExperimentRun run)
-    {
-        using var stream = new MemoryStream();
-        run.SaveCheckpoint(stream);
-        return stream.ToArray();
-    }
-
-    private static async Task<byte[]> CheckpointAsync(ExperimentRun run)
-    {
-        using var stream = new MemoryStream();
-        await run.SaveCheckpointAsync(stream);
-        return stream.ToArray();
-    }
-
-    private static RoundMetrics WithoutClock(RoundMetrics metrics) => metrics with { ElapsedSeconds = 0 };
-
     /// <summary>
     /// N clients in this process, each on its own thread, started in reverse client order; θ is copied for each (as a
     /// network would), payloads are the clients' own arrays.
@@ -147,13 +122,13 @@ public sealed class FleetTests
 
         public IReadOnlyList<FleetClient> Clients { get; }
 
-        public async Task<IReadOnlyList<ClientUpload>> ComputeAsync(int round, ReadOnlyMemory<float> theta, bool includeVectors, CancellationToken cancellationToken)
+        public async Task<IReadOnlyList<ClientUpload>> ComputeAsync(int round, float[] theta, bool includeVectors, CancellationToken cancellationToken)
         {
             var uploads = new Task<ClientUpload>[Clients.Count];
             for (int c = Clients.Count - 1; c >= 0; c--)
             {
                 FleetClient client = Clients[c];
-                float[] copy = theta.ToArray();
+                float[] copy = (float[])theta.Clone(); // each client its own copy, as over a network
                 uploads[c] = Task.Run(() => client.Compute(round, copy, includeVectors), cancellationToken);
             }
             return await Task.WhenAll(uploads);

@@ -75,7 +75,6 @@ public sealed class ExperimentRun : IDisposable
         _fleet = fleet;
         Dimension = _server.Dimension;
         TensorSizes = _server.TensorSizes;
-        ErrorFeedback = spec.ToChannelOptions(Dimension, TensorSizes.AsSpan()).ErrorFeedbackClients > 0;
     }
 
     /// <summary>
@@ -99,7 +98,7 @@ public sealed class ExperimentRun : IDisposable
     public int Round => _trainer?.Round ?? _server!.Round;
 
     /// <summary>Whether the clients keep error-feedback residuals (state a checkpoint holds).</summary>
-    private bool ErrorFeedback => _channel?.ErrorFeedback ?? field;
+    private bool ErrorFeedback => Spec.ErrorFeedback;
 
     private long FitFallbacks => _channel?.FitFallbacks ?? _server!.Aggregator.FitFallbacks;
 
