@@ -59,6 +59,7 @@ internal static class SiloCommand
             builder.Services.AddSingleton<SimulationData>();
             builder.UseOrleans(orleans => orleans
                 .UseLocalhostClustering(silo, gateway, new IPEndPoint(IPAddress.Loopback, primary), ClusterTarget.ClusterId, ClusterTarget.ClusterId)
+                .AddMemoryGrainStorage(ClusterHosting.RunStorage)
                 .AddVerifiedClients());
             using IHost host = builder.Build();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation, interruption);

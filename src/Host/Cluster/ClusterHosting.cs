@@ -6,6 +6,12 @@ namespace Verified.Host.Cluster;
 internal static class ClusterHosting
 {
     /// <summary>
+    /// The grain storage provider a run grain keeps its checkpoint in: memory with localhost clustering, PostgreSQL
+    /// (Orleans' ADO.NET storage) on a real cluster. Every silo registers a provider under this name.
+    /// </summary>
+    public const string RunStorage = "verified-runs";
+
+    /// <summary>
     /// Registers <see cref="ClusterData"/> (over a <see cref="Service.SimulationData"/> the caller registers: the
     /// checked data sets, or <c>--data</c>) and <see cref="SpreadClientsPlacement"/>.
     /// </summary>
