@@ -4,6 +4,7 @@ using Verified.Host.Cluster;
 using Verified.Host.Service;
 using Verified.Simulation.Data;
 using Verified.Simulation.Experiments;
+using Verified.Simulation.Training;
 
 using static IntegrationTests.RunsCompared;
 
@@ -27,7 +28,7 @@ public sealed class ClusterTests
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.ConfigureSiloHost((_, host) => host.Services.AddSingleton(new SimulationData(s_data.Value)));
-        builder.ConfigureSilo((_, silo) => silo.AddVerifiedClients());
+        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(ClusterHosting.RunStorage).AddVerifiedClients());
         InProcessTestCluster cluster = builder.Build();
         await cluster.DeployAsync();
         return cluster;
@@ -103,7 +104,7 @@ public sealed class ClusterTests
             await cluster.KillSiloAsync(VictimOf(cluster, fleet));
 
             // The clients that were on the dead silo start again without their residuals, and say so.
-            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => run.StepAsync());
+            var error = await Assert.ThrowsAsync<ResidualLostException>(() => run.StepAsync());
             Assert.Contains("error-feedback residual of round 0 but was asked for round 3", error.Message, StringComparison.Ordinal);
             Assert.Equal(3, run.Round);
         }

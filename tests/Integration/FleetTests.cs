@@ -91,7 +91,7 @@ public sealed class FleetTests
         // Client 3 is given a residual of another round (a client rebuilt wrongly): it refuses round 1, and the seven
         // others have already uploaded theirs.
         fleet.Clients[3].RestoreResidual(4, new float[run.Dimension]);
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => run.StepAsync());
+        var error = await Assert.ThrowsAsync<ResidualLostException>(() => run.StepAsync());
         Assert.Contains("Client 3 holds its error-feedback residual of round 4 but was asked for round 1", error.Message, StringComparison.Ordinal);
         Assert.Equal(1, run.Round);
 

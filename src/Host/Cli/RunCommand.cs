@@ -362,8 +362,8 @@ internal static class RunCommand
                 return VerifiedCli.FailureExitCode;
             }
             output.WriteLine(clusterTarget.LocalSilos > 0
-                ? string.Create(CultureInfo.InvariantCulture, $"verified run: {clusterTarget.LocalSilos} silo process(es) started on loopback; the clients run there.")
-                : $"verified run: connected to the cluster at {clusterTarget.Gateway!.Host}:{clusterTarget.Gateway.Port}; the clients run there.");
+                ? string.Create(CultureInfo.InvariantCulture, $"verified run: {clusterTarget.LocalSilos} silo process(es) started on loopback; the runs and their clients run there.")
+                : $"verified run: connected to the cluster at {clusterTarget.Gateway!.Host}:{clusterTarget.Gateway.Port}; the runs and their clients run there.");
         }
         try
         {
@@ -374,16 +374,17 @@ internal static class RunCommand
             connection?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
 
-        // Every run of the plan: in this process, or with its clients as grains under a key of its own.
-        ExperimentRun NewRun(ExperimentSpec spec, GradientCapture? capture) => connection is null
+        // Every run of the plan: in this process, or as a run grain (the server) and client grains under a key of its
+        // own. The run grain stores its checkpoint as often as this command writes one.
+        ISteppedRun NewRun(ExperimentSpec spec, GradientCapture? capture) => connection is null
             ? new ExperimentRun(spec, dataSet, observer: capture)
-            : new ExperimentRun(spec, dataSet, new Cluster.GrainClientFleet(connection.Client, Cluster.ClientAssignment.Of(Guid.NewGuid().ToString("N"), spec), spec.Clients));
+            : Cluster.RemoteRun.StartAsync(connection.Client, Guid.NewGuid().ToString("N"), spec, options.CheckpointEvery, cancellationToken: cancellation).GetAwaiter().GetResult();
     }
 
     /// <summary>Runs the plan of <paramref name="options"/>, each run made by <paramref name="newRun"/>.</summary>
     private static int ExecutePlan(
         RunOptions options, TextWriter output, TextWriter error, ImageDataSet dataSet, Provenance provenance, DateTimeOffset startedAt,
-        Func<ExperimentSpec, GradientCapture?, ExperimentRun> newRun, CancellationToken cancellation)
+        Func<ExperimentSpec, GradientCapture?, ISteppedRun> newRun, CancellationToken cancellation)
     {
         ExperimentPlan plan = ExperimentPlan.Create(options.Preset, options.Template, options.Seeds, options.Baseline);
         string directory = options.OutputDirectory ?? Path.Combine(
@@ -391,7 +392,7 @@ internal static class RunCommand
         var folder = new RunFolder(directory);
         RunReport report;
         int first = 0;
-        ExperimentRun? restored = null;
+        ISteppedRun? restored = null;
         if (options.Resuming is { } manifest)
         {
             RunReport? reopened;
@@ -477,9 +478,9 @@ internal static class RunCommand
     /// every run has ended (nothing is written then).
     /// </summary>
     /// <exception cref="RunResume.ResumeException">The folder cannot be resumed.</exception>
-    private static (RunReport? Report, int First, ExperimentRun? Restored) Reopen(
+    private static (RunReport? Report, int First, ISteppedRun? Restored) Reopen(
         RunOptions options, RunResume.Manifest manifest, ExperimentPlan plan, ImageDataSet dataSet, Provenance provenance, DateTimeOffset startedAt, TextWriter output,
-        Func<ExperimentSpec, GradientCapture?, ExperimentRun> newRun)
+        Func<ExperimentSpec, GradientCapture?, ISteppedRun> newRun)
     {
         RunFolder folder = manifest.Folder;
         RunResume.CheckData(manifest, provenance);
@@ -491,7 +492,7 @@ internal static class RunCommand
             return (null, plan.Runs.Length, null);
         }
         ExperimentSpec spec = plan.Runs[point.Index];
-        ExperimentRun? restored = null;
+        ISteppedRun? restored = null;
         try
         {
             string checkpoint = folder.Checkpoint(point.Index);
@@ -554,7 +555,7 @@ internal static class RunCommand
         public void Start(int round) => _last = round;
 
         /// <summary>After a round: a checkpoint every k rounds (not after the last: the run completes there).</summary>
-        public void AfterRound(ExperimentRun run)
+        public void AfterRound(ISteppedRun run)
         {
             if (every > 0 && Service.JobPolicy.CheckpointDue(run.Round, run.Spec.Rounds, every))
             {
@@ -563,7 +564,7 @@ internal static class RunCommand
         }
 
         /// <summary>On an interruption: save the round reached, so a resume loses nothing.</summary>
-        public void Interrupted(ExperimentRun run)
+        public void Interrupted(ISteppedRun run)
         {
             if (every > 0 && run.Round > _last && !run.IsComplete)
             {
@@ -574,7 +575,7 @@ internal static class RunCommand
         /// <summary>The run ended (and summary.json says so): its checkpoint is not needed any more.</summary>
         public void Ended() => folder.DeleteCheckpoint(index);
 
-        private void Save(ExperimentRun run)
+        private void Save(ISteppedRun run)
         {
             // The rows first: a checkpoint on disk must never be ahead of the rows a resume keeps.
             report.FlushToDisk();
@@ -585,15 +586,15 @@ internal static class RunCommand
 
     /// <summary>Runs one spec to the end (or until cancelled: returns true).</summary>
     private static bool RunOne(
-        ExperimentSpec spec, Func<ExperimentSpec, GradientCapture?, ExperimentRun> newRun, RunReport report, int index, int count, RunOptions options, TextWriter output, TextWriter error,
-        Checkpoints checkpoints, GradientCapture? capture, ExperimentRun? restored, CancellationToken cancellation)
+        ExperimentSpec spec, Func<ExperimentSpec, GradientCapture?, ISteppedRun> newRun, RunReport report, int index, int count, RunOptions options, TextWriter output, TextWriter error,
+        Checkpoints checkpoints, GradientCapture? capture, ISteppedRun? restored, CancellationToken cancellation)
     {
         // A restored run is owned (and disposed) by Execute.
-        using ExperimentRun? owned = restored is null ? newRun(spec, capture) : null;
-        ExperimentRun run = restored ?? owned!;
-        if (capture is not null)
+        using ISteppedRun? owned = restored is null ? newRun(spec, capture) : null;
+        ISteppedRun run = restored ?? owned!;
+        if (capture is not null && run is ExperimentRun local)
         {
-            capture.TensorSizes = run.TensorSizes;
+            capture.TensorSizes = local.TensorSizes;
         }
         checkpoints.Start(run.Round);
         var progress = new ProgressLine(error, options.Quiet, string.Create(CultureInfo.InvariantCulture, $"[{index + 1}/{count}] {spec.Label} seed {spec.Seed}"), spec.Rounds, run.Round);

@@ -30,6 +30,14 @@ public interface IClientGrain : IGrainWithStringKey
     /// <summary>Gives the client the residual it had before <paramref name="round"/> (from the server's checkpoint).</summary>
     [Alias("RestoreResidual")]
     Task RestoreResidualAsync(ClientAssignment assignment, int round, Immutable<float[]> residual);
+
+    /// <summary>Starts the client afresh for round 0 (a run started again under the same key).</summary>
+    [Alias("Reset")]
+    Task ResetAsync(ClientAssignment assignment);
+
+    /// <summary>The run is over: the client leaves memory (its model replica is large).</summary>
+    [Alias("Release")]
+    Task ReleaseAsync();
 }
 
 /// <summary>Which run a client grain serves: the run's key and its spec, as JSON (<see cref="ExperimentSpec"/>).</summary>
@@ -140,6 +148,30 @@ public sealed record UploadMessage
         : throw new InvalidDataException($"Client {Client}'s upload of round {Round} carries {TimingTicks.Length} timings, not 4.");
 }
 
+/// <summary>A client grain's <see cref="ResidualLostException"/> on the wire (<see cref="GrainClientFleet"/> rethrows it as one).</summary>
+[GenerateSerializer]
+[Alias("Verified.ClientResidualLostException")]
+public sealed class ClientResidualLostException : Exception
+{
+    /// <summary>Creates the exception with a default message.</summary>
+    public ClientResidualLostException()
+        : base("A client's error-feedback residual belongs to another round.")
+    {
+    }
+
+    /// <summary>Creates the exception with <paramref name="message"/>.</summary>
+    public ClientResidualLostException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with <paramref name="message"/> and its cause.</summary>
+    public ClientResidualLostException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
 /// <summary>The client grain: builds its <see cref="FleetClient"/> at the first call of a run and keeps it while active.</summary>
 [SpreadClientsPlacement]
 internal sealed partial class ClientGrain(ClusterData data, ILocalSiloDetails silo, ILogger<ClientGrain> logger) : Grain, IClientGrain, IDisposable
@@ -150,7 +182,16 @@ internal sealed partial class ClientGrain(ClusterData data, ILocalSiloDetails si
     public Task<UploadMessage> ComputeAsync(ClientAssignment assignment, int round, Immutable<float[]> theta, bool includeVector)
     {
         FleetClient client = ClientFor(assignment);
-        ClientUpload upload = client.Compute(round, theta.Value, includeVector);
+        ClientUpload upload;
+        try
+        {
+            upload = client.Compute(round, theta.Value, includeVector);
+        }
+        catch (ResidualLostException lost)
+        {
+            // Simulation's exception has no Orleans codec; this one crosses the wire and the fleet turns it back.
+            throw new ClientResidualLostException(lost.Message);
+        }
         return Task.FromResult(UploadMessage.Of(upload, silo.SiloAddress.ToString()));
     }
 
@@ -160,6 +201,21 @@ internal sealed partial class ClientGrain(ClusterData data, ILocalSiloDetails si
     public Task RestoreResidualAsync(ClientAssignment assignment, int round, Immutable<float[]> residual)
     {
         ClientFor(assignment).RestoreResidual(round, residual.Value);
+        return Task.CompletedTask;
+    }
+
+    public Task ResetAsync(ClientAssignment assignment)
+    {
+        ArgumentNullException.ThrowIfNull(assignment);
+        Dispose();
+        _ = ClientFor(assignment);
+        return Task.CompletedTask;
+    }
+
+    public Task ReleaseAsync()
+    {
+        Dispose();
+        DeactivateOnIdle();
         return Task.CompletedTask;
     }
 
@@ -173,6 +229,7 @@ internal sealed partial class ClientGrain(ClusterData data, ILocalSiloDetails si
     {
         _client?.Dispose();
         _client = null;
+        _run = null;
     }
 
     private FleetClient ClientFor(ClientAssignment assignment)

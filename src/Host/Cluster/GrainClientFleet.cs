@@ -54,6 +54,10 @@ internal sealed class GrainClientFleet(IGrainFactory grains, ClientAssignment as
             {
                 return await call().WaitAsync(cancellationToken).ConfigureAwait(false);
             }
+            catch (ClientResidualLostException lost)
+            {
+                throw new ResidualLostException(lost.Message, lost);
+            }
             catch (Exception e) when (attempt < Attempts && e is OrleansException or TimeoutException && !cancellationToken.IsCancellationRequested)
             {
                 Interlocked.Increment(ref _retries);
@@ -68,6 +72,10 @@ internal sealed class GrainClientFleet(IGrainFactory grains, ClientAssignment as
         Immutable<float[]>[] residuals = await Task.WhenAll(_clients.Select(c => WithRetries(() => c.ResidualAsync(assignment), cancellationToken))).ConfigureAwait(false);
         return [.. residuals.Select(r => r.Value)];
     }
+
+    /// <summary>Starts every client afresh for round 0.</summary>
+    public Task ResetAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(_clients.Select(c => WithRetries(async () => { await c.ResetAsync(assignment).ConfigureAwait(false); return true; }, cancellationToken)));
 
     public Task RestoreResidualsAsync(int round, IReadOnlyList<float[]> residuals, CancellationToken cancellationToken)
     {

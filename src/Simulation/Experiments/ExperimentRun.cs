@@ -16,7 +16,7 @@ namespace Verified.Simulation.Experiments;
 /// <para>A run is deterministic: the same spec and data give the same metrics (wall-clock fields aside).
 /// libtorch's generator is global to the process, so construct runs one at a time.</para>
 /// </remarks>
-public sealed class ExperimentRun : IDisposable
+public sealed class ExperimentRun : ISteppedRun
 {
     private readonly SynchronousTrainer? _trainer; // in one process
     private readonly CodecChannel? _channel; // in one process

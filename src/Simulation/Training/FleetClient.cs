@@ -109,7 +109,7 @@ public sealed class FleetClient : IDisposable
     /// <remarks>With error feedback the client also keeps the residual it had before its last upload, so the last round
     /// can be asked for again (a server that lost the round's answers, or retries after a timeout) and gives the same
     /// upload.</remarks>
-    /// <exception cref="InvalidOperationException">With error feedback, a round other than <see cref="NextRound"/> or
+    /// <exception cref="ResidualLostException">With error feedback, a round other than <see cref="NextRound"/> or
     /// the last one: the residual belongs to another round (restore it first).</exception>
     /// <exception cref="TrainingDivergedException">The gradient is not finite.</exception>
     public ClientUpload Compute(int round, ReadOnlySpan<float> theta, bool includeVector)
@@ -123,7 +123,7 @@ public sealed class FleetClient : IDisposable
             }
             else if (round != _nextRound)
             {
-                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                throw new ResidualLostException(string.Create(CultureInfo.InvariantCulture,
                     $"Client {Client} holds its error-feedback residual of round {_nextRound} but was asked for round {round}: restore the residual of round {round} first (from the run's checkpoint)."));
             }
             Residual.CopyTo(_residualBeforeLastUpload);

@@ -1,0 +1,212 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using Verified.Host.Cluster;
+using Verified.Host.Service;
+using Verified.Simulation.Data;
+using Verified.Simulation.Experiments;
+
+using static IntegrationTests.RunsCompared;
+
+namespace IntegrationTests;
+
+/// <summary>
+/// A whole run on Orleans' in-process test cluster (three silos, real serialization between them): the server is a run
+/// grain, its clients are client grains spread over the silos. Its rows and final checkpoint equal a run in one
+/// process, also when a silo is killed in the middle of a round — one holding clients with error-feedback residuals,
+/// or the one holding the run grain itself.
+/// </summary>
+[Collection(LibtorchTests.Name)]
+public sealed class RunGrainTests
+{
+    private static readonly Lazy<ImageDataSet> s_data = new(() => MnistData.Load(MnistDataTests.DataDirectory!));
+
+    private static ExperimentSpec Mlp(string scheme, int rounds, bool errorFeedback) =>
+        new() { Scheme = scheme, Bits = 3, Model = "mlp", Rounds = rounds, EvaluateEvery = 2, AuditEvery = 3, ErrorFeedback = errorFeedback };
+
+    private static async Task<InProcessTestCluster> StartAsync(RoundGate gate)
+    {
+        var builder = new InProcessTestClusterBuilder(3);
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            host.Services.AddSingleton(new SimulationData(s_data.Value));
+            host.Services.AddSingleton(gate);
+        });
+        builder.ConfigureSilo((_, silo) => silo
+            .AddMemoryGrainStorage(ClusterHosting.RunStorage)
+            .AddVerifiedClients()
+            .AddIncomingGrainCallFilter<RoundGateFilter>());
+        InProcessTestCluster cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    [MnistTheory]
+    [InlineData("tnq", true)]
+    [InlineData("qsgd", false)]
+    public async Task ARunGrainAndItsClientsOnThreeSilos_GiveTheRowsAndCheckpointOfARunInOneProcess(string scheme, bool errorFeedback)
+    {
+        ExperimentSpec spec = Mlp(scheme, rounds: 6, errorFeedback);
+        (List<RoundMetrics> inProcess, byte[] inProcessState) = RunInOneProcess(spec, s_data.Value);
+        using var gate = new RoundGate();
+        await using InProcessTestCluster cluster = await StartAsync(gate);
+
+        using RemoteRun run = await RemoteRun.StartAsync(cluster.Client, "same-" + scheme, spec, storeEvery: 2);
+        var rows = new List<RoundMetrics>();
+        while (!run.IsComplete)
+        {
+            rows.Add(await run.StepAsync());
+        }
+
+        Assert.Equal(inProcess.Select(WithoutClock), rows.Select(WithoutClock));
+        Assert.Equal(inProcessState, Checkpoint(run));
+        Assert.Equal(inProcess[^1].TotalBytes, run.Summary().TotalBytes);
+        Assert.Equal(0, run.Retries);
+        Assert.Equal(0, run.Replayed);
+    }
+
+    [MnistFact]
+    public async Task ASiloWithErrorFeedbackClientsKilledMidRound_TheRunGrainRestoresTheirResiduals_AndTheRunIsUnchanged()
+    {
+        ExperimentSpec spec = Mlp("tnq", rounds: 8, errorFeedback: true);
+        (List<RoundMetrics> inProcess, byte[] inProcessState) = RunInOneProcess(spec, s_data.Value);
+        using var gate = new RoundGate();
+        await using InProcessTestCluster cluster = await StartAsync(gate);
+
+        using RemoteRun run = await RemoteRun.StartAsync(cluster.Client, "kill-clients", spec, storeEvery: 2, TimeSpan.FromMilliseconds(200));
+        var rows = new List<RoundMetrics>();
+        for (int r = 0; r < 3; r++)
+        {
+            rows.Add(await run.StepAsync());
+        }
+        // A secondary silo (the primary holds the test membership) that holds clients but not the run grain.
+        InProcessSiloHandle victim = cluster.Silos.Skip(1).First(s => s.SiloAddress.ToString() != run.Silo);
+        rows.Add(await StepKillingAsync(cluster, gate, victim, run, round: 3));
+        while (!run.IsComplete)
+        {
+            rows.Add(await run.StepAsync());
+        }
+
+        Assert.Equal(inProcess.Select(WithoutClock), rows.Select(WithoutClock));
+        Assert.Equal(inProcessState, Checkpoint(run));
+        Assert.NotEqual(victim.SiloAddress.ToString(), run.Silo);
+        Assert.True(run.ResidualRestores > 0, "the clients that came back elsewhere had no residual: the run grain must have restored them");
+    }
+
+    [MnistTheory]
+    [InlineData("tnq", true, 2)]
+    [InlineData("qsgd", false, 0)]
+    public async Task TheRunGrainsSiloKilledMidRound_TheRunResumesOnAnotherSilo_AndEveryRowIsTheSame(string scheme, bool errorFeedback, int storeEvery)
+    {
+        ExperimentSpec spec = Mlp(scheme, rounds: 8, errorFeedback);
+        (List<RoundMetrics> inProcess, byte[] inProcessState) = RunInOneProcess(spec, s_data.Value);
+        using var gate = new RoundGate();
+        await using InProcessTestCluster cluster = await StartAsync(gate);
+        // A key whose run grain lands on a secondary silo (placement is a fixed hash of the key over the sorted silos).
+        InProcessSiloHandle[] sorted = [.. cluster.Silos.OrderBy(s => s.SiloAddress.ToString(), StringComparer.Ordinal)];
+        string key = Enumerable.Range(0, 100).Select(i => $"kill-server-{scheme}-{i}")
+            .First(k => sorted[SpreadClientsDirector.SiloIndex(k, sorted.Length)] != cluster.Silos[0]);
+        InProcessSiloHandle victim = sorted[SpreadClientsDirector.SiloIndex(key, sorted.Length)];
+
+        using RemoteRun run = await RemoteRun.StartAsync(cluster.Client, key, spec, storeEvery, TimeSpan.FromMilliseconds(200));
+        var rows = new List<RoundMetrics>();
+        for (int r = 0; r < 3; r++)
+        {
+            rows.Add(await run.StepAsync());
+        }
+        Assert.Equal(victim.SiloAddress.ToString(), run.Silo);
+        rows.Add(await StepKillingAsync(cluster, gate, victim, run, round: 3));
+        while (!run.IsComplete)
+        {
+            rows.Add(await run.StepAsync());
+        }
+
+        Assert.Equal(inProcess.Select(WithoutClock), rows.Select(WithoutClock));
+        Assert.Equal(inProcessState, Checkpoint(run));
+        Assert.NotEqual(victim.SiloAddress.ToString(), run.Silo);
+        Assert.True(run.Retries > 0, "the call in flight when the server's silo died must have been made again");
+        Assert.True(run.Replayed > 0, "the new run grain must have run the lost rounds again");
+    }
+
+    /// <summary>
+    /// Steps <paramref name="run"/> into round <paramref name="round"/> (0-based, as the clients count), holds the first
+    /// client call of that round that reaches <paramref name="victim"/>, kills that silo while the round waits for it,
+    /// and returns the round's row once the run has recovered.
+    /// </summary>
+    private static async Task<RoundMetrics> StepKillingAsync(InProcessTestCluster cluster, RoundGate gate, InProcessSiloHandle victim, RemoteRun run, int round)
+    {
+        gate.Arm(victim.SiloAddress.ToString(), round);
+        Task<RoundMetrics> step = run.StepAsync();
+        await gate.Reached.Task.WaitAsync(TimeSpan.FromMinutes(2));
+        await cluster.KillSiloAsync(victim);
+        return await step;
+    }
+
+    private static byte[] Checkpoint(RemoteRun run)
+    {
+        using var stream = new MemoryStream();
+        run.SaveCheckpoint(stream);
+        return stream.ToArray();
+    }
+}
+
+/// <summary>Holds a client call of a chosen round on a chosen silo, so a test can kill the silo in the middle of the round.</summary>
+public sealed class RoundGate : IDisposable
+{
+    private readonly CancellationTokenSource _release = new();
+    private string? _silo;
+    private int _round = -1;
+
+    /// <summary>Completes when the held call arrives.</summary>
+    public TaskCompletionSource Reached { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Holds the first <c>ComputeAsync</c> of <paramref name="round"/> that reaches <paramref name="silo"/>.</summary>
+    public void Arm(string silo, int round)
+    {
+        Reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        _silo = silo;
+        _round = round;
+    }
+
+    /// <summary>Whether a call of <paramref name="round"/> on <paramref name="silo"/> is to be held (once).</summary>
+    public bool Holds(string silo, int round)
+    {
+        if (round != _round || silo != _silo)
+        {
+            return false;
+        }
+        _round = -1;
+        return true;
+    }
+
+    /// <summary>Held calls never answer; they end with the test.</summary>
+    public CancellationToken Released => _release.Token;
+
+    public void Dispose()
+    {
+        _release.Cancel();
+        _release.Dispose();
+    }
+}
+
+/// <summary>The silo side of <see cref="RoundGate"/>.</summary>
+internal sealed class RoundGateFilter(RoundGate gate, ILocalSiloDetails silo) : IIncomingGrainCallFilter
+{
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (context.InterfaceMethod?.Name == nameof(IClientGrain.ComputeAsync) && context.Request.GetArgument(1) is int round)
+        {
+            bool hold;
+            lock (gate)
+            {
+                hold = gate.Holds(silo.SiloAddress.ToString(), round);
+            }
+            if (hold)
+            {
+                gate.Reached.TrySetResult();
+                await Task.Delay(Timeout.Infinite, gate.Released).ContinueWith(_ => { }, TaskScheduler.Default);
+                throw new OperationCanceledException("The test ended while this call was held.");
+            }
+        }
+        await context.Invoke();
+    }
+}
