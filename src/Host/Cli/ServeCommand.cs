@@ -8,6 +8,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Verified.Host.Cluster;
 using Verified.Host.Service;
 using Verified.Simulation.Data;
 
@@ -33,9 +34,14 @@ internal static class ServeCommand
             Description = "Refuse a spec whose estimated memory exceeds this: BYTES or SIZE such as 4GiB, 512MiB (default: half of the available memory).",
         };
 
+        var cluster = new Option<string?>("--cluster")
+        {
+            Description = "Train the jobs on a cluster (docs/cluster.md): local:K starts K silo processes on this machine; gateway:HOST:PORT uses a running cluster. Each worker's runs go to one silo; --workers defaults to the number of silos.",
+        };
+
         var command = new Command("serve", "Run simulations as jobs: a worker pool, a durable SQLite store and an HTTP API (docs/service.md).")
         {
-            urls, store, workers, checkpointEvery, apiToken, data, maxRunMemory,
+            urls, store, workers, checkpointEvery, apiToken, data, maxRunMemory, cluster,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -49,17 +55,59 @@ internal static class ServeCommand
                 [Key(nameof(ServiceOptions.Data))] = parse.GetValue(data)?.FullName,
                 [Key(nameof(ServiceOptions.MaxRunMemory))] = parse.GetValue(maxRunMemory),
             };
-            return ExecuteAsync(settings, output, error, cancellation);
+            return parse.GetValue(cluster) is { } clusterText
+                ? ExecuteOnClusterAsync(settings, clusterText, parse.GetResult(workers) is { Implicit: false }, parse.GetValue(data)?.FullName, output, error, cancellation)
+                : ExecuteAsync(settings, output, error, cancellation);
         });
         return command;
     }
 
     private static string Key(string option) => $"{ServiceOptions.Section}:{option}";
 
-    /// <summary>Starts the service and waits until it is stopped (SIGTERM, Ctrl+C); returns the exit code.</summary>
-    internal static async Task<int> ExecuteAsync(IReadOnlyDictionary<string, string?> settings, TextWriter output, TextWriter error, CancellationToken cancellation)
+    /// <summary>
+    /// <c>serve --cluster</c>: connects (starting the silos of <c>local:K</c>), then serves with every job's run on the
+    /// cluster; the silos it started stop with it.
+    /// </summary>
+    private static async Task<int> ExecuteOnClusterAsync(
+        Dictionary<string, string?> settings, string clusterText, bool workersGiven, string? dataDirectory, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
-        WebApplication app = VerifiedService.Create(settings);
+        if (!ClusterTarget.TryParse(clusterText, out ClusterTarget? target, out string problem))
+        {
+            error.WriteLine($"verified serve: {problem}");
+            return VerifiedCli.InvalidArgumentsExitCode;
+        }
+        ClusterConnection connection;
+        int silos;
+        try
+        {
+            connection = await ClusterConnection.ConnectAsync(target!, dataDirectory, cancellation).ConfigureAwait(false);
+            silos = await connection.ActiveSilosAsync().ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or OrleansException or System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            error.WriteLine($"verified serve: --cluster {clusterText}: cannot reach the cluster: {exception.Message}");
+            return VerifiedCli.FailureExitCode;
+        }
+        await using (connection.ConfigureAwait(false))
+        {
+            if (!workersGiven)
+            {
+                settings[Key(nameof(ServiceOptions.Workers))] = Math.Clamp(silos, 1, 64).ToString(CultureInfo.InvariantCulture);
+            }
+            int storeEvery = int.Parse(settings[Key(nameof(ServiceOptions.CheckpointEvery))]!, CultureInfo.InvariantCulture);
+            string where = target!.LocalSilos > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"on {silos} local silo process(es)")
+                : string.Create(CultureInfo.InvariantCulture, $"on the cluster at {target.Gateway!.Host}:{target.Gateway.Port} ({silos} silo(s))");
+            var runs = new ClusterRuns(connection.Client, storeEvery, where);
+            return await ExecuteAsync(settings, output, error, cancellation, services => services.AddSingleton<IRunFactory>(runs)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Starts the service and waits until it is stopped (SIGTERM, Ctrl+C); returns the exit code.</summary>
+    internal static async Task<int> ExecuteAsync(
+        IReadOnlyDictionary<string, string?> settings, TextWriter output, TextWriter error, CancellationToken cancellation, Action<IServiceCollection>? services = null)
+    {
+        WebApplication app = VerifiedService.Create(settings, services);
         await using (app.ConfigureAwait(false))
         {
             // Everything that can be wrong before listening, each said plainly: the options, the store, the data.
@@ -123,7 +171,7 @@ internal static class ServeCommand
             }
             ICollection<string> addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"verified serve: listening on {string.Join(", ", addresses)}; store {options.StorePath}; {options.Workers} worker(s){(string.IsNullOrEmpty(options.ApiToken) ? "" : "; API token required")}"));
+                $"verified serve: listening on {string.Join(", ", addresses)}; store {options.StorePath}; {options.Workers} worker(s) {app.Services.GetRequiredService<IRunFactory>().Describe()}{(string.IsNullOrEmpty(options.ApiToken) ? "" : "; API token required")}"));
             output.Flush();
             await app.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
             // The workers handle every failure of a job themselves; one that still ends the worker is a bug, and the

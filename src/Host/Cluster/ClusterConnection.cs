@@ -124,6 +124,13 @@ internal sealed class ClusterConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>The silos of the cluster that are active now.</summary>
+    public async Task<int> ActiveSilosAsync()
+    {
+        Dictionary<SiloAddress, SiloStatus> hosts = await Client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).ConfigureAwait(false);
+        return hosts.Count;
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

@@ -7,7 +7,8 @@ namespace Verified.Host.Cluster;
 /// <summary>
 /// Places client c of a run (grain key <c>RUN/c</c>) on silo c mod K of the K compatible silos, sorted by address: a
 /// run's clients spread evenly over the cluster, and the same cluster gives the same layout. A run grain (key
-/// <c>RUN</c>) goes to silo h(RUN) mod K, h a fixed hash (FNV-1a), so the runs of a sweep spread over the silos too. When a silo dies, its
+/// <c>RUN</c>) goes to silo h(RUN) mod K, h a fixed hash (FNV-1a), so the runs of a sweep spread over the silos too;
+/// one keyed <c>RUN@S</c> (the service's worker S) goes to silo S mod K. When a silo dies, its
 /// clients are placed over the K − 1 left. (Orleans' default placement chooses by load, so 8 clients could all land on
 /// one silo; for a synchronous round the slowest silo sets the pace.)
 /// </summary>
@@ -52,6 +53,11 @@ internal sealed class SpreadClientsDirector : IPlacementDirector
         if (slash >= 0 && int.TryParse(key.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int client))
         {
             return client % silos;
+        }
+        int at = key.LastIndexOf('@');
+        if (at >= 0 && int.TryParse(key.AsSpan(at + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int slot))
+        {
+            return slot % silos; // a run the service placed: RUN@SLOT
         }
         // string.GetHashCode is randomized per process; placement must agree between silos and runs.
         uint hash = 2166136261;

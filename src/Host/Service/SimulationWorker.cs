@@ -21,14 +21,12 @@ internal sealed partial class SimulationWorker(
     ArtifactPaths artifacts,
     RunSignals signals,
     SimulationData data,
+    IRunFactory runs,
     IOptions<ServiceOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<SimulationWorker> logger) : BackgroundService
 {
-    // libtorch's generator is global to the process: runs are constructed (seeded, initialised) one at a time.
-    private static readonly Lock s_construction = new();
-
     /// <summary>Tries of one write before its run fails (transient failures only; see <see cref="StoreFailures.IsTransient"/>).</summary>
     internal const int WriteAttempts = 3;
 
@@ -176,17 +174,14 @@ internal sealed partial class SimulationWorker(
             Finish(id, RunStatus.Cancelled);
             return;
         }
-        ExperimentRun experiment;
+        ISteppedRun experiment;
         try
         {
             // Each attempt records the build, data and machine it runs on; the start stays the first claim's.
             store.SaveProvenance(id, Provenance.Capture(
                 $"POST /api/runs {JsonSerializer.Serialize(spec, ServiceJsonContext.Default.ExperimentSpec)}",
                 run.StartedAt ?? time.GetUtcNow(), data.Get(spec.Dataset).Files, spec.Threads, spec.Workers));
-            lock (s_construction)
-            {
-                experiment = new ExperimentRun(spec, data.Get(spec.Dataset), time);
-            }
+            experiment = runs.Create(spec, data.Get(spec.Dataset), id, worker, time);
         }
 #pragma warning disable CA1031 // A job that cannot be set up fails with the reason; the service goes on.
         catch (Exception exception) when (exception is not OutOfMemoryException)
@@ -207,7 +202,7 @@ internal sealed partial class SimulationWorker(
         }
     }
 
-    private void Loop(long id, ExperimentRun experiment, int checkpointRound, CancellationToken cancel, CancellationToken stoppingToken)
+    private void Loop(long id, ISteppedRun experiment, int checkpointRound, CancellationToken cancel, CancellationToken stoppingToken)
     {
         ExperimentSpec spec = experiment.Spec;
         while (true)
@@ -264,7 +259,7 @@ internal sealed partial class SimulationWorker(
     }
 
     /// <summary>Restores the run's checkpoint if it has one; returns the round it resumes after (0: from the start).</summary>
-    private int Resume(long id, ExperimentRun experiment)
+    private int Resume(long id, ISteppedRun experiment)
     {
         string path = artifacts.Checkpoint(id);
         if (!File.Exists(path))
@@ -285,7 +280,7 @@ internal sealed partial class SimulationWorker(
         }
     }
 
-    private void Checkpoint(long id, ExperimentRun experiment)
+    private void Checkpoint(long id, ISteppedRun experiment)
     {
         Write("the checkpoint", artifacts.Checkpoint(id), ArtifactsRemedy, () => artifacts.WriteCheckpoint(id, experiment.SaveCheckpoint));
         Write("the checkpoint's round", store.Path, StoreRemedy, () => store.SaveCheckpointRound(id, experiment.Round));
@@ -336,7 +331,7 @@ internal sealed partial class SimulationWorker(
         }
     }
 
-    private void Complete(long id, ExperimentRun experiment)
+    private void Complete(long id, ISteppedRun experiment)
     {
         RunSummary summary = experiment.Summary();
         WriteArtifacts(id, experiment.Spec, summary);

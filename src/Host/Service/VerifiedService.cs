@@ -94,6 +94,7 @@ internal static class VerifiedService
         });
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SimulationData>();
+        services.TryAddSingleton<IRunFactory, InProcessRuns>();
         services.AddSingleton<RunSignals>();
         services.AddSingleton<RunEstimator>();
         services.AddSingleton(sp => new ArtifactPaths(sp.GetRequiredService<IOptions<ServiceOptions>>().Value.ArtifactsDirectory));
