@@ -77,7 +77,9 @@ internal static class SiloCommand
                     ClusterDatabase.State state = await ClusterDatabase.InspectAsync(database!, cancellation).ConfigureAwait(false);
                     if (!state.IsReady)
                     {
-                        error.WriteLine($"verified silo: {where} is not set up for a cluster: {state.Describe()}. Set it up once with 'verified cluster-db --connection …' (or Orleans' own PostgreSQL scripts), then start the silos (docs/cluster.md, \"A real cluster on PostgreSQL\").");
+                        error.WriteLine(state.IsEmpty
+                            ? $"verified silo: {where} is not set up for a cluster: {state.Describe()}. Set it up once with 'verified cluster-db --connection …' (or Orleans' own PostgreSQL scripts), then start the silos (docs/cluster.md, \"A real cluster on PostgreSQL\")."
+                            : $"verified silo: {where} is not set up for this Orleans release (10.4.2): {state.Describe()}. Set up an empty database with 'verified cluster-db --connection …', or add what is missing with Orleans' PostgreSQL scripts of this release (docs/cluster.md, \"A real cluster on PostgreSQL\").");
                         return VerifiedCli.FailureExitCode;
                     }
                 }
