@@ -34,7 +34,8 @@ internal static class ParseErrors
         {
             return $"no command given: use one of {string.Join(", ", command.Subcommands.Select(c => c.Name))} ('{commandLine} --help' lists them).";
         }
-        return error.Message;
+        // Some messages list the allowed values one per line ("Must be one of:\n\t'a'\n\t'b'"): keep the contract's one line.
+        return string.Join(' ', error.Message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 
     /// <summary>

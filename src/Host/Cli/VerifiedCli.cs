@@ -34,6 +34,7 @@ internal static class VerifiedCli
         root.Subcommands.Add(AuditCommand.Create(output, error));
         root.Subcommands.Add(ServeCommand.Create(output, error));
         root.Subcommands.Add(SiloCommand.Create(output, error, interruption.Token));
+        root.Subcommands.Add(ClusterDbCommand.Create(output, error));
         root.Subcommands.Add(PlotCommand.Create(output, error));
         root.Subcommands.Add(SdeCommand.Create(output, error, interruption: interruption.Token));
         ParseResult parse = root.Parse(args);
