@@ -165,11 +165,11 @@ public sealed class PostgresClusterTests : IDisposable
 
         string onCluster = Path.Combine(_directory.FullName, "A");
         string inProcess = Path.Combine(_directory.FullName, "B");
-        // Tnq per tensor without error feedback: its clients are stateless, so a client whose silo dies is rebuilt on
-        // another silo and answers the round as it would have (with error feedback its residual would be lost, which
-        // the run refuses by design).
+        // The default scheme with error feedback on: clients whose silo dies come back elsewhere without their
+        // residuals, and the run grain (wherever it is, perhaps on the victim too) restores them from its checkpoint
+        // in PostgreSQL and runs forward; the rows must not change.
         string[] Command(string outDir) =>
-            ["run", "--model", "mlp", "--rounds", "30", "--seed", "5", "--no-baseline", "--error-feedback", "false", "--checkpoint-every", "1",
+            ["run", "--model", "mlp", "--rounds", "30", "--seed", "5", "--no-baseline", "--error-feedback", "true", "--checkpoint-every", "1",
                 "--data", MnistDataTests.DataDirectory!, "--out", outDir, "--quiet"];
 
         int[] ports = FreeLoopbackPorts(6);
