@@ -138,7 +138,7 @@ public sealed class PostgresClusterTests : IDisposable
 
             var again = new GrainState<UploadMessage>();
             await storage.ReadStateAsync(GrainType, run, again);
-            Assert.Equal([4f], again.State!.Vector!);
+            Assert.Equal([4f], FloatWire.ToFloats(again.State!.Vector!));
 
             await storage.ClearStateAsync(GrainType, run, again);
             var cleared = new GrainState<UploadMessage>();
@@ -263,7 +263,7 @@ public sealed class PostgresClusterTests : IDisposable
         Round = round,
         Loss = 0.5,
         Payload = [0, 1, 254, 255, (byte)round],
-        Vector = vector,
+        Vector = FloatWire.ToBytes(vector),
         TimingTicks = [1, 2, 3, 4],
         Silo = "S127.0.0.1:11111:1",
     };

@@ -16,20 +16,20 @@ namespace Verified.Host.Cluster;
 [Alias("Verified.IClientGrain")]
 public interface IClientGrain : IGrainWithStringKey
 {
-    /// <summary>The client's upload of <paramref name="round"/> at <paramref name="theta"/> (see <see cref="FleetClient.Compute"/>).</summary>
+    /// <summary>The client's upload of <paramref name="round"/> at <paramref name="theta"/> (float32, <see cref="FloatWire"/>; see <see cref="FleetClient.Compute"/>).</summary>
     /// <remarks>A round of the default CNN takes well under a second per client; the timeout is for AlexNet on a
     /// loaded machine, and for a silo that never answers, which must be detected rather than waited on.</remarks>
     [Alias("Compute")]
     [ResponseTimeout("00:02:00")]
-    Task<UploadMessage> ComputeAsync(ClientAssignment assignment, int round, Immutable<float[]> theta, bool includeVector);
+    Task<UploadMessage> ComputeAsync(ClientAssignment assignment, int round, Immutable<byte[]> theta, bool includeVector);
 
     /// <summary>The error-feedback residual after the client's last upload (for the server's checkpoint).</summary>
     [Alias("Residual")]
-    Task<Immutable<float[]>> ResidualAsync(ClientAssignment assignment);
+    Task<Immutable<byte[]>> ResidualAsync(ClientAssignment assignment);
 
     /// <summary>Gives the client the residual it had before <paramref name="round"/> (from the server's checkpoint).</summary>
     [Alias("RestoreResidual")]
-    Task RestoreResidualAsync(ClientAssignment assignment, int round, Immutable<float[]> residual);
+    Task RestoreResidualAsync(ClientAssignment assignment, int round, Immutable<byte[]> residual);
 
     /// <summary>Starts the client afresh for round 0 (a run started again under the same key).</summary>
     [Alias("Reset")]
@@ -85,8 +85,8 @@ public sealed record UploadMessage
     /// <summary>The codec's bytes (the client's own array).</summary>
     [Id(3)] public required byte[] Payload { get; init; }
 
-    /// <summary>The encoded vector, in audit rounds only.</summary>
-    [Id(4)] public float[]? Vector { get; init; }
+    /// <summary>The encoded vector, in audit rounds only (float32, <see cref="FloatWire"/>).</summary>
+    [Id(4)] public byte[]? Vector { get; init; }
 
     /// <summary><see cref="UploadDescription.Designed"/>.</summary>
     [Id(5)] public bool Designed { get; init; }
@@ -122,7 +122,7 @@ public sealed record UploadMessage
         Round = upload.Round,
         Loss = upload.Loss,
         Payload = upload.Payload,
-        Vector = upload.Vector,
+        Vector = upload.Vector is null ? null : FloatWire.ToBytes(upload.Vector),
         Designed = upload.Description.Designed,
         Scale = upload.Description.Scale,
         Alpha = upload.Description.Alpha,
@@ -143,7 +143,7 @@ public sealed record UploadMessage
             Loss,
             Payload,
             new UploadDescription(Designed, Scale, Alpha, PredictedRounding, PredictedTruncationMse, PredictedTruncationRate, FitFallbacks),
-            Vector,
+            Vector is null ? null : FloatWire.ToFloats(Vector),
             new ClientTimings(TimeSpan.FromTicks(TimingTicks[0]), TimeSpan.FromTicks(TimingTicks[1]), TimeSpan.FromTicks(TimingTicks[2]), TimeSpan.FromTicks(TimingTicks[3])))
         : throw new InvalidDataException($"Client {Client}'s upload of round {Round} carries {TimingTicks.Length} timings, not 4.");
 }
@@ -179,13 +179,13 @@ internal sealed partial class ClientGrain(ClusterData data, ILocalSiloDetails si
     private FleetClient? _client;
     private string? _run;
 
-    public Task<UploadMessage> ComputeAsync(ClientAssignment assignment, int round, Immutable<float[]> theta, bool includeVector)
+    public Task<UploadMessage> ComputeAsync(ClientAssignment assignment, int round, Immutable<byte[]> theta, bool includeVector)
     {
         FleetClient client = ClientFor(assignment);
         ClientUpload upload;
         try
         {
-            upload = client.Compute(round, theta.Value, includeVector);
+            upload = client.Compute(round, FloatWire.AsFloats(theta.Value), includeVector);
         }
         catch (ResidualLostException lost)
         {
@@ -195,12 +195,12 @@ internal sealed partial class ClientGrain(ClusterData data, ILocalSiloDetails si
         return Task.FromResult(UploadMessage.Of(upload, silo.SiloAddress.ToString()));
     }
 
-    public Task<Immutable<float[]>> ResidualAsync(ClientAssignment assignment) =>
-        Task.FromResult(new Immutable<float[]>(ClientFor(assignment).Residual.ToArray()));
+    public Task<Immutable<byte[]>> ResidualAsync(ClientAssignment assignment) =>
+        Task.FromResult(new Immutable<byte[]>(FloatWire.ToBytes(ClientFor(assignment).Residual)));
 
-    public Task RestoreResidualAsync(ClientAssignment assignment, int round, Immutable<float[]> residual)
+    public Task RestoreResidualAsync(ClientAssignment assignment, int round, Immutable<byte[]> residual)
     {
-        ClientFor(assignment).RestoreResidual(round, residual.Value);
+        ClientFor(assignment).RestoreResidual(round, FloatWire.AsFloats(residual.Value));
         return Task.CompletedTask;
     }
 

@@ -31,9 +31,9 @@ internal sealed class GrainClientFleet(IGrainFactory grains, ClientAssignment as
 
     public async Task<IReadOnlyList<ClientUpload>> ComputeAsync(int round, float[] theta, bool includeVectors, CancellationToken cancellationToken)
     {
-        // One array for every call: the serializer copies it onto the wire per call, and Immutable keeps a silo-local
-        // call from deep-copying it.
-        var shared = new Immutable<float[]>(theta);
+        // One array for every call, as bytes (FloatWire): the serializer copies it onto the wire per call as one block,
+        // and Immutable keeps a silo-local call from deep-copying it.
+        var shared = new Immutable<byte[]>(FloatWire.ToBytes(theta));
         UploadMessage[] messages = await Task.WhenAll(_clients.Select(c => WithRetries(() => c.ComputeAsync(assignment, round, shared, includeVectors), cancellationToken)))
             .ConfigureAwait(false);
         LastSilos = [.. messages.Select(m => m.Silo)];
@@ -69,8 +69,8 @@ internal sealed class GrainClientFleet(IGrainFactory grains, ClientAssignment as
 
     public async Task<IReadOnlyList<float[]>> ResidualsAsync(CancellationToken cancellationToken)
     {
-        Immutable<float[]>[] residuals = await Task.WhenAll(_clients.Select(c => WithRetries(() => c.ResidualAsync(assignment), cancellationToken))).ConfigureAwait(false);
-        return [.. residuals.Select(r => r.Value)];
+        Immutable<byte[]>[] residuals = await Task.WhenAll(_clients.Select(c => WithRetries(() => c.ResidualAsync(assignment), cancellationToken))).ConfigureAwait(false);
+        return [.. residuals.Select(r => FloatWire.ToFloats(r.Value))];
     }
 
     /// <summary>Starts every client afresh for round 0.</summary>
@@ -84,6 +84,6 @@ internal sealed class GrainClientFleet(IGrainFactory grains, ClientAssignment as
         {
             throw new ArgumentException($"{residuals.Count} residuals for {_clients.Length} clients.", nameof(residuals));
         }
-        return Task.WhenAll(_clients.Select((c, i) => c.RestoreResidualAsync(assignment, round, new Immutable<float[]>(residuals[i])))).WaitAsync(cancellationToken);
+        return Task.WhenAll(_clients.Select((c, i) => c.RestoreResidualAsync(assignment, round, new Immutable<byte[]>(FloatWire.ToBytes(residuals[i]))))).WaitAsync(cancellationToken);
     }
 }
