@@ -127,6 +127,32 @@ public sealed class RunGrainTests
         Assert.True(run.Replayed > 0, "the new run grain must have run the lost rounds again");
     }
 
+    [MnistFact]
+    public async Task AFreshActivationAskedForTheRoundItsCheckpointHolds_AnswersWithTheStoredRow()
+    {
+        // The silo died after the grain stored round 2's checkpoint but before its answer reached the driver: the
+        // driver asks for round 2 again, and the new activation has the row without running anything.
+        ExperimentSpec spec = Mlp("tnq", rounds: 5, errorFeedback: true);
+        (List<RoundMetrics> inProcess, byte[] inProcessState) = RunInOneProcess(spec, s_data.Value);
+        using var gate = new RoundGate();
+        await using InProcessTestCluster cluster = await StartAsync(gate);
+
+        using RemoteRun run = await RemoteRun.StartAsync(cluster.Client, "answer-again", spec, storeEvery: 1);
+        var rows = new List<RoundMetrics> { await run.StepAsync(), await run.StepAsync() };
+        await cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
+        RunProgress again = await cluster.Client.GetGrain<IRunGrain>("answer-again").StepAsync(ClientAssignment.Of("answer-again", spec), 1, 2);
+        Assert.Equal(TimeSpan.Zero, again.Timings.ForwardBackward); // a fresh activation, which computed nothing
+        Assert.Equal(WithoutClock(rows[1]), WithoutClock(again.Metrics!));
+        while (!run.IsComplete)
+        {
+            rows.Add(await run.StepAsync());
+        }
+
+        Assert.Equal(inProcess.Select(WithoutClock), rows.Select(WithoutClock));
+        Assert.Equal(inProcessState, Checkpoint(run));
+    }
+
     /// <summary>
     /// Steps <paramref name="run"/> into round <paramref name="round"/> (0-based, as the clients count), holds the first
     /// client call of that round that reaches <paramref name="victim"/>, kills that silo while the round waits for it,

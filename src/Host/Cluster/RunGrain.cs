@@ -66,6 +66,12 @@ public sealed class RunGrainState
 
     /// <summary>The checkpoint (<see cref="ExperimentRun.SaveCheckpointAsync"/>); empty: none.</summary>
     [Id(2)] public byte[] Checkpoint { get; set; } = [];
+
+    /// <summary>
+    /// The metrics of round <see cref="Round"/>: a grain whose silo died after storing the checkpoint but before its
+    /// answer reached the driver answers the driver's repeated question with them.
+    /// </summary>
+    [Id(3)] public RoundMetrics? LastRow { get; set; }
 }
 
 /// <summary>The run grain.</summary>
@@ -123,7 +129,7 @@ internal sealed partial class RunGrain(
         Discard();
         ExperimentRun run = await NewRunAsync(assignment, null).ConfigureAwait(true);
         await run.RestoreCheckpointAsync(new MemoryStream(checkpoint.Value, writable: false)).ConfigureAwait(true);
-        await StoreAsync(assignment.SpecJson, run.Round, checkpoint.Value).ConfigureAwait(true);
+        await StoreAsync(assignment.SpecJson, run.Round, checkpoint.Value, null).ConfigureAwait(true);
         return Progress(run, null, 0);
     }
 
@@ -167,6 +173,10 @@ internal sealed partial class RunGrain(
         RunGrainState state = stored.State;
         byte[]? checkpoint = stored.RecordExists && state.SpecJson == assignment.SpecJson && state.Checkpoint.Length > 0 ? state.Checkpoint : null;
         ExperimentRun run = await NewRunAsync(assignment, checkpoint).ConfigureAwait(true);
+        if (checkpoint is not null && state.LastRow is { } row && row.Round == run.Round)
+        {
+            _last = row;
+        }
         string key = this.GetPrimaryKeyString();
         LogActivated(logger, key, silo.SiloAddress, run.Round);
         return run;
@@ -260,7 +270,7 @@ internal sealed partial class RunGrain(
     {
         if (storeEvery > 0 && (run.Round % storeEvery == 0 || run.IsComplete))
         {
-            await StoreAsync(_specJson!, run.Round, await SaveAsync(run).ConfigureAwait(true)).ConfigureAwait(true);
+            await StoreAsync(_specJson!, run.Round, await SaveAsync(run).ConfigureAwait(true), _last).ConfigureAwait(true);
         }
     }
 
@@ -271,9 +281,9 @@ internal sealed partial class RunGrain(
         return buffer.ToArray();
     }
 
-    private async Task StoreAsync(string specJson, int round, byte[] checkpoint)
+    private async Task StoreAsync(string specJson, int round, byte[] checkpoint, RoundMetrics? lastRow)
     {
-        stored.State = new RunGrainState { SpecJson = specJson, Round = round, Checkpoint = checkpoint };
+        stored.State = new RunGrainState { SpecJson = specJson, Round = round, Checkpoint = checkpoint, LastRow = lastRow };
         try
         {
             await stored.WriteStateAsync().ConfigureAwait(true);
@@ -283,7 +293,7 @@ internal sealed partial class RunGrain(
             // The storage lost our version (memory storage whose silo died) or a zombie activation wrote: ours is the
             // live run, so read the current version and write over it.
             await stored.ReadStateAsync().ConfigureAwait(true);
-            stored.State = new RunGrainState { SpecJson = specJson, Round = round, Checkpoint = checkpoint };
+            stored.State = new RunGrainState { SpecJson = specJson, Round = round, Checkpoint = checkpoint, LastRow = lastRow };
             await stored.WriteStateAsync().ConfigureAwait(true);
         }
     }
