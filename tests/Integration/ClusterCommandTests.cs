@@ -56,6 +56,17 @@ public sealed class ClusterCommandTests : IDisposable
         Assert.Contains("--silo-port and --gateway-port are both 31000", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1025")]
+    public void ComputeSlotsOutOfRange_AreRefused_SayingTheRange(string slots)
+    {
+        var (exit, _, error) = Run("silo", "--silo-port", "31000", "--gateway-port", "31001", "--compute-slots", slots);
+
+        Assert.Equal(2, exit);
+        Assert.Contains($"--compute-slots {slots} is out of range: give 1 to 1024", error, StringComparison.Ordinal);
+    }
+
     /// <summary>This process's children that run <c>verified silo</c> (from /proc, Linux only; empty elsewhere).</summary>
     private static List<int> SiloProcesses()
     {

@@ -30,15 +30,22 @@ internal static class SiloCommand
         var primaryPort = new Option<int?>("--primary-port") { Description = "Silo port of the primary silo (--clustering localhost only); default: this silo is the primary." };
         var advertise = new Option<string?>("--advertise") { Description = "IP address the other silos and the clients reach this silo at, and that it listens on (--clustering postgres only). Default 127.0.0.1: enough when every silo and client is on this machine; on several machines give this machine's address." };
         var data = new Option<DirectoryInfo?>("--data") { Description = "Directory of IDX files to train on instead of the checked copies of the data sets (unchecked)." };
+        var computeSlots = new Option<int?>("--compute-slots") { Description = "Client grains of this silo that compute at once (1..1024); default: one per core. With several silos on one machine, give each its share of the cores." };
         var command = new Command("silo", "Run one Orleans silo that hosts run clients (docs/cluster.md).")
         {
-            clustering, connection, siloPort, gatewayPort, primaryPort, advertise, data,
+            clustering, connection, siloPort, gatewayPort, primaryPort, advertise, data, computeSlots,
         };
         command.SetAction(async (parse, cancellation) =>
         {
             int silo = parse.GetValue(siloPort);
             int gateway = parse.GetValue(gatewayPort);
             int primary = parse.GetValue(primaryPort) ?? silo;
+            int? slots = parse.GetValue(computeSlots);
+            if (slots is < 1 or > 1024)
+            {
+                error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"verified silo: --compute-slots {slots} is out of range: give 1 to 1024 client grains computing at once (default: one per core)."));
+                return VerifiedCli.InvalidArgumentsExitCode;
+            }
             foreach ((string name, int port) in (ReadOnlySpan<(string, int)>)[("--silo-port", silo), ("--gateway-port", gateway), ("--primary-port", primary)])
             {
                 if (port is < 1 or > 65535)
@@ -98,6 +105,7 @@ internal static class SiloCommand
             builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
             builder.Services.Configure<ServiceOptions>(o => o.Data = parse.GetValue(data)?.FullName);
             builder.Services.AddSingleton<SimulationData>();
+            builder.Services.AddSingleton(slots is { } given ? new ComputeSlots(given) : ComputeSlots.PerCore);
             builder.UseOrleans(orleans =>
             {
                 if (postgres)

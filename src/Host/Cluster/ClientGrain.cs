@@ -179,10 +179,11 @@ internal sealed partial class ClientGrain(ClusterData data, ILocalSiloDetails si
     private FleetClient? _client;
     private string? _run;
 
-    public Task<UploadMessage> ComputeAsync(ClientAssignment assignment, int round, Immutable<byte[]> theta, bool includeVector)
+    public async Task<UploadMessage> ComputeAsync(ClientAssignment assignment, int round, Immutable<byte[]> theta, bool includeVector)
     {
         FleetClient client = ClientFor(assignment);
         ClientUpload upload;
+        await data.Compute.WaitAsync().ConfigureAwait(true);
         try
         {
             upload = client.Compute(round, FloatWire.AsFloats(theta.Value), includeVector);
@@ -192,7 +193,11 @@ internal sealed partial class ClientGrain(ClusterData data, ILocalSiloDetails si
             // Simulation's exception has no Orleans codec; this one crosses the wire and the fleet turns it back.
             throw new ClientResidualLostException(lost.Message);
         }
-        return Task.FromResult(UploadMessage.Of(upload, silo.SiloAddress.ToString()));
+        finally
+        {
+            data.Compute.Release();
+        }
+        return UploadMessage.Of(upload, silo.SiloAddress.ToString());
     }
 
     public Task<Immutable<byte[]>> ResidualAsync(ClientAssignment assignment) =>

@@ -87,7 +87,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
                 int primary = ports[0];
                 for (int i = 0; i < target.LocalSilos; i++)
                 {
-                    silos.Add(StartSilo(ports[2 * i], ports[(2 * i) + 1], primary, dataDirectory));
+                    silos.Add(StartSilo(ports[2 * i], ports[(2 * i) + 1], primary, dataDirectory, LocalComputeSlots(target.LocalSilos)));
                     if (i == 0)
                     {
                         // The primary first: the others join through it.
@@ -166,7 +166,13 @@ internal sealed class ClusterConnection : IAsyncDisposable
     }
 
     /// <summary>Starts <c>verified silo</c> with the same executable as this process (the apphost, or dotnet with verified.dll).</summary>
-    private static Process StartSilo(int siloPort, int gatewayPort, int primaryPort, string? dataDirectory)
+    /// <summary>
+    /// Each of K silos on this machine computes at most its share of the cores at once (at least one client): eight
+    /// client grains computing at once on two cores made a default-CNN round slower (docs/cluster.md, "Measured").
+    /// </summary>
+    internal static int LocalComputeSlots(int silos) => Math.Max(1, Environment.ProcessorCount / silos);
+
+    private static Process StartSilo(int siloPort, int gatewayPort, int primaryPort, string? dataDirectory, int computeSlots)
     {
         string processPath = Environment.ProcessPath ?? "dotnet";
         var start = new ProcessStartInfo
@@ -184,7 +190,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
         {
             start.FileName = processPath;
         }
-        foreach (string argument in (string[])["silo", "--clustering", "localhost", "--silo-port", Text(siloPort), "--gateway-port", Text(gatewayPort), "--primary-port", Text(primaryPort)])
+        foreach (string argument in (string[])["silo", "--clustering", "localhost", "--silo-port", Text(siloPort), "--gateway-port", Text(gatewayPort), "--primary-port", Text(primaryPort), "--compute-slots", Text(computeSlots)])
         {
             start.ArgumentList.Add(argument);
         }

@@ -6,13 +6,28 @@ using static TorchSharp.torch;
 
 namespace Verified.Host.Cluster;
 
+/// <summary>How many client grains of a silo compute at once: at least 1.</summary>
+/// <param name="Count">The number.</param>
+internal sealed record ComputeSlots(int Count)
+{
+    /// <summary>One per core: the default for a silo alone on its machine.</summary>
+    public static ComputeSlots PerCore => new(Environment.ProcessorCount);
+}
+
 /// <summary>
 /// A silo's training data: each data set loaded once (from its checked copy, SHA-256 verified, or from the silo's
 /// <c>--data</c>), and its training images as tensors once, shared read-only by every client grain of the silo.
 /// </summary>
-internal sealed class ClusterData(SimulationData data) : IDisposable
+internal sealed class ClusterData(SimulationData data, ComputeSlots slots) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<TensorImages>> _train = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// How many client grains of this silo compute at once (<c>verified silo --compute-slots</c>). More than the
+    /// silo's share of the cores only makes them take turns on the CPU with cold caches, and the round waits for the
+    /// last one either way.
+    /// </summary>
+    public SemaphoreSlim Compute { get; } = new(slots.Count, slots.Count);
 
     /// <summary>The data set a spec names.</summary>
     public ImageDataSet Get(string dataset) => data.Get(dataset);
@@ -27,6 +42,7 @@ internal sealed class ClusterData(SimulationData data) : IDisposable
 
     public void Dispose()
     {
+        Compute.Dispose();
         foreach (Lazy<TensorImages> images in _train.Values)
         {
             if (images.IsValueCreated)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Verified.Host.Cluster;
 
@@ -18,6 +19,7 @@ internal static class ClusterHosting
     public static ISiloBuilder AddVerifiedClients(this ISiloBuilder silo)
     {
         ArgumentNullException.ThrowIfNull(silo);
+        silo.Services.TryAddSingleton(ComputeSlots.PerCore);
         silo.Services.AddSingleton<ClusterData>();
         return silo.AddPlacementDirector<SpreadClientsPlacement, SpreadClientsDirector>();
     }
