@@ -128,6 +128,37 @@ public sealed class RunGrainTests
     }
 
     [MnistFact]
+    public async Task ACheckpointWrittenInOneProcess_ResumesOnTheCluster_AndTheRunEndsTheSame()
+    {
+        // What `verified run --resume DIR --cluster …` does with a checkpoint an interrupted run in one process wrote.
+        ExperimentSpec spec = Mlp("tnq", rounds: 6, errorFeedback: true);
+        (List<RoundMetrics> inProcess, byte[] inProcessState) = RunInOneProcess(spec, s_data.Value);
+        byte[] afterThree;
+        using (var local = new ExperimentRun(spec, s_data.Value))
+        {
+            for (int r = 0; r < 3; r++)
+            {
+                local.Step();
+            }
+            afterThree = RunsCompared.Checkpoint(local);
+        }
+        using var gate = new RoundGate();
+        await using InProcessTestCluster cluster = await StartAsync(gate);
+
+        using RemoteRun run = await RemoteRun.StartAsync(cluster.Client, "resumed", spec, storeEvery: 2);
+        run.RestoreCheckpoint(new MemoryStream(afterThree));
+        Assert.Equal(3, run.Round);
+        var rows = new List<RoundMetrics>();
+        while (!run.IsComplete)
+        {
+            rows.Add(await run.StepAsync());
+        }
+
+        Assert.Equal(inProcess.Skip(3).Select(WithoutClock), rows.Select(WithoutClock));
+        Assert.Equal(inProcessState, Checkpoint(run));
+    }
+
+    [MnistFact]
     public async Task AFreshActivationAskedForTheRoundItsCheckpointHolds_AnswersWithTheStoredRow()
     {
         // The silo died after the grain stored round 2's checkpoint but before its answer reached the driver: the
