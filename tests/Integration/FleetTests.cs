@@ -122,13 +122,13 @@ public sealed class FleetTests
 
         public IReadOnlyList<FleetClient> Clients { get; }
 
-        public async Task<IReadOnlyList<ClientUpload>> ComputeAsync(int round, float[] theta, bool includeVectors, CancellationToken cancellationToken)
+        public async Task<IReadOnlyList<ClientUpload>> ComputeAsync(int round, ReadOnlyMemory<float> theta, bool includeVectors, CancellationToken cancellationToken)
         {
             var uploads = new Task<ClientUpload>[Clients.Count];
             for (int c = Clients.Count - 1; c >= 0; c--)
             {
                 FleetClient client = Clients[c];
-                float[] copy = (float[])theta.Clone(); // each client its own copy, as over a network
+                float[] copy = theta.ToArray(); // each client its own copy, as over a network
                 uploads[c] = Task.Run(() => client.Compute(round, copy, includeVectors), cancellationToken);
             }
             return await Task.WhenAll(uploads);

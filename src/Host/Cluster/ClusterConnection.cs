@@ -233,7 +233,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
     }
 
     /// <summary>Ports free on loopback now (bound to port 0 and released; a race with another program is possible but rare).</summary>
-    private static int[] FreeLoopbackPorts(int count)
+    internal static int[] FreeLoopbackPorts(int count)
     {
         var listeners = new List<TcpListener>();
         try

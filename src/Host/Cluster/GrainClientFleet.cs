@@ -29,11 +29,11 @@ internal sealed class GrainClientFleet(IGrainFactory grains, ClientAssignment as
     /// <summary>The silo that computed each client's last upload (empty before the first round).</summary>
     public IReadOnlyList<string> LastSilos { get; private set; } = [];
 
-    public async Task<IReadOnlyList<ClientUpload>> ComputeAsync(int round, float[] theta, bool includeVectors, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ClientUpload>> ComputeAsync(int round, ReadOnlyMemory<float> theta, bool includeVectors, CancellationToken cancellationToken)
     {
         // One array for every call, as bytes (FloatWire): the serializer copies it onto the wire per call as one block,
         // and Immutable keeps a silo-local call from deep-copying it.
-        var shared = new Immutable<byte[]>(FloatWire.ToBytes(theta));
+        var shared = new Immutable<byte[]>(FloatWire.ToBytes(theta.Span));
         UploadMessage[] messages = await Task.WhenAll(_clients.Select(c => WithRetries(() => c.ComputeAsync(assignment, round, shared, includeVectors), cancellationToken)))
             .ConfigureAwait(false);
         LastSilos = [.. messages.Select(m => m.Silo)];

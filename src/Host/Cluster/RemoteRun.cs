@@ -59,7 +59,7 @@ internal sealed class RemoteRun : ISteppedRun
         var assignment = ClientAssignment.Of(key, spec);
         IRunGrain grain = grains.GetGrain<IRunGrain>(key);
         TimeSpan pause = firstPause ?? TimeSpan.FromMilliseconds(500);
-        RunProgress progress = await WithRetries(() => grain.StartAsync(assignment, storeEvery), pause, cancellationToken).ConfigureAwait(false);
+        RunProgress progress = await WithRetries(() => grain.StartAsync(assignment), pause, cancellationToken).ConfigureAwait(false);
         return new RemoteRun(grain, assignment, spec, storeEvery, pause, progress);
     }
 
@@ -133,7 +133,7 @@ internal sealed class RemoteRun : ISteppedRun
     {
         ArgumentNullException.ThrowIfNull(destination);
         int round = Round;
-        Immutable<byte[]> checkpoint = Call(() => _grain.CheckpointAsync(_assignment, _storeEvery, round), CancellationToken.None).GetAwaiter().GetResult();
+        Immutable<byte[]> checkpoint = Call(() => _grain.CheckpointAsync(_assignment, round), CancellationToken.None).GetAwaiter().GetResult();
         destination.Write(checkpoint.Value);
     }
 
@@ -149,7 +149,7 @@ internal sealed class RemoteRun : ISteppedRun
         using var copy = new MemoryStream();
         source.CopyTo(copy);
         var checkpoint = new Immutable<byte[]>(copy.ToArray());
-        _progress = Call(() => _grain.RestoreAsync(_assignment, _storeEvery, checkpoint), CancellationToken.None).GetAwaiter().GetResult();
+        _progress = Call(() => _grain.RestoreAsync(_assignment, checkpoint), CancellationToken.None).GetAwaiter().GetResult();
     }
 
     /// <summary>Clears the run grain's state and lets its grains leave memory; a cluster already gone is not an error here.</summary>

@@ -25,7 +25,7 @@ public interface IRunGrain : IGrainWithStringKey
     /// <summary>Starts the run afresh (forgetting any stored state under this key) and returns where it stands.</summary>
     [Alias("Start")]
     [ResponseTimeout("00:05:00")]
-    Task<RunProgress> StartAsync(ClientAssignment assignment, int storeEvery);
+    Task<RunProgress> StartAsync(ClientAssignment assignment);
 
     /// <summary>
     /// Runs round <paramref name="round"/> (1-based: the row after <paramref name="round"/> rounds) and returns its
@@ -41,12 +41,12 @@ public interface IRunGrain : IGrainWithStringKey
     /// <summary>The run's checkpoint after <paramref name="round"/> rounds (<see cref="ExperimentRun.SaveCheckpointAsync"/>).</summary>
     [Alias("Checkpoint")]
     [ResponseTimeout("00:15:00")]
-    Task<Immutable<byte[]>> CheckpointAsync(ClientAssignment assignment, int storeEvery, int round);
+    Task<Immutable<byte[]>> CheckpointAsync(ClientAssignment assignment, int round);
 
     /// <summary>Restores <paramref name="checkpoint"/> (a run's, here or in one process) into a fresh run and stores it.</summary>
     [Alias("Restore")]
     [ResponseTimeout("00:05:00")]
-    Task<RunProgress> RestoreAsync(ClientAssignment assignment, int storeEvery, Immutable<byte[]> checkpoint);
+    Task<RunProgress> RestoreAsync(ClientAssignment assignment, Immutable<byte[]> checkpoint);
 
     /// <summary>The run is over: its stored state is cleared and its grains leave memory.</summary>
     [Alias("Forget")]
@@ -88,7 +88,7 @@ internal sealed partial class RunGrain(
     private RoundMetrics? _last;
     private int _residualRestores;
 
-    public async Task<RunProgress> StartAsync(ClientAssignment assignment, int storeEvery)
+    public async Task<RunProgress> StartAsync(ClientAssignment assignment)
     {
         ArgumentNullException.ThrowIfNull(assignment);
         Discard();
@@ -116,14 +116,14 @@ internal sealed partial class RunGrain(
         return Progress(run, _last, replayed);
     }
 
-    public async Task<Immutable<byte[]>> CheckpointAsync(ClientAssignment assignment, int storeEvery, int round)
+    public async Task<Immutable<byte[]>> CheckpointAsync(ClientAssignment assignment, int round)
     {
         (ExperimentRun run, _) = await CatchUpAsync(assignment, round).ConfigureAwait(true);
         byte[] checkpoint = await SaveAsync(run).ConfigureAwait(true);
         return new Immutable<byte[]>(checkpoint);
     }
 
-    public async Task<RunProgress> RestoreAsync(ClientAssignment assignment, int storeEvery, Immutable<byte[]> checkpoint)
+    public async Task<RunProgress> RestoreAsync(ClientAssignment assignment, Immutable<byte[]> checkpoint)
     {
         ArgumentNullException.ThrowIfNull(assignment);
         Discard();

@@ -51,6 +51,9 @@ public sealed class FlatParameterBuffer : IDisposable
     /// <summary>The values, writable.</summary>
     public Span<float> Span => _values;
 
+    /// <summary>The values, read-only, for a caller that needs them across an await.</summary>
+    public ReadOnlyMemory<float> Memory => _values;
+
     /// <summary>The tensor view of parameter <paramref name="index"/>'s slice (owned by this buffer; do not dispose).</summary>
     public Tensor View(int index) => _views[index];
 

@@ -105,7 +105,7 @@ public sealed class FleetTrainer : IDisposable
         _theta.GatherValues();
         bool audit = Aggregator.IsAuditRound(round);
         long start = _time.GetTimestamp();
-        IReadOnlyList<ClientUpload> uploads = await fleet.ComputeAsync(round, _theta.Span.ToArray(), audit, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<ClientUpload> uploads = await fleet.ComputeAsync(round, _theta.Memory, audit, cancellationToken).ConfigureAwait(false);
         _waitTicks += _time.GetTimestamp() - start;
         if (uploads.Count != Config.Clients)
         {

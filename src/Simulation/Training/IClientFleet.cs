@@ -12,11 +12,11 @@ public interface IClientFleet
     /// (element c is client c's).
     /// </summary>
     /// <param name="round">The round, from 0.</param>
-    /// <param name="theta">θ as float32, in <see cref="FlatParameterBuffer"/> order: a fresh array per round, which the
-    /// fleet may send as it is (it is not written to after the call).</param>
+    /// <param name="theta">θ as float32, in <see cref="FlatParameterBuffer"/> order, lent for the call: the server does
+    /// not change it until the returned task completes, and the fleet copies what it keeps or sends.</param>
     /// <param name="includeVectors">Return each encoded vector too (audit rounds).</param>
     /// <param name="cancellationToken">Abandons the round.</param>
-    Task<IReadOnlyList<ClientUpload>> ComputeAsync(int round, float[] theta, bool includeVectors, CancellationToken cancellationToken);
+    Task<IReadOnlyList<ClientUpload>> ComputeAsync(int round, ReadOnlyMemory<float> theta, bool includeVectors, CancellationToken cancellationToken);
 
     /// <summary>Every client's error-feedback residual now, indexed by client (for a checkpoint).</summary>
     Task<IReadOnlyList<float[]>> ResidualsAsync(CancellationToken cancellationToken);
