@@ -1,11 +1,10 @@
-using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using Verified.Host.Cluster;
-using Verified.Host.Service;
 using Verified.Simulation.Data;
 using Verified.Simulation.Experiments;
 using Verified.Simulation.Training;
 
+using static IntegrationTests.ClusterTesting;
 using static IntegrationTests.RunsCompared;
 
 namespace IntegrationTests;
@@ -21,18 +20,7 @@ public sealed class ClusterTests
 {
     private static readonly Lazy<ImageDataSet> s_data = new(() => MnistData.Load(MnistDataTests.DataDirectory!));
 
-    private static ExperimentSpec Mlp(string scheme, int rounds, bool errorFeedback) =>
-        new() { Scheme = scheme, Bits = 3, Model = "mlp", Rounds = rounds, EvaluateEvery = 2, AuditEvery = 3, ErrorFeedback = errorFeedback };
-
-    private static async Task<InProcessTestCluster> StartAsync(int silos)
-    {
-        var builder = new InProcessTestClusterBuilder((short)silos);
-        builder.ConfigureSiloHost((_, host) => host.Services.AddSingleton(new SimulationData(s_data.Value)));
-        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(ClusterHosting.RunStorage).AddVerifiedClients());
-        InProcessTestCluster cluster = builder.Build();
-        await cluster.DeployAsync();
-        return cluster;
-    }
+    private static Task<InProcessTestCluster> StartAsync(int silos) => StartClusterAsync(s_data.Value, silos);
 
     [MnistTheory]
     [InlineData("tnq", true)]

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -102,7 +100,7 @@ public sealed class PostgresClusterTests : IDisposable
     {
         await using ScratchDatabase database = await ScratchDatabase.CreateAsync();
         Assert.Equal(0, Run("cluster-db", "--connection", database.ConnectionString).Exit);
-        int[] ports = FreeLoopbackPorts(2);
+        int[] ports = ClusterConnection.FreeLoopbackPorts(2);
         HostApplicationBuilder builder = Host.CreateApplicationBuilder([]);
         builder.Logging.ClearProviders();
         builder.UseOrleans(silo => silo
@@ -172,7 +170,7 @@ public sealed class PostgresClusterTests : IDisposable
             ["run", "--model", "mlp", "--rounds", "30", "--seed", "5", "--no-baseline", "--error-feedback", "true", "--checkpoint-every", "1",
                 "--data", MnistDataTests.DataDirectory!, "--out", outDir, "--quiet"];
 
-        int[] ports = FreeLoopbackPorts(6);
+        int[] ports = ClusterConnection.FreeLoopbackPorts(6);
         var silos = new List<SiloProcess>();
         try
         {
@@ -285,29 +283,6 @@ public sealed class PostgresClusterTests : IDisposable
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return 0;
-        }
-    }
-
-    /// <summary>Ports free on loopback now (bound to port 0 and released).</summary>
-    private static int[] FreeLoopbackPorts(int count)
-    {
-        var listeners = new List<TcpListener>();
-        try
-        {
-            for (int i = 0; i < count; i++)
-            {
-                var listener = new TcpListener(IPAddress.Loopback, 0);
-                listener.Start();
-                listeners.Add(listener);
-            }
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (TcpListener listener in listeners)
-            {
-                listener.Stop();
-            }
         }
     }
 

@@ -1,10 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using Verified.Host.Cluster;
-using Verified.Host.Service;
 using Verified.Simulation.Data;
 using Verified.Simulation.Experiments;
 
+using static IntegrationTests.ClusterTesting;
 using static IntegrationTests.RunsCompared;
 
 namespace IntegrationTests;
@@ -20,25 +20,8 @@ public sealed class RunGrainTests
 {
     private static readonly Lazy<ImageDataSet> s_data = new(() => MnistData.Load(MnistDataTests.DataDirectory!));
 
-    private static ExperimentSpec Mlp(string scheme, int rounds, bool errorFeedback) =>
-        new() { Scheme = scheme, Bits = 3, Model = "mlp", Rounds = rounds, EvaluateEvery = 2, AuditEvery = 3, ErrorFeedback = errorFeedback };
-
-    private static async Task<InProcessTestCluster> StartAsync(RoundGate gate)
-    {
-        var builder = new InProcessTestClusterBuilder(3);
-        builder.ConfigureSiloHost((_, host) =>
-        {
-            host.Services.AddSingleton(new SimulationData(s_data.Value));
-            host.Services.AddSingleton(gate);
-        });
-        builder.ConfigureSilo((_, silo) => silo
-            .AddMemoryGrainStorage(ClusterHosting.RunStorage)
-            .AddVerifiedClients()
-            .AddIncomingGrainCallFilter<RoundGateFilter>());
-        InProcessTestCluster cluster = builder.Build();
-        await cluster.DeployAsync();
-        return cluster;
-    }
+    private static Task<InProcessTestCluster> StartAsync(RoundGate gate) =>
+        StartClusterAsync(s_data.Value, services: s => s.AddSingleton(gate), silo: s => s.AddIncomingGrainCallFilter<RoundGateFilter>());
 
     [MnistTheory]
     [InlineData("tnq", true)]
@@ -52,13 +35,9 @@ public sealed class RunGrainTests
 
         using RemoteRun run = await RemoteRun.StartAsync(cluster.Client, "same-" + scheme, spec, storeEvery: 2);
         var rows = new List<RoundMetrics>();
-        while (!run.IsComplete)
-        {
-            rows.Add(await run.StepAsync());
-        }
+        await StepAsync(run, rows);
 
-        Assert.Equal(inProcess.Select(WithoutClock), rows.Select(WithoutClock));
-        Assert.Equal(inProcessState, Checkpoint(run));
+        AssertAsInOneProcess(inProcess, inProcessState, rows, run);
         Assert.Equal(inProcess[^1].TotalBytes, run.Summary().TotalBytes);
         Assert.Equal(0, run.Retries);
         Assert.Equal(0, run.Replayed);
@@ -74,20 +53,13 @@ public sealed class RunGrainTests
 
         using RemoteRun run = await RemoteRun.StartAsync(cluster.Client, "kill-clients", spec, storeEvery: 2, TimeSpan.FromMilliseconds(200));
         var rows = new List<RoundMetrics>();
-        for (int r = 0; r < 3; r++)
-        {
-            rows.Add(await run.StepAsync());
-        }
+        await StepAsync(run, rows, 3);
         // A secondary silo (the primary holds the test membership) that holds clients but not the run grain.
         InProcessSiloHandle victim = cluster.Silos.Skip(1).First(s => s.SiloAddress.ToString() != run.Silo);
         rows.Add(await StepKillingAsync(cluster, gate, victim, run, round: 3));
-        while (!run.IsComplete)
-        {
-            rows.Add(await run.StepAsync());
-        }
+        await StepAsync(run, rows);
 
-        Assert.Equal(inProcess.Select(WithoutClock), rows.Select(WithoutClock));
-        Assert.Equal(inProcessState, Checkpoint(run));
+        AssertAsInOneProcess(inProcess, inProcessState, rows, run);
         Assert.NotEqual(victim.SiloAddress.ToString(), run.Silo);
         Assert.True(run.ResidualRestores > 0, "the clients that came back elsewhere had no residual: the run grain must have restored them");
     }
@@ -109,19 +81,12 @@ public sealed class RunGrainTests
 
         using RemoteRun run = await RemoteRun.StartAsync(cluster.Client, key, spec, storeEvery, TimeSpan.FromMilliseconds(200));
         var rows = new List<RoundMetrics>();
-        for (int r = 0; r < 3; r++)
-        {
-            rows.Add(await run.StepAsync());
-        }
+        await StepAsync(run, rows, 3);
         Assert.Equal(victim.SiloAddress.ToString(), run.Silo);
         rows.Add(await StepKillingAsync(cluster, gate, victim, run, round: 3));
-        while (!run.IsComplete)
-        {
-            rows.Add(await run.StepAsync());
-        }
+        await StepAsync(run, rows);
 
-        Assert.Equal(inProcess.Select(WithoutClock), rows.Select(WithoutClock));
-        Assert.Equal(inProcessState, Checkpoint(run));
+        AssertAsInOneProcess(inProcess, inProcessState, rows, run);
         Assert.NotEqual(victim.SiloAddress.ToString(), run.Silo);
         Assert.True(run.Retries > 0, "the call in flight when the server's silo died must have been made again");
         Assert.True(run.Replayed > 0, "the new run grain must have run the lost rounds again");
@@ -149,13 +114,9 @@ public sealed class RunGrainTests
         run.RestoreCheckpoint(new MemoryStream(afterThree));
         Assert.Equal(3, run.Round);
         var rows = new List<RoundMetrics>();
-        while (!run.IsComplete)
-        {
-            rows.Add(await run.StepAsync());
-        }
+        await StepAsync(run, rows);
 
-        Assert.Equal(inProcess.Skip(3).Select(WithoutClock), rows.Select(WithoutClock));
-        Assert.Equal(inProcessState, Checkpoint(run));
+        AssertAsInOneProcess(inProcess.Skip(3), inProcessState, rows, run);
     }
 
     [MnistFact]
@@ -175,13 +136,9 @@ public sealed class RunGrainTests
         RunProgress again = await cluster.Client.GetGrain<IRunGrain>("answer-again").StepAsync(ClientAssignment.Of("answer-again", spec), 1, 2);
         Assert.Equal(TimeSpan.Zero, again.Timings.ForwardBackward); // a fresh activation, which computed nothing
         Assert.Equal(WithoutClock(rows[1]), WithoutClock(again.Metrics!));
-        while (!run.IsComplete)
-        {
-            rows.Add(await run.StepAsync());
-        }
+        await StepAsync(run, rows);
 
-        Assert.Equal(inProcess.Select(WithoutClock), rows.Select(WithoutClock));
-        Assert.Equal(inProcessState, Checkpoint(run));
+        AssertAsInOneProcess(inProcess, inProcessState, rows, run);
     }
 
     /// <summary>
@@ -196,6 +153,22 @@ public sealed class RunGrainTests
         await gate.Reached.Task.WaitAsync(TimeSpan.FromMinutes(2));
         await cluster.KillSiloAsync(victim);
         return await step;
+    }
+
+    /// <summary>Steps <paramref name="run"/> <paramref name="rounds"/> rounds (null: to its end), adding each row to <paramref name="rows"/>.</summary>
+    private static async Task StepAsync(RemoteRun run, List<RoundMetrics> rows, int? rounds = null)
+    {
+        for (int r = 0; (rounds is null || r < rounds) && !run.IsComplete; r++)
+        {
+            rows.Add(await run.StepAsync());
+        }
+    }
+
+    /// <summary>The rows (clock aside) and final checkpoint of <paramref name="run"/> are those of the run in one process.</summary>
+    private static void AssertAsInOneProcess(IEnumerable<RoundMetrics> expectedRows, byte[] expectedState, List<RoundMetrics> rows, RemoteRun run)
+    {
+        Assert.Equal(expectedRows.Select(WithoutClock), rows.Select(WithoutClock));
+        Assert.Equal(expectedState, Checkpoint(run));
     }
 
     private static byte[] Checkpoint(RemoteRun run)

@@ -23,11 +23,7 @@ public sealed class ServiceClusterTests
     public async Task ATwelveRunSweepOnThreeSilos_StoresEveryRoundOnce_AndEqualsTheSameJobInOneProcess()
     {
         using var patience = new CancellationTokenSource(Patience);
-        var builder = new InProcessTestClusterBuilder(3);
-        builder.ConfigureSiloHost((_, host) => host.Services.AddSingleton(new SimulationData(Mnist)));
-        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(ClusterHosting.RunStorage).AddVerifiedClients());
-        await using InProcessTestCluster cluster = builder.Build();
-        await cluster.DeployAsync();
+        await using InProcessTestCluster cluster = await ClusterTesting.StartClusterAsync(Mnist);
 
         DirectoryInfo directory = System.IO.Directory.CreateTempSubdirectory("verified-serve-cluster-");
         try
