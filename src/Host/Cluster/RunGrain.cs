@@ -171,7 +171,7 @@ internal sealed partial class RunGrain(
                 : throw new ArgumentException($"Run grain '{this.GetPrimaryKeyString()}' runs another spec: a run's key must be unique to it.", nameof(assignment));
         }
         RunGrainState state = stored.State;
-        byte[]? checkpoint = stored.RecordExists && state.SpecJson == assignment.SpecJson && state.Checkpoint.Length > 0 ? state.Checkpoint : null;
+        byte[]? checkpoint = StoredCheckpoint(assignment, int.MaxValue);
         ExperimentRun run = await NewRunAsync(assignment, checkpoint).ConfigureAwait(true);
         if (checkpoint is not null && state.LastRow is { } row && row.Round == run.Round)
         {
@@ -254,9 +254,7 @@ internal sealed partial class RunGrain(
             }
             _residualRestores++;
             Discard();
-            RunGrainState state = stored.State;
-            byte[]? checkpoint = stored.RecordExists && state.SpecJson == assignment.SpecJson && state.Checkpoint.Length > 0 && state.Round <= target ? state.Checkpoint : null;
-            ExperimentRun restored = await NewRunAsync(assignment, checkpoint).ConfigureAwait(true);
+            ExperimentRun restored = await NewRunAsync(assignment, StoredCheckpoint(assignment, target)).ConfigureAwait(true);
             while (restored.Round < target)
             {
                 await restored.StepAsync().ConfigureAwait(true);
@@ -264,6 +262,15 @@ internal sealed partial class RunGrain(
             // A second loss within this call goes to the driver, which asks again.
             return await restored.StepAsync().ConfigureAwait(true);
         }
+    }
+
+    /// <summary>The stored checkpoint if it is this run's and at most <paramref name="maxRound"/> rounds in; else null.</summary>
+    private byte[]? StoredCheckpoint(ClientAssignment assignment, int maxRound)
+    {
+        RunGrainState state = stored.State;
+        return stored.RecordExists && state.SpecJson == assignment.SpecJson && state.Checkpoint.Length > 0 && state.Round <= maxRound
+            ? state.Checkpoint
+            : null;
     }
 
     private async Task StoreIfDueAsync(ExperimentRun run, int storeEvery)
