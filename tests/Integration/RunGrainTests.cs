@@ -142,8 +142,8 @@ public sealed class RunGrainTests
     }
 
     /// <summary>
-    /// Steps <paramref name="run"/> into round <paramref name="round"/> (0-based, as the clients count), holds the first
-    /// client call of that round that reaches <paramref name="victim"/>, kills that silo while the round waits for it,
+    /// Steps <paramref name="run"/> into round <paramref name="round"/> (0-based, as the clients count), holds the
+    /// client calls of that round that reach <paramref name="victim"/>, kills that silo while the round waits for them,
     /// and returns the round's row once the run has recovered.
     /// </summary>
     private static async Task<RoundMetrics> StepKillingAsync(InProcessTestCluster cluster, RoundGate gate, InProcessSiloHandle victim, RemoteRun run, int round)
@@ -179,17 +179,21 @@ public sealed class RunGrainTests
     }
 }
 
-/// <summary>Holds a client call of a chosen round on a chosen silo, so a test can kill the silo in the middle of the round.</summary>
+/// <summary>
+/// Holds the client calls of a chosen round on a chosen silo, so a test can kill the silo in the middle of the round.
+/// Every such call is held, not only the first: a client of that silo computing when the in-process silo is killed
+/// would have its tensors disposed under it (in a real process the kill ends the computation with the process).
+/// </summary>
 public sealed class RoundGate : IDisposable
 {
     private readonly CancellationTokenSource _release = new();
     private string? _silo;
     private int _round = -1;
 
-    /// <summary>Completes when the held call arrives.</summary>
+    /// <summary>Completes when the first held call arrives.</summary>
     public TaskCompletionSource Reached { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Holds the first <c>ComputeAsync</c> of <paramref name="round"/> that reaches <paramref name="silo"/>.</summary>
+    /// <summary>Holds every <c>ComputeAsync</c> of <paramref name="round"/> that reaches <paramref name="silo"/>.</summary>
     public void Arm(string silo, int round)
     {
         Reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -197,16 +201,8 @@ public sealed class RoundGate : IDisposable
         _round = round;
     }
 
-    /// <summary>Whether a call of <paramref name="round"/> on <paramref name="silo"/> is to be held (once).</summary>
-    public bool Holds(string silo, int round)
-    {
-        if (round != _round || silo != _silo)
-        {
-            return false;
-        }
-        _round = -1;
-        return true;
-    }
+    /// <summary>Whether a call of <paramref name="round"/> on <paramref name="silo"/> is to be held.</summary>
+    public bool Holds(string silo, int round) => round == _round && silo == _silo;
 
     /// <summary>Held calls never answer; they end with the test.</summary>
     public CancellationToken Released => _release.Token;
@@ -223,19 +219,12 @@ internal sealed class RoundGateFilter(RoundGate gate, ILocalSiloDetails silo) : 
 {
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        if (context.InterfaceMethod?.Name == nameof(IClientGrain.ComputeAsync) && context.Request.GetArgument(1) is int round)
+        if (context.InterfaceMethod?.Name == nameof(IClientGrain.ComputeAsync) && context.Request.GetArgument(1) is int round
+            && gate.Holds(silo.SiloAddress.ToString(), round))
         {
-            bool hold;
-            lock (gate)
-            {
-                hold = gate.Holds(silo.SiloAddress.ToString(), round);
-            }
-            if (hold)
-            {
-                gate.Reached.TrySetResult();
-                await Task.Delay(Timeout.Infinite, gate.Released).ContinueWith(_ => { }, TaskScheduler.Default);
-                throw new OperationCanceledException("The test ended while this call was held.");
-            }
+            gate.Reached.TrySetResult();
+            await Task.Delay(Timeout.Infinite, gate.Released).ContinueWith(_ => { }, TaskScheduler.Default);
+            throw new OperationCanceledException("The test ended while this call was held.");
         }
         await context.Invoke();
     }
