@@ -116,6 +116,8 @@ internal sealed record RunOutcome(
 /// <summary>
 /// One round's metrics as the API shows them: the columns of <c>metrics.csv</c> (see <see cref="Runs.RunReport.Columns"/>)
 /// that are not the spec's; non-finite values (no audit that round, α = ∞ for schemes that do not truncate) are null.
+/// <see cref="AveragedBiasSquared"/> and <see cref="AveragedVariance"/> split the error of the server's average of the
+/// round's uploads (audit rounds only; null in rows stored before schema version 3).
 /// </summary>
 internal sealed record RoundRow(
     int Round,
@@ -136,6 +138,8 @@ internal sealed record RoundRow(
     double? MeasuredTruncationRate,
     double? PredictedTruncationMse,
     double? MeasuredTruncationMse,
+    double? AveragedBiasSquared,
+    double? AveragedVariance,
     double ElapsedSeconds)
 {
     public static RoundRow From(RoundMetrics metrics)
@@ -145,7 +149,7 @@ internal sealed record RoundRow(
         return new(metrics.Round, metrics.TrainingLoss, metrics.UploadBytes, metrics.TotalBytes, Finite(metrics.TestAccuracy), Finite(metrics.TestLoss),
             u.Uploads, Finite(u.ModelScale), Finite(u.Alpha), Finite(u.PredictedMse), Finite(u.MeasuredMse), Finite(u.PredictedRoundingVariance),
             Finite(u.MeasuredRoundingVariance), Finite(u.ExpectedRoundingVariance), Finite(u.PredictedTruncationRate), Finite(u.MeasuredTruncationRate),
-            Finite(u.PredictedTruncationMse), Finite(u.MeasuredTruncationMse), metrics.ElapsedSeconds);
+            Finite(u.PredictedTruncationMse), Finite(u.MeasuredTruncationMse), Finite(u.AveragedBiasSquared), Finite(u.AveragedVariance), metrics.ElapsedSeconds);
     }
 
     /// <summary>Back to the simulation's record (null statistics become NaN), for the CSV writer and the plots.</summary>
@@ -168,7 +172,11 @@ internal sealed record RoundRow(
             MeasuredRoundingVariance ?? double.NaN,
             ExpectedRoundingVariance ?? double.NaN,
             MeasuredTruncationRate ?? double.NaN,
-            MeasuredTruncationMse ?? double.NaN),
+            MeasuredTruncationMse ?? double.NaN)
+        {
+            AveragedBiasSquared = AveragedBiasSquared ?? double.NaN,
+            AveragedVariance = AveragedVariance ?? double.NaN,
+        },
         ElapsedSeconds);
 
     private static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;

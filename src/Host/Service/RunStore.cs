@@ -20,7 +20,7 @@ internal sealed class RunStore
     private const string MetricColumns =
         "round, training_loss, upload_bytes, total_bytes, test_accuracy, test_loss, uploads, model_scale, alpha, predicted_mse, measured_mse, " +
         "predicted_rounding_variance, measured_rounding_variance, expected_rounding_variance, predicted_truncation_rate, measured_truncation_rate, " +
-        "predicted_truncation_mse, measured_truncation_mse, elapsed_seconds";
+        "predicted_truncation_mse, measured_truncation_mse, averaged_bias_squared, averaged_variance, elapsed_seconds";
 
     private readonly string _connectionString;
     private readonly TimeProvider _time;
@@ -177,7 +177,7 @@ internal sealed class RunStore
                 INSERT OR REPLACE INTO metrics (run_id, {MetricColumns}) VALUES ($id, $round, $training_loss, $upload_bytes, $total_bytes,
                     $test_accuracy, $test_loss, $uploads, $model_scale, $alpha, $predicted_mse, $measured_mse, $predicted_rounding_variance,
                     $measured_rounding_variance, $expected_rounding_variance, $predicted_truncation_rate, $measured_truncation_rate,
-                    $predicted_truncation_mse, $measured_truncation_mse, $elapsed_seconds);
+                    $predicted_truncation_mse, $measured_truncation_mse, $averaged_bias_squared, $averaged_variance, $elapsed_seconds);
                 """;
             SqliteParameterCollection p = insert.Parameters;
             p.AddWithValue("$id", id);
@@ -199,6 +199,8 @@ internal sealed class RunStore
             p.AddWithValue("$measured_truncation_rate", Value(row.MeasuredTruncationRate));
             p.AddWithValue("$predicted_truncation_mse", Value(row.PredictedTruncationMse));
             p.AddWithValue("$measured_truncation_mse", Value(row.MeasuredTruncationMse));
+            p.AddWithValue("$averaged_bias_squared", Value(row.AveragedBiasSquared));
+            p.AddWithValue("$averaged_variance", Value(row.AveragedVariance));
             p.AddWithValue("$elapsed_seconds", row.ElapsedSeconds);
             insert.ExecuteNonQuery();
         }
@@ -332,7 +334,7 @@ internal sealed class RunStore
             rows.Add(new RoundRow(
                 r.GetInt32(0), r.GetDouble(1), r.GetInt64(2), r.GetInt64(3), Nullable(r, 4), Nullable(r, 5), r.GetInt32(6), Nullable(r, 7),
                 Nullable(r, 8), Nullable(r, 9), Nullable(r, 10), Nullable(r, 11), Nullable(r, 12), Nullable(r, 13), Nullable(r, 14),
-                Nullable(r, 15), Nullable(r, 16), Nullable(r, 17), r.GetDouble(18)));
+                Nullable(r, 15), Nullable(r, 16), Nullable(r, 17), Nullable(r, 18), Nullable(r, 19), r.GetDouble(20)));
         }
         return rows;
     }

@@ -59,6 +59,10 @@ internal static class StoreSchema
         """,
         // 2: each run's provenance (Provenance as JSON), written when a worker claims it and ended when it finishes.
         "ALTER TABLE runs ADD COLUMN provenance TEXT;",
+        // 3: the bias² / variance split of the server's average in audit rounds (UploadStatistics.AveragedBiasSquared,
+        // AveragedVariance), which metrics.csv of `verified run` has and the dashboard's audit table shows. Rows stored
+        // before keep NULL: those rounds' split was not measured.
+        "ALTER TABLE metrics ADD COLUMN averaged_bias_squared REAL; ALTER TABLE metrics ADD COLUMN averaged_variance REAL;",
     ];
 
     /// <summary>The schema version this build writes.</summary>
