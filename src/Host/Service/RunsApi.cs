@@ -39,7 +39,7 @@ internal static class RunsApi
         runs.MapGet("/{id:long}", Get).WithName("GetRun").WithSummary("One run: status, progress, outcome.");
         runs.MapGet("/{id:long}/metrics", Metrics)
             .WithName("GetRunMetrics")
-            .WithSummary("Per-round metrics: JSON, or CSV (the columns of metrics.csv) with Accept: text/csv.")
+            .WithSummary("Per-round metrics: JSON, or CSV (the columns of metrics.csv) with Accept: text/csv or ?format=csv (a plain link).")
             .Produces<RoundRow[]>(StatusCodes.Status200OK, "application/json")
             .Produces<string>(StatusCodes.Status200OK, "text/csv")
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -57,6 +57,10 @@ internal static class RunsApi
             .WithSummary("The same figure as an SVG document.")
             .Produces(StatusCodes.Status200OK, contentType: "image/svg+xml")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        endpoints.MapGet("/api/spec", SpecForm)
+            .WithName("GetSpecForm")
+            .WithTags("runs")
+            .WithSummary("What a spec may hold: its fields, the values a missing field takes, and the choices of the text fields.");
         endpoints.MapGet("/health", Health).WithName("Health").WithTags("service").WithSummary("Liveness and the store's run counts.");
         return endpoints;
     }
@@ -192,13 +196,20 @@ internal static class RunsApi
     private static Results<Ok<RunResource>, ProblemHttpResult> Get(long id, RunStore store, RunEstimator estimator) =>
         store.Get(id) is { } run ? TypedResults.Ok(RunResource.From(run, estimator)) : NotFound(id);
 
-    private static IResult Metrics(long id, HttpRequest request, RunStore store)
+    private static IResult Metrics(long id, HttpRequest request, RunStore store, string? format)
     {
         if (store.Get(id) is not { } run)
         {
             return NotFound(id);
         }
-        bool csv = request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase) && (a.Quality ?? 1) > 0);
+        if (format is not (null or "json" or "csv"))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["format"] = [$"format = '{format}' is not a format: use json or csv (or leave it out and send Accept: text/csv)."] },
+                title: "The query is invalid.");
+        }
+        // A link cannot set Accept; ?format=csv is the same CSV for the dashboard's download link and for a browser.
+        bool csv = format == "csv"
+            || (format is null && request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase) && (a.Quality ?? 1) > 0));
         if (!csv)
         {
             return TypedResults.Ok(AllRounds(store, id));
@@ -214,7 +225,7 @@ internal static class RunsApi
                     await writer.WriteLineAsync(RunReport.CsvLine(run.Spec, row.ToMetrics(run.Spec.Label))).ConfigureAwait(false);
                 }
             }
-        }, "text/csv; charset=utf-8");
+        }, "text/csv; charset=utf-8", format == "csv" ? string.Create(CultureInfo.InvariantCulture, $"run-{id}-metrics.csv") : null);
     }
 
     private static Results<ServerSentEventsResult<string>, ProblemHttpResult> Events(
@@ -326,6 +337,8 @@ internal static class RunsApi
         }
         return draw(rows);
     }
+
+    private static Ok<SpecForm> SpecForm() => TypedResults.Ok(Service.SpecForm.Current);
 
     private static Results<Ok<HealthReport>, ProblemHttpResult> Health(RunStore store, IOptions<ServiceOptions> options)
     {

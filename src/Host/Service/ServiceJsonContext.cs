@@ -16,4 +16,5 @@ namespace Verified.Host.Service;
 [JsonSerializable(typeof(IEnumerable<RoundRow>))]
 [JsonSerializable(typeof(HealthReport))]
 [JsonSerializable(typeof(Provenance))]
+[JsonSerializable(typeof(SpecForm))]
 internal sealed partial class ServiceJsonContext : JsonSerializerContext;
