@@ -7,7 +7,8 @@ namespace Verified.Host.Service;
 
 /// <summary>
 /// When an API token is configured, every request (the health check and the OpenAPI document included) must carry
-/// <c>Authorization: Bearer &lt;token&gt;</c>; anything else gets a 401 problem. Compared in constant time.
+/// <c>Authorization: Bearer &lt;token&gt;</c>; anything else gets a 401 problem. Compared in constant time. The
+/// dashboard's static files are the exception: they hold no data, and the page asks for the token.
 /// </summary>
 internal static class ApiToken
 {
@@ -21,7 +22,8 @@ internal static class ApiToken
         byte[] expected = SHA256.HashData(Encoding.UTF8.GetBytes(token));
         return app.Use(async (context, next) =>
         {
-            if (IsAuthorized(context.Request.Headers.Authorization.ToString(), expected))
+            // The dashboard's files hold no data; the page must load to ask for the token it then sends with every call.
+            if (Dashboard.DashboardAssets.IsAssetRequest(context.Request) || IsAuthorized(context.Request.Headers.Authorization.ToString(), expected))
             {
                 await next(context).ConfigureAwait(false);
                 return;

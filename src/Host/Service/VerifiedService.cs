@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Verified.Host.Dashboard;
 
 namespace Verified.Host.Service;
 
@@ -118,6 +119,7 @@ internal static class VerifiedService
         app.UseRouting();
         app.MapOpenApi();
         app.MapRunsApi();
+        app.MapDashboard();
         return app;
     }
 
