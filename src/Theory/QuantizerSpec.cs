@@ -427,7 +427,7 @@ public abstract record TruncatedSpec : QuantizerSpec
             if (value is RelaxedThreshold && this is not TruncatedUniform)
             {
                 throw new ArgumentException(
-                    $"The relaxed threshold is TUQSGD's (spec §2.3); {Name} takes the optimal or a fixed threshold.",
+                    $"The relaxed threshold is TUQSGD's (α = γ·W(s²)); {Name} takes the optimal or a fixed threshold.",
                     nameof(Threshold));
             }
             field = value;

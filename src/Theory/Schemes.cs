@@ -253,7 +253,7 @@ public static class Schemes
         }
         if (threshold is RelaxedThreshold && definition != TruncatedUniform)
         {
-            problem = new("threshold", $"The relaxed threshold is TUQSGD's (spec §2.3); {definition.Name} takes the optimal or a fixed threshold.");
+            problem = new("threshold", $"The relaxed threshold is TUQSGD's (α = γ·W(s²)); {definition.Name} takes the optimal or a fixed threshold.");
             return false;
         }
         spec = definition.Create(bits, threshold, Split(scheme!).Parameter);

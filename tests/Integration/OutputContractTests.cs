@@ -6,7 +6,7 @@ using Verified.Theory.Sampling;
 namespace IntegrationTests;
 
 /// <summary>
-/// The output contract of every verb (README, "Output and exit codes"), run in-process with small, fast arguments:
+/// The output contract of every verb (docs/cli.md, "Output and exit codes"), run in-process with small, fast arguments:
 /// with <c>--json</c> stdout is exactly one JSON document and everything else goes to stderr; invalid arguments of any
 /// kind exit 2 with one stderr line naming the option, the value and what is allowed; a failure no verb expected exits
 /// 1 with one line, and only <c>--verbose</c> adds the stack trace.

@@ -7,7 +7,7 @@ using Verified.Theory.Sampling;
 namespace IntegrationTests;
 
 /// <summary>
-/// The provenance every result carries (README, "Provenance"): summary.json of <c>verified run</c> and the audit report
+/// The provenance every result carries (docs/cli.md, "Provenance"): summary.json of <c>verified run</c> and the audit report
 /// (JSON and report.md) hold every field with plausible values, and the data files' SHA-256 is what the test computes
 /// itself. The service's stored runs are checked in <c>Service/ServiceProvenanceTests</c>.
 /// </summary>

@@ -47,7 +47,21 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(("tensor", true), (quantized.GetProperty("segments").GetString(), quantized.GetProperty("errorFeedback").GetBoolean()));
         JsonElement baseline = runs.EnumerateArray().Single(r => r.GetProperty("label").GetString() == "fp").GetProperty("config");
         Assert.Equal(("whole", false), (baseline.GetProperty("segments").GetString(), baseline.GetProperty("errorFeedback").GetBoolean()));
-        Assert.Contains("fewer bytes", output, StringComparison.Ordinal);
+        // One compression ratio, in the table (float32 bytes over uploaded bytes, as summary.json's compressionRatio);
+        // the per-run lines give MB and bits per coordinate, and "vs fp" compares accuracy only.
+        string[] printed = output.Split('\n');
+        string header = printed.Single(l => l.StartsWith("label ", StringComparison.Ordinal));
+        Assert.Matches(@"^label +final accuracy +uploaded MB +bits/coord +float32 ÷ uploaded +vs fp, points$", header);
+        Assert.All(printed.Where(l => l.Contains(" seed ", StringComparison.Ordinal)), l => Assert.DoesNotContain("×", l, StringComparison.Ordinal));
+        string tnq = printed.Single(l => l.StartsWith("tnq-3-tensor-ef ", StringComparison.Ordinal));
+        double ratio = runs.EnumerateArray().Single(r => r.GetProperty("label").GetString() == "tnq-3-tensor-ef").GetProperty("compressionRatio").GetDouble();
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $" {ratio:0.0}× "), tnq, StringComparison.Ordinal);
+        // Numbers right-aligned under their headers: each numeric cell ends where its header ends.
+        foreach (string column in new[] { "uploaded MB", "bits/coord", "float32 ÷ uploaded", "vs fp, points" })
+        {
+            int end = header.IndexOf(column, StringComparison.Ordinal) + column.Length;
+            Assert.True(end <= tnq.Length && tnq[end - 1] != ' ' && (end == tnq.Length || tnq[end] == ' '), $"{column}: {tnq}");
+        }
 
         foreach (string png in new[] { "accuracy.png", "loss.png" })
         {

@@ -617,7 +617,7 @@ internal static class RunCommand
         RunSummary summary = run.Summary();
         report.Complete(summary);
         checkpoints.Ended();
-        output.WriteLine(Describe(summary));
+        output.WriteLine(Describe(summary, report.Plan.Runs.Max(r => r.Label.Length)));
         if (summary.FitFallbacks > 0)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -641,45 +641,64 @@ internal static class RunCommand
         }
     }
 
-    private static string Describe(RunSummary s)
+    /// <summary>
+    /// One finished run, in the plan's order, its label padded to the plan's longest so the lines below it start their
+    /// fields in the same column. Bytes appear as MB and bits per coordinate only: the ratio to float32 is said once,
+    /// in the summary table.
+    /// </summary>
+    private static string Describe(RunSummary s, int labelWidth)
     {
         RunTimings t = s.Timings;
         return string.Create(CultureInfo.InvariantCulture,
-            $"  {s.Spec.Label,-9} seed {s.Spec.Seed}: test accuracy {s.FinalAccuracy:0.0000} after {s.Rounds} rounds; uploaded {s.TotalBytes / 1e6:0.00} MB ({s.BitsPerCoordinate:0.000} bits/coordinate, {s.CompressionRatio:0.0}× less than float32); {t.RoundsPerSecond:0.00} rounds/s, codec {(t.Training > TimeSpan.Zero ? t.Codec / t.Training : 0):P1} of training time");
+            $"  {s.Spec.Label.PadRight(labelWidth)} seed {s.Spec.Seed}: test accuracy {s.FinalAccuracy:0.0000} after {s.Rounds} rounds; uploaded {s.TotalBytes / 1e6:0.00} MB ({s.BitsPerCoordinate:0.000} bits/coordinate); {t.RoundsPerSecond:0.00} rounds/s, codec {(t.Training > TimeSpan.Zero ? t.Codec / t.Training : 0):P1} of training time");
     }
 
+    /// <summary>
+    /// The table per label. "float32 ÷ uploaded" is the one compression ratio printed: the bytes the same coordinates
+    /// take as bare float32 (4·d per upload, no header) over the bytes uploaded, i.e. 32 ÷ bits/coord. It is the
+    /// <c>compressionRatio</c> of summary.json and of the service, and it exists without a full-precision run. The fp
+    /// run's own bytes (float32 plus a header per payload) would give a second, slightly different ratio, so "vs fp"
+    /// compares accuracy only.
+    /// </summary>
     private static void PrintSummary(RunReport report, IReadOnlyList<string> plots, TextWriter output)
     {
         ImmutableArray<LabelAggregate> aggregate = report.Aggregate();
+        int labelWidth = report.Plan.Runs.Max(r => r.Label.Length);
         foreach (RunFailure failure in report.Failures)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {failure.Spec.Label,-9} seed {failure.Spec.Seed}: diverged after {failure.RoundsCompleted} rounds (no final accuracy)"));
+                $"  {failure.Spec.Label.PadRight(labelWidth)} seed {failure.Spec.Seed}: diverged after {failure.RoundsCompleted} rounds (no final accuracy)"));
         }
         if (aggregate.IsEmpty)
         {
             return;
         }
         LabelAggregate? fp = aggregate.FirstOrDefault(a => a.Scheme == "fp");
+        bool seeds = report.Plan.Runs.Select(r => r.Seed).Distinct().Count() > 1;
         output.WriteLine();
-        string[] header = ["label", report.Plan.Runs.Select(r => r.Seed).Distinct().Count() > 1 ? "final accuracy (mean ± sd, seeds)" : "final accuracy", "uploaded MB", "bits/coord", "vs fp"];
+        string[] header =
+        [
+            "label", seeds ? "final accuracy (mean ± sd, seeds)" : "final accuracy", "uploaded MB", "bits/coord", "float32 ÷ uploaded",
+            .. fp is null ? Array.Empty<string>() : ["vs fp, points"],
+        ];
         List<string[]> lines = [];
         foreach (LabelAggregate a in aggregate)
         {
-            string accuracy = a.AccuracyStandardDeviation is { } sd
-                ? string.Create(CultureInfo.InvariantCulture, $"{a.AccuracyMean:0.0000} ± {sd:0.0000} ({a.Seeds})")
-                : string.Create(CultureInfo.InvariantCulture, $"{a.AccuracyMean:0.0000}");
-            string versus = fp is null || a.Scheme == "fp"
-                ? ""
-                : string.Create(CultureInfo.InvariantCulture, $"{fp.BytesMean / a.BytesMean:0.0}× fewer bytes, {100 * (a.AccuracyMean - fp.AccuracyMean):+0.00;-0.00} points");
-            lines.Add(
+            // A label with one finished seed among several: "–" in the sd's place keeps the column's numbers in line.
+            string accuracy = !seeds
+                ? string.Create(CultureInfo.InvariantCulture, $"{a.AccuracyMean:0.0000}")
+                : string.Create(CultureInfo.InvariantCulture, $"{a.AccuracyMean:0.0000} ± {(a.AccuracyStandardDeviation is { } sd ? sd.ToString("0.0000", CultureInfo.InvariantCulture) : "–"),6} ({a.Seeds})");
+            string[] line =
             [
                 a.Label,
                 accuracy,
                 (a.BytesMean / 1e6).ToString("0.00", CultureInfo.InvariantCulture),
                 a.BitsPerCoordinate.ToString("0.000", CultureInfo.InvariantCulture),
-                versus,
-            ]);
+                a.BitsPerCoordinate > 0 ? string.Create(CultureInfo.InvariantCulture, $"{32 / a.BitsPerCoordinate:0.0}×") : "–",
+            ];
+            lines.Add(fp is null
+                ? line
+                : [.. line, a.Scheme == "fp" ? "" : string.Create(CultureInfo.InvariantCulture, $"{100 * (a.AccuracyMean - fp.AccuracyMean):+0.00;-0.00}")]);
         }
         TextTable.Write(output, header, lines, markdown: false);
         output.WriteLine();

@@ -158,8 +158,8 @@ internal static class TheoryCommand
         Row("rounding variance bound", TableNumber.Format(design.RoundingVarianceBound), design.Spec switch
         {
             NormScaledSpec => "published bound, per coordinate",
-            SparsifierSpec => "ω·E[g²], exact (spec §4.1)",
-            _ => "Σ P_k Δ_k²/4 (Lemma 1)",
+            SparsifierSpec => "ω·E[g²], exact",
+            _ => "Σ P_k Δ_k²/4 (P1, Lemma 1)",
         });
         Row("rounding variance", TableNumber.Format(design.RoundingVariance), "exact, per coordinate");
         Row("truncation MSE", TableNumber.Format(design.TruncationMse), design.Spec switch
@@ -170,7 +170,7 @@ internal static class TheoryCommand
             _ => "M(α)",
         });
         Row("J (error)", TableNumber.Format(design.Error), "bound + truncation");
-        Row("J (high resolution)", TableNumber.Format(design.HighResolutionError), design.Spec is SparsifierSpec ? "the same: ω·E[g²]" : "(1/4)∫p/λ² + M(α), spec §1.5");
+        Row("J (high resolution)", TableNumber.Format(design.HighResolutionError), design.Spec is SparsifierSpec ? "the same: ω·E[g²]" : "(1/4)∫p/λ² + M(α), many-level limit");
         if (request.Dimension is { } d && request.Clients is { } n)
         {
             Row("E_TQ", TableNumber.Format(design.ConvergenceError(d, n)), string.Create(invariant, $"(d/N)·J with d = {d}, N = {n}"));
@@ -218,7 +218,7 @@ internal static class TheoryCommand
     };
 }
 
-/// <summary>What <c>verified theory --json</c> prints (README, "verified theory"); null figures are not finite.</summary>
+/// <summary>What <c>verified theory --json</c> prints (docs/cli.md, "verified theory"); null figures are not finite.</summary>
 /// <remarks><c>Bits</c>: wire bits per coordinate; for the sparsifiers the worst case 33 (a bitmap bit and a float32). <c>ExpectedBits</c>: mean wire bits per coordinate: <paramref name="Bits"/> except for the sparsifiers. <c>S</c>: intervals between adjacent levels. <c>Alpha</c>: α; null (∞) for the schemes that do not truncate.</remarks>
 internal sealed record TheoryJson(
     string Scheme,
