@@ -44,6 +44,13 @@ public sealed class WeakenElfVersionNeed : Task
     /// <summary>Files under this folder (the NuGet package cache) are never written.</summary>
     public string ForbiddenRoot { get; set; } = "";
 
+    /// <summary>
+    /// Patch even when this machine's libstdc++ provides <see cref="Version"/>: for outputs that run elsewhere (a
+    /// publish folder, the tool package), whose machine may lack it. The weak flag changes nothing where the version
+    /// exists.
+    /// </summary>
+    public bool EvenWhereProvided { get; set; }
+
     public override bool Execute()
     {
         try
@@ -53,10 +60,15 @@ public sealed class WeakenElfVersionNeed : Task
             {
                 if (!File.Exists(candidate)) continue;
                 provided = DefinedVersions(File.ReadAllBytes(candidate), candidate);
-                if (provided.Contains(Version))
+                if (provided.Contains(Version) && !EvenWhereProvided)
                 {
                     Log.LogMessage(MessageImportance.Low, $"{candidate} provides {Version}; no patch needed.");
                     return true;
+                }
+                if (provided.Contains(Version))
+                {
+                    Log.LogMessage(MessageImportance.Low, $"{candidate} provides {Version}; weakening that version need anyway, for machines that lack it.");
+                    break;
                 }
                 Log.LogMessage(MessageImportance.Low, $"{candidate} lacks {Version}; weakening that version need.");
                 break;

@@ -124,9 +124,9 @@ internal sealed record Provenance(
         ParseBuild(typeof(Provenance).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "");
 
     /// <summary>
-    /// The version, commit and dirty flag of an informational version as the build writes it, "1.0.0+&lt;commit&gt;" or
-    /// "1.0.0+&lt;commit&gt;.dirty" (src/Host/Verified.Host.csproj makes sure the part after '+' is there, "unknown" at
-    /// worst); anything else after the '+' is an unknown commit.
+    /// The version, commit and dirty flag of an informational version as the build writes it, "0.1.0+&lt;commit&gt;" or
+    /// "0.1.0+&lt;commit&gt;.dirty" (the version is VersionPrefix of Directory.Build.props; src/Host/Verified.Host.csproj
+    /// makes sure the part after '+' is there, "unknown" at worst); anything else after the '+' is an unknown commit.
     /// </summary>
     internal static (string Version, string Commit, bool Dirty) ParseBuild(string informational)
     {
