@@ -29,7 +29,8 @@ public sealed class RunStoreTests : IDisposable
     }
 
     private static RoundRow Row(int round, double loss) =>
-        new(round, loss, 1000, 1000L * round, round % 2 == 0 ? 0.5 : null, null, 4, 0.01, null, 1e-6, null, 1e-6, null, null, 0.04, null, 1e-7, null, 0.25 * round);
+        new(round, loss, 1000, 1000L * round, round % 2 == 0 ? 0.5 : null, null, 4, 0.01, null, 1e-6, null, 1e-6, null, null, 0.04, null, 1e-7, null,
+            round % 2 == 0 ? 0.02 : null, round % 2 == 0 ? 0.003 : null, 0.25 * round);
 
     [Fact]
     public void Open_MigratesOnce_InWalMode()
