@@ -23,7 +23,7 @@ public sealed class ServiceApiTests(ServiceFixture service) : IClassFixture<Serv
     private static readonly byte[] s_pngMagic = [0x89, (byte)'P', (byte)'N', (byte)'G'];
 
     private static readonly string[] s_paths =
-        ["/api/runs", "/api/runs/{id}", "/api/runs/{id}/metrics", "/api/runs/{id}/events", "/api/runs/{id}/cancel", "/api/runs/{id}/plots/{name}.png", "/api/runs/{id}/plots/{name}.svg", "/health"];
+        ["/api/runs", "/api/runs/{id}", "/api/runs/{id}/metrics", "/api/runs/{id}/events", "/api/runs/{id}/cancel", "/api/runs/{id}/plots/{name}.png", "/api/runs/{id}/plots/{name}.svg", "/api/spec", "/health"];
 
     private HttpClient Client => service.Client;
 
@@ -93,6 +93,14 @@ public sealed class ServiceApiTests(ServiceFixture service) : IClassFixture<Serv
         Assert.Equal(string.Join(',', RunReport.Columns), lines[0]);
         Assert.Equal(13, lines.Length);
         Assert.StartsWith("tnq-3-tensor-ef,tnq,3,1,12,", lines[12], StringComparison.Ordinal); // per tensor with error feedback: the default
+
+        // ?format=csv (a link cannot set Accept) gives the same CSV as an attachment; another format is a 400 naming it.
+        using HttpResponseMessage csvLink = await Client.GetAsync($"/api/runs/{id}/metrics?format=csv", cancellation);
+        Assert.Equal($"run-{id}-metrics.csv", csvLink.Content.Headers.ContentDisposition?.FileName);
+        Assert.Equal(lines, (await csvLink.Content.ReadAsStringAsync(cancellation)).TrimEnd('\n').Split('\n'));
+        using HttpResponseMessage badFormat = await Client.GetAsync($"/api/runs/{id}/metrics?format=xml", cancellation);
+        Assert.Equal(HttpStatusCode.BadRequest, badFormat.StatusCode);
+        Assert.Contains("format = 'xml'", await badFormat.Content.ReadAsStringAsync(cancellation), StringComparison.Ordinal);
 
         foreach (string plot in new[] { "accuracy", "loss" })
         {
