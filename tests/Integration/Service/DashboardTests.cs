@@ -76,7 +76,15 @@ public sealed class DashboardTests(DashboardFixture fixture, ITestOutputHelper o
 
         await page.Locator("#field-bits").FillAsync("2");
         await page.GetByTestId("submit").ClickAsync();
-        await page.WaitForURLAsync(new Regex(@"#/runs/\d+$"), new() { Timeout = TimeoutMs });
+        // A fragment change is a same-document navigation: poll the URL rather than wait for a load event.
+        try
+        {
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex(@"#/runs/\d+$"), new() { Timeout = TimeoutMs });
+        }
+        catch (PlaywrightException exception)
+        {
+            throw new Xunit.Sdk.XunitException($"The valid form did not land on a run page ({exception.Message}); the form says: '{await page.GetByTestId("form-error").TextContentAsync()}'.");
+        }
         long id = long.Parse(page.Url[(page.Url.LastIndexOf('/') + 1)..], CultureInfo.InvariantCulture);
         JsonElement run = await ServiceTesting.GetJsonAsync(fixture.Client, $"/api/runs/{id}", default);
         JsonElement spec = run.GetProperty("spec");
@@ -136,7 +144,7 @@ public sealed class DashboardTests(DashboardFixture fixture, ITestOutputHelper o
             await page.Locator($"tr[data-run='{run.GetProperty("id").GetInt64()}'] input[type=checkbox]").CheckAsync(new() { Timeout = TimeoutMs });
         }
         await page.GetByTestId("compare-selected").ClickAsync();
-        await page.WaitForURLAsync(new Regex(@"#/compare\?runs=" + Regex.Escape(ids) + "$"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex(@"#/compare\?runs=" + Regex.Escape(ids) + "$"), new() { Timeout = TimeoutMs });
         await Assertions.Expect(page.GetByTestId("compare-group")).ToHaveCountAsync(2, new() { Timeout = TimeoutMs });
         // x, tnq-2's mean with its + sd and − sd lines, tnq-3.
         Assert.Equal(5, await page.EvaluateAsync<int>("() => window.verifiedCharts['compare-accuracy'].series.length"));
