@@ -50,6 +50,37 @@ public sealed class DashboardTests(DashboardFixture fixture, ITestOutputHelper o
     }
 
     [MnistFact]
+    public async Task RunsList_CancelsARunningAndAQueuedRun_AndClonesARunIntoTheFormThatRunsTheSameSpec()
+    {
+        await using Browsing browsing = await fixture.OpenAsync(output);
+        IPage page = browsing.Page;
+        long running = (await ServiceTesting.SubmitAsync(fixture.Client, ServiceTesting.Spec(100_000), default)).GetProperty("id").GetInt64();
+        long queued = (await ServiceTesting.SubmitAsync(fixture.Client, ServiceTesting.Spec(10), default)).GetProperty("id").GetInt64();
+        await ServiceTesting.WaitForRunAsync(fixture.Client, running, run => ServiceTesting.Status(run) == "running", default);
+        await page.GotoAsync("/");
+        foreach (long id in new[] { queued, running })
+        {
+            ILocator row = page.Locator($"tr[data-run='{id}']");
+            await row.Locator("[data-action=cancel]").ClickAsync(new() { Timeout = TimeoutMs });
+            await Assertions.Expect(row.Locator("[data-field=status]")).ToHaveTextAsync("cancelled", new() { Timeout = TimeoutMs });
+            // A finished run offers no cancel.
+            await Assertions.Expect(row.Locator("[data-action=cancel]")).ToHaveCountAsync(0);
+        }
+        JsonElement source = fixture.Seeded[1];
+        await page.Locator($"tr[data-run='{source.GetProperty("id").GetInt64()}'] [data-action=clone]").ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex(@"#/new\?clone=\d+$"));
+        await Assertions.Expect(page.Locator("#field-bits")).ToHaveValueAsync("3", new() { Timeout = TimeoutMs });
+        await page.GetByTestId("submit").ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex(@"#/runs/\d+$"), new() { Timeout = TimeoutMs });
+        long clone = long.Parse(page.Url[(page.Url.LastIndexOf('/') + 1)..], CultureInfo.InvariantCulture);
+        JsonElement cloned = await ServiceTesting.GetJsonAsync(fixture.Client, $"/api/runs/{clone}", default);
+        Assert.NotEqual(source.GetProperty("id").GetInt64(), clone);
+        Assert.Equal(source.GetProperty("spec").GetRawText(), cloned.GetProperty("spec").GetRawText());
+        await ServiceTesting.WaitForRunAsync(fixture.Client, clone, ServiceTesting.IsFinal, default);
+        browsing.AssertClean();
+    }
+
+    [MnistFact]
     public async Task NewRun_AnInvalidFieldIsShownBesideIt_AndNothingIsStored_AValidFormLandsOnTheRunPage()
     {
         // The 400 of the invalid submission is the one error the browser may log.
