@@ -33,6 +33,9 @@ public class CodecRoundTripProperties
                 FullPrecision => gradient.AsSpan().SequenceEqual(decoded),
                 Sign => SignDecoded(design, gradient, decoded),
                 NormScaledSpec => NormScaledDecoded(s_codec.DecodedLevels(header), header, gradient, decoded),
+                // docs/wire-format.md, "All-zero vector": a gradient of ±0 only is sent with scale 0 and decodes to +0.0
+                // everywhere, whatever the design (its levels need not include 0); only such a gradient may be.
+                _ when header.IsAllZero => gradient.All(g => g == 0) && decoded.All(v => v == 0 && !float.IsNegative(v)),
                 _ => TruncatedDecoded(design, gradient, decoded),
             }).Label($"{c.Scheme} b={c.Bits} d={c.Length}");
         });
